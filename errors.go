@@ -109,3 +109,21 @@ func (e *APIError) Is(target error) bool {
 	}
 	return false
 }
+
+// ErrInvalidConfig is matched by every [*ConfigError].
+var ErrInvalidConfig = errors.New("ssogate: invalid configuration")
+
+// ConfigError reports a missing or malformed configuration field.
+type ConfigError struct {
+	// Field names the field, such as "Config.RedirectURI".
+	Field string
+	// Problem says what is wrong with it, without repeating its value.
+	Problem string
+}
+
+func (e *ConfigError) Error() string {
+	return "ssogate: invalid configuration: " + e.Field + ": " + e.Problem
+}
+
+// Is reports whether target is [ErrInvalidConfig].
+func (e *ConfigError) Is(target error) bool { return target == ErrInvalidConfig }

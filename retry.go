@@ -21,8 +21,8 @@ import (
 //
 // Waits grow exponentially (MinBackoff, twice that, four times, ...) up to
 // MaxBackoff, each drawn at random from its upper half so that many clients
-// do not retry in step. When WorkOS sends Retry-After, that wait is used as
-// given. If it is longer than MaxRetryAfter, or any wait would end after the
+// do not retry in step. When WorkOS sends a positive Retry-After, that wait
+// is used as given. If it is longer than MaxRetryAfter, or any wait would end after the
 // context's deadline, the client does not wait at all: it returns the last
 // error at once (an [*APIError] whose RetryAfter says how long WorkOS asked
 // for), since sleeping until a request can no longer succeed helps no one.

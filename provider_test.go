@@ -726,17 +726,17 @@ func TestErrorsHideSecrets(t *testing.T) {
 	echo := strings.Join(secrets, " ") + " " + url.QueryEscape(testAPIKey+"/"+code)
 	long := strings.Repeat("x", 190) + testAPIKey // the key straddles the message cap
 	bodies := map[string]string{
-		"object message":        fmt.Sprintf(`{"message":%q,"code":%q}`, echo, testAPIKey),
-		"oauth description":     fmt.Sprintf(`{"error":%q,"error_description":%q}`, code, echo),
-		"field errors":          fmt.Sprintf(`{"message":"bad","errors":[{"field":%q,"code":%q,"message":%q},%q]}`, testAPIKey, code, echo, echo),
-		"bare string":           fmt.Sprintf(`%q`, echo),
-		"escaped in JSON":       `{"message":"` + strings.ReplaceAll(testAPIKey, "_", `\u005f`) + `"}`,
-		"key across the cap":    fmt.Sprintf(`{"message":%q}`, long),
-		"HTML echo":             "<html><body>" + echo + "</body></html>",
-		"plain text echo":       echo,
-		"huge":                  `{"message":"` + strings.Repeat(echo, 5000) + `"}`,
-		"empty":                 "",
-		"control characters":    fmt.Sprintf(`{"message":"a\n\r\u0000\u2028b %s"}`, testAPIKey),
+		"object message":     fmt.Sprintf(`{"message":%q,"code":%q}`, echo, testAPIKey),
+		"oauth description":  fmt.Sprintf(`{"error":%q,"error_description":%q}`, code, echo),
+		"field errors":       fmt.Sprintf(`{"message":"bad","errors":[{"field":%q,"code":%q,"message":%q},%q]}`, testAPIKey, code, echo, echo),
+		"bare string":        fmt.Sprintf(`%q`, echo),
+		"escaped in JSON":    `{"message":"` + strings.ReplaceAll(testAPIKey, "_", `\u005f`) + `"}`,
+		"key across the cap": fmt.Sprintf(`{"message":%q}`, long),
+		"HTML echo":          "<html><body>" + echo + "</body></html>",
+		"plain text echo":    echo,
+		"huge":               `{"message":"` + strings.Repeat(echo, 5000) + `"}`,
+		"empty":              "",
+		"control characters": fmt.Sprintf(`{"message":"a\n\r\u0000\u2028b %s"}`, testAPIKey),
 	}
 	for name, body := range bodies {
 		t.Run(name, func(t *testing.T) {

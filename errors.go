@@ -55,7 +55,12 @@ type APIError struct {
 	// Code is the machine-readable error code: the "code" field of an object
 	// body, or the "error" field of an OAuth-style body.
 	Code string
-	// Message is the human-readable text: "message", or "error_description".
+	// Message is the human-readable text: "message", or "error_description",
+	// or a body that is a bare JSON string. It is empty for HTML and other
+	// bodies that are not WorkOS JSON. Text from the body is cut to at most
+	// 200 bytes (Code to 64), control characters become spaces, and any
+	// secret the request carried (API key, code, verifier, access token) is
+	// replaced by "[redacted]".
 	Message string
 	// Errors are the field errors of a validation failure.
 	Errors []FieldError

@@ -79,6 +79,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 
 	s.mu.Lock()
+	s.pruneLocked(s.nowLocked())
 	c, aerr := s.resolveConnectionLocked(q)
 	if aerr != nil {
 		s.mu.Unlock()

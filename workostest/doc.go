@@ -1,0 +1,94 @@
+// Package workostest provides an in-process emulator of the WorkOS SSO API,
+// in the shape of net/http/httptest, so that tests and example applications
+// can run the whole SSO login flow with no WorkOS account and no network.
+//
+//	srv := workostest.NewServer(workostest.WithAutoSignIn(workostest.AliceEmail))
+//	defer srv.Close()
+//	// Point the WorkOS client at srv.URL, with API key srv.APIKey and
+//	// client ID srv.ClientID.
+//
+// # Endpoints
+//
+// The server answers as WorkOS does:
+//
+//   - GET /sso/authorize: the browser's entry point. It shows a hosted
+//     sign-in page listing the users of the selected connection, or, with
+//     [WithAutoSignIn], redirects straight back with a code.
+//   - POST /sso/token: exchanges a code (single use, valid for ten minutes
+//     on the server clock, PKCE S256 when a code_challenge was sent) for an
+//     access token and the profile. Form-encoded and JSON bodies.
+//   - GET /sso/profile: takes the access token, never the API key.
+//   - GET /connections, GET /connections/{id}, DELETE /connections/{id}.
+//   - POST /sso/logout/authorize and GET /sso/logout: OIDC connections only.
+//
+// Every other route requires "Authorization: Bearer <APIKey>". Every
+// response carries an X-Request-ID header; unknown routes answer 404.
+//
+// # Authorization errors
+//
+// Problems that make the redirect URI untrustworthy or the request
+// malformed answer 400 at the emulator itself (a page for browsers, an
+// OAuth-style JSON body otherwise) and never redirect: an unknown client_id,
+// a redirect_uri that is missing, not an absolute http(s) URL or not one of
+// [WithRedirectURIs], a response_type other than "code", and a
+// code_challenge_method other than "S256".
+//
+// Selector problems send the browser back to the redirect URI with error,
+// error_description and state:
+//
+//	no connection, organization or provider      invalid_connection_selector
+//	more than one of them                        ambiguous_connection_selector
+//	unknown connection                           connection_invalid
+//	connection not in state active               connection_unlinked
+//	unknown organization                         organization_invalid
+//	organization without an active connection    connection_invalid
+//	organization with several active connections ambiguous_connection_selector
+//	provider not one WorkOS knows                invalid_connection_selector
+//	provider without an active connection        connection_invalid
+//	provider with several active connections     connection_strategy_invalid
+//	user not on the connection, or Cancel        access_denied
+//
+// # Default seed
+//
+// [DefaultSeed] holds:
+//
+//	Organization           Connection          Type         State
+//	Acme     org_acme      conn_acme_okta      OktaSAML     active    (domain acme.com)
+//	Globex   org_globex    conn_globex_oidc    GenericOIDC  active    (domain globex.com)
+//	(none)                 conn_google_oauth   GoogleOAuth  active    (provider=GoogleOAuth)
+//	Initech  org_initech   conn_initech_saml   GenericSAML  inactive  (domain initech.com)
+//
+//	User                Name            Connection         Groups                Role
+//	alice@acme.com      Alice Anderson  conn_acme_okta     engineering, admins   admin
+//	bob@acme.com        Bob Baker       conn_acme_okta     engineering           member
+//	hank@globex.com     Hank Scorpio    conn_globex_oidc   executives            owner
+//	carol@gmail.com     Carol Chen      conn_google_oauth                        (none)
+//	peter@initech.com   Peter Gibbons   conn_initech_saml                        member
+//
+// The ids and emails are constants, such as [AcmeConnectionID] and
+// [AliceEmail]. Profile ids are stable: see [ProfileID].
+//
+// # Faults, time and the request log
+//
+// [Server.Fail] makes the next calls of a route answer an error, a
+// Retry-After header or a late answer. [Server.Advance] moves the server
+// clock, to expire codes and access tokens. [Server.Requests] and
+// [Server.Count] tell what the client sent; headers and bodies are not kept.
+//
+// # Webhooks
+//
+// With [WithWebhook], changing a connection's state ([Server.SetConnectionState])
+// or deleting it ([Server.DeleteConnection], DELETE /connections/{id}) sends
+// a signed connection.activated, connection.deactivated or
+// connection.deleted event. Events are delivered in the background, in
+// order, once each; [Server.FlushWebhooks] waits for them and
+// [Server.Deliveries] lists the attempts. [SignWebhook] computes the
+// WorkOS-Signature header, to test a receiver with forged signatures.
+//
+// # Security
+//
+// The emulator is for tests and local development only: it signs in
+// anyone who clicks a button. It listens on loopback, HTML-escapes
+// everything it shows, and never redirects to a redirect URI it has not
+// validated.
+package workostest

@@ -263,18 +263,23 @@ func (m *sessionManager) Load(r *http.Request) (*Session, error) {
 	if m.store != nil {
 		return m.loadFromStore(r)
 	}
+	now := m.now().Unix()
+	if m.cache != nil {
+		// The first cookie of the name is looked up as it is: the cache
+		// holds only valid values, so on a hit it is the one r.Cookie would
+		// return, and checking its bytes would cost more than the lookup.
+		if value, ok := findCookie(r, m.cookieName, false); ok {
+			switch s, res := m.cache.get(value, now); res {
+			case cacheHit:
+				return s, nil
+			case cacheExpired:
+				return nil, ErrNoSession
+			}
+		}
+	}
 	value, ok := cookieValue(r, m.cookieName)
 	if !ok || value == "" {
 		return nil, ErrNoSession
-	}
-	now := m.now().Unix()
-	if m.cache != nil {
-		switch s, res := m.cache.get(value, now); res {
-		case cacheHit:
-			return s, nil
-		case cacheExpired:
-			return nil, ErrNoSession
-		}
 	}
 	var payload []byte
 	if err := securecookie.DecodeMulti(m.cookieName, value, &payload, m.sessionCodecs...); err != nil {
@@ -478,6 +483,12 @@ func (hw *headerWriter) WriteHeader(int)             {}
 // cookieValue returns the value of the first valid cookie named name in the
 // request, as r.Cookie would, without allocating.
 func cookieValue(r *http.Request, name string) (string, bool) {
+	return findCookie(r, name, true)
+}
+
+// findCookie returns the value of the first cookie named name in the
+// request; if validate is set, of the first whose value is valid.
+func findCookie(r *http.Request, name string, validate bool) (string, bool) {
 	for _, line := range r.Header["Cookie"] {
 		line = textproto.TrimString(line)
 		var part string
@@ -494,7 +505,7 @@ func cookieValue(r *http.Request, name string) (string, bool) {
 			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
 				v = v[1 : len(v)-1]
 			}
-			if validCookieValue(v) {
+			if !validate || validCookieValue(v) {
 				return v, true
 			}
 		}
@@ -851,16 +862,28 @@ func (c *sessionCache) len() int {
 }
 
 // constantTimeEqual reports whether a == b in time that depends only on
-// their lengths.
+// their lengths. It is subtle.ConstantTimeCompare for strings, eight bytes
+// at a time (the compiler merges the byte loads).
 func constantTimeEqual(a, b string) bool {
 	if len(a) != len(b) {
 		return false
 	}
-	var v byte
-	for i := 0; i < len(a); i++ {
-		v |= a[i] ^ b[i]
+	var v uint64
+	for len(a) >= 8 && len(b) >= 8 {
+		v |= le64(a) ^ le64(b)
+		a, b = a[8:], b[8:]
+	}
+	for i := 0; i < len(a) && i < len(b); i++ {
+		v |= uint64(a[i] ^ b[i])
 	}
 	return v == 0
+}
+
+// le64 returns the first eight bytes of s as a little-endian uint64.
+func le64(s string) uint64 {
+	_ = s[7] // one bounds check
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
 // Payload encoding -----------------------------------------------------------

@@ -1119,3 +1119,36 @@ func TestLoginStatePayloadRefuses(t *testing.T) {
 		})
 	}
 }
+
+func TestConstantTimeEqual(t *testing.T) {
+	base := "0123456789abcdefghijklmnopqrstuvwxyz"
+	for n := 0; n <= len(base); n++ {
+		a := base[:n]
+		if !constantTimeEqual(a, strings.Clone(a)) {
+			t.Errorf("got %q != itself", a)
+		}
+		for i := range n {
+			b := []byte(a)
+			b[i] ^= 0x20
+			if constantTimeEqual(a, string(b)) {
+				t.Errorf("got %q == %q", a, b)
+			}
+		}
+		if n > 0 && constantTimeEqual(a, a[:n-1]) {
+			t.Errorf("got %q == %q", a, a[:n-1])
+		}
+	}
+}
+
+func TestSessionLoadSkipsInvalidFirstCookie(t *testing.T) {
+	m := newTestManager(t, testConfig(newTestClock()))
+	c := saveSession(t, m, aliceProfile())
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.Header.Set("Cookie", `ssogate_session=in\valid; ssogate_session=`+c.Value)
+	checkCookieValue(t, r, "ssogate_session")
+	for i := range 2 { // verified, then from the cache
+		if _, err := m.Load(r); err != nil {
+			t.Fatalf("Load %d: got %v, want the session", i, err)
+		}
+	}
+}

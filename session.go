@@ -755,8 +755,7 @@ type sessionCache struct {
 }
 
 type cacheShard struct {
-	// mu guards m.
-	mu sync.RWMutex
+	mu sync.RWMutex // guards m
 	m  map[uint64]cacheEntry
 
 	_ [32]byte // keeps shards on separate cache lines

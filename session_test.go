@@ -19,8 +19,7 @@ import (
 
 // testClock is an injectable clock that tests move by hand.
 type testClock struct {
-	// mu guards t.
-	mu sync.Mutex
+	mu sync.Mutex // guards t
 	t  time.Time
 }
 

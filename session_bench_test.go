@@ -1,0 +1,176 @@
+package ssogate
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"encoding/base64"
+	"encoding/gob"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/gorilla/sessions"
+)
+
+// BenchmarkSessionLoad compares, on the same profile, the per-request cost
+// of reading a session: ssogate with and without its verified-session cache,
+// gorilla/sessions' CookieStore with its default gob encoding, and a floor
+// made of the standard library's AES-256-GCM and encoding/json.
+func BenchmarkSessionLoad(b *testing.B) {
+	alice := aliceProfile()
+
+	b.Run("ssogate", func(b *testing.B) {
+		m := newTestManager(b, benchConfig())
+		r, n := benchSessionRequest(b, m, alice)
+		if _, err := m.Load(r); err != nil { // fill the cache
+			b.Fatal(err)
+		}
+		benchLoad(b, m, r, n)
+	})
+
+	b.Run("ssogate-nocache", func(b *testing.B) {
+		m := newTestManager(b, benchConfig())
+		m.cache = nil
+		r, n := benchSessionRequest(b, m, alice)
+		benchLoad(b, m, r, n)
+	})
+
+	b.Run("gorilla-cookiestore-gob", func(b *testing.B) {
+		gob.Register(Profile{})
+		store := sessions.NewCookieStore(testSecret(1), testSecret(2))
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		s, _ := store.New(r, "session")
+		s.Values["profile"] = *alice
+		rec := httptest.NewRecorder()
+		if err := store.Save(r, rec, s); err != nil {
+			b.Fatal(err)
+		}
+		c := rec.Result().Cookies()[0]
+		r = requestWith("/", c)
+		b.ReportAllocs()
+		for b.Loop() {
+			s, err := store.New(r, "session")
+			if err != nil {
+				b.Fatal(err)
+			}
+			if p := s.Values["profile"].(Profile); p.ID != alice.ID {
+				b.Fatalf("got profile %q, want %q", p.ID, alice.ID)
+			}
+		}
+		// After the loop: b.Loop resets user metrics when it starts.
+		b.ReportMetric(float64(len(c.Value)), "cookie-bytes")
+	})
+
+	b.Run("stdlib-floor", func(b *testing.B) {
+		block, err := aes.NewCipher(testSecret(3))
+		if err != nil {
+			b.Fatal(err)
+		}
+		gcm, err := cipher.NewGCM(block)
+		if err != nil {
+			b.Fatal(err)
+		}
+		plain, err := json.Marshal(alice)
+		if err != nil {
+			b.Fatal(err)
+		}
+		nonce := make([]byte, gcm.NonceSize())
+		sealed := gcm.Seal(nil, nonce, plain, nil)
+		buf := make([]byte, 0, len(plain))
+		b.ReportAllocs()
+		for b.Loop() {
+			pt, err := gcm.Open(buf[:0], nonce, sealed, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var p Profile
+			if err := json.Unmarshal(pt, &p); err != nil {
+				b.Fatal(err)
+			}
+			if p.ID != alice.ID {
+				b.Fatalf("got profile %q, want %q", p.ID, alice.ID)
+			}
+		}
+		b.ReportMetric(float64(base64.RawURLEncoding.EncodedLen(len(nonce)+len(sealed))), "cookie-bytes")
+	})
+}
+
+// BenchmarkSessionLoadParallel measures cache hits from parallel requests of
+// a few users.
+func BenchmarkSessionLoadParallel(b *testing.B) {
+	m := newTestManager(b, benchConfig())
+	var reqs []*http.Request
+	for _, id := range []string{"prof_1", "prof_2", "prof_3", "prof_4"} {
+		p := aliceProfile()
+		p.ID = id
+		r, _ := benchSessionRequest(b, m, p)
+		reqs = append(reqs, r)
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			if _, err := m.Load(reqs[i%len(reqs)]); err != nil {
+				b.Error(err)
+				return
+			}
+			i++
+		}
+	})
+}
+
+// BenchmarkSessionSave measures sealing a new session.
+func BenchmarkSessionSave(b *testing.B) {
+	m := newTestManager(b, benchConfig())
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	alice := aliceProfile()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := m.Save(discardWriter{}, r, alice); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// discardWriter is a ResponseWriter whose headers are thrown away.
+type discardWriter struct{}
+
+func (discardWriter) Header() http.Header         { return http.Header{} }
+func (discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (discardWriter) WriteHeader(int)             {}
+
+func benchConfig() sessionConfig {
+	cfg := testConfig(newTestClock())
+	cfg.Now = nil // the real clock, as in production
+	return cfg
+}
+
+// benchSessionRequest returns a request carrying a session cookie for p
+// among a few other cookies, and the cookie value's length.
+func benchSessionRequest(b *testing.B, m *sessionManager, p *Profile) (*http.Request, int) {
+	b.Helper()
+	rec := httptest.NewRecorder()
+	if _, err := m.Save(rec, httptest.NewRequest(http.MethodGet, "/", nil), p); err != nil {
+		b.Fatal(err)
+	}
+	c := rec.Result().Cookies()[0]
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.Header.Set("Cookie", "theme=dark; "+c.Name+"="+c.Value+"; lang=en")
+	return r, len(c.Value)
+}
+
+func benchLoad(b *testing.B, m *sessionManager, r *http.Request, cookieBytes int) {
+	b.Helper()
+	b.ReportAllocs()
+	for b.Loop() {
+		s, err := m.Load(r)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if s.Profile.ID != "prof_alice" {
+			b.Fatalf("got profile %q, want prof_alice", s.Profile.ID)
+		}
+	}
+	b.ReportMetric(float64(cookieBytes), "cookie-bytes")
+}

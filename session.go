@@ -1,6 +1,7 @@
 package ssogate
 
 import (
+	"cmp"
 	"crypto/hkdf"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -8,9 +9,11 @@ import (
 	"encoding/json"
 	"errors"
 	"hash/maphash"
+	"math"
 	"net/http"
 	"net/textproto"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -594,9 +597,12 @@ func (m *sessionManager) expireState(w http.ResponseWriter, name string) {
 }
 
 // SaveState seals st into a cookie of its own, named for its flow, so that
-// logins started in several tabs at once can all finish. At most five state
-// cookies are kept: if the request carries that many already, the oldest are
-// expired, undecodable ones first.
+// logins started in several tabs at once can all finish. At most five login
+// flows are kept: when a sixth starts, the oldest flow's cookie is expired.
+//
+// State cookies are scoped to the callback path, so /login cannot see them.
+// A small index cookie (see [sessionManager.flowsName]) lists the flows in
+// progress for the handlers that need to count or clear them.
 func (m *sessionManager) SaveState(w http.ResponseWriter, r *http.Request, st *loginState) error {
 	if st == nil || st.State == "" {
 		return errors.New("ssogate: empty login state")
@@ -606,7 +612,8 @@ func (m *sessionManager) SaveState(w http.ResponseWriter, r *http.Request, st *l
 	if sealed.CreatedAt.IsZero() {
 		sealed.CreatedAt = now
 	}
-	name := m.statePrefix + flowID(st.State)
+	id := flowID(st.State)
+	name := m.statePrefix + id
 	value, err := m.stateCodecs[0].Encode(name, appendLoginState(nil, &sealed))
 	if err != nil {
 		return errStateTooLarge
@@ -615,54 +622,86 @@ func (m *sessionManager) SaveState(w http.ResponseWriter, r *http.Request, st *l
 	if len(c.String()) > maxCookieBytes {
 		return errStateTooLarge
 	}
-	for _, old := range m.statesToEvict(r, name) {
-		m.expireState(w, old)
+	flows := m.flowsInProgress(r, now, id)
+	for len(flows) >= maxStateCookies {
+		m.expireState(w, m.statePrefix+flows[0].id)
+		flows = flows[1:]
 	}
 	http.SetCookie(w, c)
+	m.writeFlows(w, append(flows, loginFlow{id: id, created: now.Unix()}), now)
 	return nil
 }
 
-// statesToEvict returns the names of the state cookies to expire so that,
-// with the cookie named keep added, the browser holds at most
-// maxStateCookies of them.
-func (m *sessionManager) statesToEvict(r *http.Request, keep string) []string {
-	type present struct {
-		name    string
-		created int64 // Unix nanoseconds; undecodable ones sort first
-	}
-	var states []present
-	for _, c := range r.Cookies() {
-		if c.Name == keep || !isStateCookieName(c.Name, m.statePrefix) ||
-			slices.ContainsFunc(states, func(p present) bool { return p.name == c.Name }) {
-			continue
-		}
-		p := present{name: c.Name, created: -1 << 63}
-		if st, err := m.openState(c.Name, c.Value); err == nil {
-			p.created = st.CreatedAt.UnixNano()
-		}
-		states = append(states, p)
-	}
-	excess := len(states) - (maxStateCookies - 1)
-	if excess <= 0 {
-		return nil
-	}
-	slices.SortStableFunc(states, func(a, b present) int {
-		switch {
-		case a.created < b.created:
-			return -1
-		case a.created > b.created:
-			return 1
-		}
-		return 0
-	})
-	names := make([]string, excess)
-	for i := range names {
-		names[i] = states[i].name
-	}
-	return names
+// loginFlow is a login in progress, as listed in the flows index cookie.
+type loginFlow struct {
+	id      string // flowID of its state
+	created int64  // Unix seconds; math.MinInt64 when unknown
 }
 
-// openState opens a state cookie's value.
+// flowsName is the name of the index cookie of the flows in progress. It is
+// scoped to "/" so that /login and /logout see it, and holds only flow ids
+// and times: at most five entries of 24 bytes, and only while a login is in
+// progress.
+func (m *sessionManager) flowsName() string { return m.statePrefix + "flows" }
+
+// flowsInProgress returns the login flows the browser holds, oldest first,
+// other than skip: those listed in the index cookie and any state cookie the
+// request carries, less the expired ones. The index is not signed: at worst
+// a forged one makes ssogate expire some of that browser's own state cookies.
+func (m *sessionManager) flowsInProgress(r *http.Request, now time.Time, skip string) []loginFlow {
+	var flows []loginFlow
+	add := func(f loginFlow) {
+		if f.id == skip || slices.ContainsFunc(flows, func(g loginFlow) bool { return g.id == f.id }) {
+			return
+		}
+		if f.created != math.MinInt64 && now.Sub(time.Unix(f.created, 0)) > m.stateLifetime {
+			return
+		}
+		flows = append(flows, f)
+	}
+	if v, ok := cookieValue(r, m.flowsName()); ok {
+		for entry := range strings.SplitSeq(v, ".") {
+			id, ts, ok := strings.Cut(entry, "-")
+			created, err := strconv.ParseInt(ts, 10, 64)
+			if !ok || err != nil || !isStateCookieName(m.statePrefix+id, m.statePrefix) || len(flows) >= 2*maxStateCookies {
+				continue
+			}
+			add(loginFlow{id: id, created: created})
+		}
+	}
+	for _, c := range r.Cookies() {
+		if !isStateCookieName(c.Name, m.statePrefix) {
+			continue
+		}
+		f := loginFlow{id: strings.TrimPrefix(c.Name, m.statePrefix), created: math.MinInt64}
+		if st, err := m.openState(c.Name, c.Value); err == nil {
+			f.created = st.CreatedAt.Unix()
+		}
+		add(f)
+	}
+	slices.SortStableFunc(flows, func(a, b loginFlow) int { return cmp.Compare(a.created, b.created) })
+	return flows
+}
+
+// writeFlows sets the index cookie to flows, or deletes it when empty.
+func (m *sessionManager) writeFlows(w http.ResponseWriter, flows []loginFlow, now time.Time) {
+	var b strings.Builder
+	for i, f := range flows {
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(f.id)
+		b.WriteByte('-')
+		b.WriteString(strconv.FormatInt(max(f.created, 0), 10))
+	}
+	c := m.stateCookie(m.flowsName(), b.String(), int(m.stateLifetime/time.Second), now.Add(m.stateLifetime))
+	c.Path = "/"
+	if len(flows) == 0 {
+		c.Value, c.MaxAge, c.Expires = "", -1, time.Unix(0, 0)
+	}
+	http.SetCookie(w, c)
+}
+
 func (m *sessionManager) openState(name, value string) (*loginState, error) {
 	var payload []byte
 	if err := securecookie.DecodeMulti(name, value, &payload, m.stateCodecs...); err != nil {
@@ -679,8 +718,13 @@ func (m *sessionManager) TakeState(w http.ResponseWriter, r *http.Request, state
 	if state == "" {
 		return nil, ErrNoState
 	}
-	name := m.statePrefix + flowID(state)
+	id := flowID(state)
+	name := m.statePrefix + id
 	m.expireState(w, name)
+	if _, ok := cookieValue(r, m.flowsName()); ok {
+		now := m.now()
+		m.writeFlows(w, m.flowsInProgress(r, now, id), now)
+	}
 	value, ok := cookieValue(r, name)
 	if !ok {
 		return nil, ErrNoState
@@ -701,14 +745,14 @@ func (m *sessionManager) TakeState(w http.ResponseWriter, r *http.Request, state
 	return st, nil
 }
 
-// ClearStates expires every state cookie the request carries.
+// ClearStates expires the cookies of every login flow in progress and the
+// index of them.
 func (m *sessionManager) ClearStates(w http.ResponseWriter, r *http.Request) {
-	var done []string
-	for _, c := range r.Cookies() {
-		if isStateCookieName(c.Name, m.statePrefix) && !slices.Contains(done, c.Name) {
-			m.expireState(w, c.Name)
-			done = append(done, c.Name)
-		}
+	for _, f := range m.flowsInProgress(r, m.now(), "") {
+		m.expireState(w, m.statePrefix+f.id)
+	}
+	if _, ok := cookieValue(r, m.flowsName()); ok {
+		m.writeFlows(w, nil, m.now())
 	}
 }
 

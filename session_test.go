@@ -91,10 +91,22 @@ func requestWith(path string, cookies ...*http.Cookie) *http.Request {
 	return r
 }
 
+// setCookies returns the cookies set on rec, less the index of login flows,
+// which has tests of its own.
+func setCookies(rec *httptest.ResponseRecorder) []*http.Cookie {
+	var cs []*http.Cookie
+	for _, c := range rec.Result().Cookies() {
+		if !strings.HasSuffix(c.Name, "_state_flows") {
+			cs = append(cs, c)
+		}
+	}
+	return cs
+}
+
 // onlyCookie returns the single cookie set on rec.
 func onlyCookie(t *testing.T, rec *httptest.ResponseRecorder) *http.Cookie {
 	t.Helper()
-	cs := rec.Result().Cookies()
+	cs := setCookies(rec)
 	if len(cs) != 1 {
 		t.Fatalf("got %d cookies set, want 1: %q", len(cs), rec.Header().Values("Set-Cookie"))
 	}
@@ -814,7 +826,7 @@ func saveState(t *testing.T, m *sessionManager, st *loginState, cookies ...*http
 // setCookieByName returns the cookies set on rec, by name.
 func setCookieByName(rec *httptest.ResponseRecorder) map[string]*http.Cookie {
 	m := make(map[string]*http.Cookie)
-	for _, c := range rec.Result().Cookies() {
+	for _, c := range setCookies(rec) {
 		m[c.Name] = c
 	}
 	return m
@@ -1007,7 +1019,7 @@ func TestSaveStateCap(t *testing.T) {
 			st := &loginState{State: testState(99), CreatedAt: clock.Now().Add(time.Minute)}
 			rec := saveState(t, m, st, cookies...)
 			var gotExpired []string
-			for _, c := range rec.Result().Cookies() {
+			for _, c := range setCookies(rec) {
 				if c.MaxAge < 0 {
 					gotExpired = append(gotExpired, c.Name)
 				} else if c.Name != "ssogate_state_"+flowID(st.State) {
@@ -1085,7 +1097,7 @@ func TestClearStates(t *testing.T) {
 		&http.Cookie{Name: "ssogate_state_x", Value: "v"},
 		&http.Cookie{Name: "unrelated", Value: "v"}))
 	var got []string
-	for _, c := range rec.Result().Cookies() {
+	for _, c := range setCookies(rec) {
 		if c.MaxAge >= 0 || c.Path != "/auth/callback" {
 			t.Errorf("got %v, want a deletion at /auth/callback", c)
 		}
@@ -1148,6 +1160,79 @@ func TestSessionLoadSkipsInvalidFirstCookie(t *testing.T) {
 	for i := range 2 { // verified, then from the cache
 		if _, err := m.Load(r); err != nil {
 			t.Fatalf("Load %d: got %v, want the session", i, err)
+		}
+	}
+}
+
+// TestFlowIndex checks the index cookie that lets /login cap, and /logout
+// clear, state cookies it cannot see because they are scoped to the callback.
+func TestFlowIndex(t *testing.T) {
+	clock := newTestClock()
+	m := newTestManager(t, testConfig(clock))
+	var index *http.Cookie
+	var names []string
+	for i := range 7 {
+		var carried []*http.Cookie
+		if index != nil {
+			carried = append(carried, index)
+		}
+		rec := saveState(t, m, &loginState{State: testState(i)}, carried...)
+		set := map[string]*http.Cookie{}
+		for _, c := range rec.Result().Cookies() {
+			set[c.Name] = c
+		}
+		index = set["ssogate_state_flows"]
+		if index == nil || index.Path != "/" || !index.HttpOnly || index.MaxAge != 600 {
+			t.Fatalf("login %d: index cookie %v, want HttpOnly at / for 10 minutes", i, index)
+		}
+		names = append(names, "ssogate_state_"+flowID(testState(i)))
+		if i >= maxStateCookies {
+			evicted := set[names[i-maxStateCookies]]
+			if evicted == nil || evicted.MaxAge >= 0 || evicted.Path != "/auth/callback" {
+				t.Errorf("login %d: oldest flow %s not expired: %v", i, names[i-maxStateCookies], evicted)
+			}
+		}
+		if n := strings.Count(index.Value, ".") + 1; n > maxStateCookies {
+			t.Errorf("login %d: index lists %d flows, want at most %d", i, n, maxStateCookies)
+		}
+		clock.Advance(time.Second)
+	}
+
+	// The callback of one flow takes it out of the index.
+	rec := httptest.NewRecorder()
+	req := requestWith("/auth/callback", &http.Cookie{Name: index.Name, Value: index.Value})
+	m.TakeState(rec, req, testState(6))
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == index.Name && strings.Contains(c.Value, flowID(testState(6))) {
+			t.Errorf("index still lists the finished flow: %q", c.Value)
+		}
+	}
+
+	// Logout, which sees only the index, expires every listed flow.
+	rec = httptest.NewRecorder()
+	m.ClearStates(rec, requestWith("/logout", &http.Cookie{Name: index.Name, Value: index.Value}))
+	expired := 0
+	for _, c := range rec.Result().Cookies() {
+		if c.MaxAge >= 0 {
+			t.Errorf("ClearStates set %v, want only deletions", c)
+		}
+		if c.Name != index.Name {
+			expired++
+		}
+	}
+	if expired != maxStateCookies {
+		t.Errorf("ClearStates expired %d state cookies, want %d", expired, maxStateCookies)
+	}
+
+	// A forged or garbled index is ignored entry by entry, never trusted
+	// to name other cookies.
+	for _, v := range []string{"", "x", "zzzzzzzzzzzz-1", "aaaaaaaaaaaa", "aaaaaaaaaaaa-x", strings.Repeat("aaaaaaaaaaaa-1.", 100), "../../session-1"} {
+		rec := httptest.NewRecorder()
+		m.ClearStates(rec, requestWith("/logout", &http.Cookie{Name: "ssogate_state_flows", Value: v}))
+		for _, c := range rec.Result().Cookies() {
+			if c.Name != "ssogate_state_flows" && !isStateCookieName(c.Name, "ssogate_state_") {
+				t.Errorf("index %q made ClearStates touch %s", v, c.Name)
+			}
 		}
 	}
 }

@@ -1,0 +1,59 @@
+// Package ssogate gives a Go web app enterprise single sign-on through WorkOS:
+// SAML and OIDC identity providers of your customers' organizations, and
+// OAuth providers such as Google, behind one small net/http middleware.
+//
+// # Usage
+//
+//	gate, err := ssogate.New(ssogate.Config{
+//		APIKey:        os.Getenv("WORKOS_API_KEY"),
+//		ClientID:      os.Getenv("WORKOS_CLIENT_ID"),
+//		RedirectURI:   "https://app.example.com/callback",
+//		CookieSecrets: [][]byte{[]byte(os.Getenv("COOKIE_SECRET"))},
+//	})
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	mux := http.NewServeMux()
+//	gate.Mount(mux) // /login, /callback, /logout
+//	mux.Handle("/app/", gate.RequireSSO(appHandler))
+//
+// In appHandler, [ProfileFromContext] returns the signed-in user's profile.
+// Send users to /login?organization=org_..., /login?connection=conn_...,
+// /login?provider=GoogleOAuth or /login?email=user@company.com to sign in;
+// add return_to=/path to come back to a page.
+//
+// Package [github.com/ssogate/ssogate/workostest] emulates WorkOS in-process,
+// so the whole login flow runs in tests with no WorkOS account and no network.
+//
+// # Security model
+//
+// Every login carries a fresh 256-bit state and a PKCE (S256) verifier,
+// sealed in a short-lived (10 minute) cookie that is HttpOnly, SameSite=Lax
+// and scoped to the callback path, one per login so that two tabs can sign in
+// at once. The callback requires the state to match that cookie (compared in
+// constant time), deletes the cookie whatever the outcome, and sends the
+// verifier with the code, so a stolen code is useless elsewhere and a login
+// cannot be forced on a user (login CSRF).
+//
+// The login's intent (the organization, connection or provider it was started
+// for) is sealed with the state, and the callback refuses a profile from any
+// other organization or connection: an administrator of one organization's
+// identity provider cannot sign in as a user of another.
+//
+// return_to is parsed and normalized by [SafeReturnTo]; anything that could
+// leave the site falls back to the configured path.
+//
+// The session is a cookie signed (HMAC-SHA256) and encrypted (AES-256) with
+// gorilla/securecookie under keys derived from [Config].CookieSecrets, which
+// rotate without signing anyone out. It is HttpOnly, SameSite=Lax, Secure
+// when the redirect URI is https (with the __Host- prefix), holds the
+// identity, role and groups but never the API key or access tokens, and is
+// issued anew at every sign-in. Any gorilla/sessions Store can keep sessions
+// on the server instead.
+//
+// Sign-out clears every cookie ssogate set. It acts only on a same-origin
+// POST or a same-origin link, so another site cannot sign users out.
+//
+// Failures answer a short page that leaks nothing (see [Config].ErrorHandler);
+// the API key, codes, states, tokens and cookie values are never logged.
+package ssogate

@@ -1,0 +1,551 @@
+package ssogate
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// HTTPError is a failure of the login, callback or logout handler, as handed
+// to [Config].ErrorHandler.
+type HTTPError struct {
+	// Status is the HTTP status to answer.
+	Status int
+	// Message is a short sentence for the user. It never holds a secret,
+	// a code, a state or a cookie value, but it may quote the identity
+	// provider's error description: escape it when writing HTML.
+	Message string
+	// RetryURL, if set, is a same-origin path that starts the login again.
+	RetryURL string
+	// Err is the cause, for logs. It is never shown to the user.
+	Err error
+}
+
+func (e *HTTPError) Error() string {
+	s := "ssogate: " + strconv.Itoa(e.Status) + " " + e.Message
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+// Unwrap returns the cause.
+func (e *HTTPError) Unwrap() error { return e.Err }
+
+// Limits on what a browser may send to the handlers.
+const (
+	maxCallbackCodeLen = 1024
+	maxStateLen        = 256
+	maxHintLen         = 320 // the longest valid email address
+)
+
+// loginIntent is what a login was started for: exactly one selector. The
+// callback holds the resulting profile to it.
+type loginIntent struct {
+	OrganizationID string
+	ConnectionID   string
+	Provider       OAuthProvider
+}
+
+// loginParams are the query parameters /login reads. Each may appear once:
+// a parameter given twice is refused rather than guessed at.
+var loginParams = []string{"organization", "connection", "provider", "login_hint", "return_to"}
+
+// onlyOnce reports the first of keys that q holds more than once.
+func onlyOnce(q url.Values, keys ...string) *HTTPError {
+	for _, k := range keys {
+		if len(q[k]) > 1 {
+			return badRequest("The " + k + " parameter was given more than once.")
+		}
+	}
+	return nil
+}
+
+// Login starts a sign-in: it records a fresh state and PKCE verifier in a
+// sealed, short-lived cookie and redirects the browser to WorkOS.
+//
+// The query selects where to sign in: organization=org_..., connection=conn_...
+// or provider=GoogleOAuth (one of them; otherwise the configured default).
+// login_hint pre-fills the email at the identity provider; return_to is the
+// same-origin path to land on afterwards (see [SafeReturnTo]).
+func (m *Middleware) Login(w http.ResponseWriter, r *http.Request) {
+	noStore(w)
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		m.fail(w, r, &HTTPError{Status: http.StatusMethodNotAllowed, Message: "Use GET to sign in."})
+		return
+	}
+	req, err := m.parseLogin(r)
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	target, err := m.startLogin(w, r, req)
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, target, http.StatusFound)
+}
+
+// loginRequest is a parsed and checked /login query.
+type loginRequest struct {
+	intent    loginIntent
+	loginHint string
+	returnTo  string
+}
+
+// parseLogin reads the /login query. Every value is checked before use.
+func (m *Middleware) parseLogin(r *http.Request) (loginRequest, *HTTPError) {
+	q := r.URL.Query()
+	if err := onlyOnce(q, loginParams...); err != nil {
+		return loginRequest{}, err
+	}
+	intent := loginIntent{
+		OrganizationID: q.Get("organization"),
+		ConnectionID:   q.Get("connection"),
+		Provider:       OAuthProvider(q.Get("provider")),
+	}
+	hint := q.Get("login_hint")
+	switch {
+	case intent.selectors() > 1:
+		return loginRequest{}, badRequest("Choose only one of organization, connection and provider.")
+	case intent.OrganizationID != "" && !validPrefixedID(intent.OrganizationID, "org_"):
+		return loginRequest{}, badRequest("The organization must be an organization id (org_...).")
+	case intent.ConnectionID != "" && !validPrefixedID(intent.ConnectionID, "conn_"):
+		return loginRequest{}, badRequest("The connection must be a connection id (conn_...).")
+	case intent.Provider != "" && !intent.Provider.Valid():
+		return loginRequest{}, badRequest("Unknown sign-in provider.")
+	case len(hint) > maxHintLen || hasControl(hint):
+		return loginRequest{}, badRequest("The login hint is not a valid email address.")
+	}
+	if intent.selectors() == 0 {
+		intent = loginIntent{
+			OrganizationID: m.cfg.DefaultOrganization,
+			ConnectionID:   m.cfg.DefaultConnection,
+			Provider:       m.cfg.DefaultProvider,
+		}
+	}
+	if intent.selectors() == 0 {
+		return loginRequest{}, badRequest("Say where to sign in: add organization=org_..., connection=conn_... or provider=... to the address.")
+	}
+	req := loginRequest{intent: intent, loginHint: hint, returnTo: m.cfg.AfterLoginPath}
+	if rt, ok := SafeReturnTo(q.Get("return_to")); ok {
+		req.returnTo = rt
+	}
+	return req, nil
+}
+
+// selectors counts the selectors set in i.
+func (i loginIntent) selectors() int {
+	n := 0
+	for _, v := range []string{i.OrganizationID, i.ConnectionID, string(i.Provider)} {
+		if v != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// startLogin records the flow's state in a cookie and returns the URL of
+// WorkOS's authorization endpoint.
+func (m *Middleware) startLogin(w http.ResponseWriter, r *http.Request, req loginRequest) (string, *HTTPError) {
+	st := &loginState{
+		State:          newState(),
+		Verifier:       NewPKCEVerifier(),
+		ReturnTo:       req.returnTo,
+		OrganizationID: req.intent.OrganizationID,
+		ConnectionID:   req.intent.ConnectionID,
+		Provider:       req.intent.Provider,
+		LoginHint:      req.loginHint,
+		CreatedAt:      m.now(),
+	}
+	target, err := m.provider.AuthorizationURL(AuthorizationURLOptions{
+		ConnectionID:   st.ConnectionID,
+		OrganizationID: st.OrganizationID,
+		Provider:       st.Provider,
+		RedirectURI:    m.cfg.RedirectURI,
+		State:          st.State,
+		CodeChallenge:  PKCEChallenge(st.Verifier),
+		LoginHint:      st.LoginHint,
+	})
+	if err != nil {
+		return "", &HTTPError{Status: http.StatusInternalServerError, Message: "Sign-in could not be started.", Err: err}
+	}
+	if err := m.sessions.SaveState(w, r, st); err != nil {
+		return "", &HTTPError{Status: http.StatusInternalServerError, Message: "Sign-in could not be started.", Err: err}
+	}
+	return target, nil
+}
+
+// newState returns a fresh login state: 256 random bits, URL-safe.
+func newState() string {
+	var b [32]byte
+	rand.Read(b[:]) // never fails: see crypto/rand.Read
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// Callback completes a sign-in: it checks the state against the flow's
+// cookie, exchanges the code for the user's profile, holds the profile to
+// what the login was started for, runs [Config].OnLogin, writes a brand-new
+// session and redirects (303) to the return_to path.
+func (m *Middleware) Callback(w http.ResponseWriter, r *http.Request) {
+	noStore(w)
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", "GET")
+		m.fail(w, r, &HTTPError{Status: http.StatusMethodNotAllowed, Message: "The sign-in callback takes GET only."})
+		return
+	}
+	target, err := m.completeLogin(w, r)
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// completeLogin decides the callback's outcome and returns where to send the
+// browser; Callback only responds.
+func (m *Middleware) completeLogin(w http.ResponseWriter, r *http.Request) (string, *HTTPError) {
+	q := r.URL.Query()
+	if err := onlyOnce(q, "code", "state", "error", "error_description"); err != nil {
+		return "", err
+	}
+	code, state := q.Get("code"), q.Get("state")
+	errCode, errDesc := q.Get("error"), q.Get("error_description")
+	if len(code) > maxCallbackCodeLen || len(state) > maxStateLen || len(errCode) > 100 || len(errDesc) > 1000 {
+		return "", badRequest("The sign-in response is malformed.")
+	}
+
+	var st *loginState
+	if state != "" {
+		var err error
+		// TakeState deletes the flow's cookie whatever the outcome, so a
+		// state can never be used twice.
+		st, err = m.sessions.TakeState(w, r, state)
+		if err != nil && errCode == "" {
+			if errors.Is(err, ErrStateMismatch) {
+				return "", &HTTPError{Status: http.StatusBadRequest, Message: "The sign-in could not be verified. Please sign in again.", RetryURL: m.cfg.LoginPath, Err: err}
+			}
+			return "", &HTTPError{Status: http.StatusBadRequest, Message: "Your sign-in expired or was started in another browser. Please sign in again.", RetryURL: m.cfg.LoginPath, Err: err}
+		}
+	}
+	retry := m.retryURL(st)
+
+	if errCode != "" {
+		// WorkOS sent the browser back with an error. The description is
+		// attacker-reachable text: it is shown escaped, and only as text.
+		status := http.StatusBadRequest
+		if errCode == "access_denied" {
+			status = http.StatusForbidden
+		}
+		msg := "Sign-in failed"
+		if d := strings.TrimSpace(errDesc); d != "" && !hasControl(d) {
+			msg += ": " + d
+		} else {
+			msg += "."
+		}
+		return "", &HTTPError{Status: status, Message: msg, RetryURL: retry, Err: fmt.Errorf("ssogate: workos error %q", sanitizeForLog(errCode))}
+	}
+	if code == "" {
+		return "", &HTTPError{Status: http.StatusBadRequest, Message: "The sign-in response has no code.", RetryURL: retry}
+	}
+	if st == nil {
+		return m.idpInitiated(w, r, code)
+	}
+
+	ctx, cancel := context.WithTimeout(r.Context(), m.cfg.ExchangeTimeout)
+	defer cancel()
+	pt, err := m.provider.ExchangeCode(ctx, code, st.Verifier)
+	if err != nil {
+		return "", m.exchangeError(ctx, err, retry)
+	}
+	p := &pt.Profile
+	if p.ID == "" || p.ConnectionID == "" {
+		return "", &HTTPError{Status: http.StatusBadGateway, Message: "The sign-in service returned an incomplete profile.", RetryURL: retry, Err: errors.New("ssogate: profile without id or connection_id")}
+	}
+	if err := checkIntent(st, p); err != nil {
+		m.log.Warn("ssogate: sign-in rejected: profile does not match the login's intent",
+			"profile_id", p.ID, "organization_id", p.OrganizationID, "connection_id", p.ConnectionID,
+			"want_organization_id", st.OrganizationID, "want_connection_id", st.ConnectionID, "want_provider", string(st.Provider))
+		return "", &HTTPError{Status: http.StatusForbidden, Message: "This account does not belong to the organization you signed in to.", RetryURL: retry, Err: err}
+	}
+	if m.cfg.OnLogin != nil {
+		if err := m.cfg.OnLogin(ctx, p); err != nil {
+			var herr *HTTPError
+			if errors.As(err, &herr) {
+				return "", herr
+			}
+			return "", &HTTPError{Status: http.StatusForbidden, Message: "Your account may not use this application.", Err: err}
+		}
+	}
+	if _, err := m.sessions.Save(w, r, p); err != nil {
+		msg := "Your session could not be saved."
+		if errors.Is(err, ErrSessionTooLarge) {
+			msg = "Your profile is too large to keep in a session cookie."
+		}
+		return "", &HTTPError{Status: http.StatusInternalServerError, Message: msg, Err: err}
+	}
+	return st.ReturnTo, nil
+}
+
+// errIntentMismatch is the cause of a rejected sign-in whose profile is not
+// of the organization, connection or provider the login was started for.
+var errIntentMismatch = errors.New("ssogate: profile does not match the login's intent")
+
+// checkIntent holds the profile to the selector the login started with, so
+// that an administrator of one organization's identity provider cannot mint
+// sessions for users of another organization.
+func checkIntent(st *loginState, p *Profile) error {
+	switch {
+	case st.ConnectionID != "" && p.ConnectionID != st.ConnectionID,
+		st.OrganizationID != "" && p.OrganizationID != st.OrganizationID,
+		st.Provider != "" && string(p.ConnectionType) != string(st.Provider):
+		return errIntentMismatch
+	}
+	return nil
+}
+
+// exchangeError turns a failed code exchange into a response.
+func (m *Middleware) exchangeError(ctx context.Context, err error, retry string) *HTTPError {
+	switch {
+	case errors.Is(err, ErrInvalidGrant):
+		return &HTTPError{Status: http.StatusBadRequest, Message: "This sign-in has expired or was already used. Please sign in again.", RetryURL: retry, Err: err}
+	case errors.Is(err, ErrRateLimited):
+		return &HTTPError{Status: http.StatusServiceUnavailable, Message: "Too many sign-ins right now. Please try again in a minute.", RetryURL: retry, Err: err}
+	case errors.Is(err, ErrInvalidClient), errors.Is(err, ErrUnauthorized):
+		return &HTTPError{Status: http.StatusInternalServerError, Message: "Sign-in is misconfigured on this site.", Err: err}
+	case errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil:
+		return &HTTPError{Status: http.StatusGatewayTimeout, Message: "The sign-in service did not answer in time. Please try again.", RetryURL: retry, Err: err}
+	}
+	return &HTTPError{Status: http.StatusBadGateway, Message: "The sign-in service is unavailable. Please try again.", RetryURL: retry, Err: err}
+}
+
+// idpInitiated handles a callback with a code and no state of ours.
+func (m *Middleware) idpInitiated(w http.ResponseWriter, r *http.Request, code string) (string, *HTTPError) {
+	if m.cfg.IdPInitiated != IdPInitiatedRestart {
+		return "", &HTTPError{Status: http.StatusBadRequest, Message: "Sign-in must start from this site. Please sign in again.", RetryURL: m.cfg.LoginPath, Err: errors.New("ssogate: identity-provider-initiated login refused")}
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), m.cfg.ExchangeTimeout)
+	defer cancel()
+	pt, err := m.provider.ExchangeCode(ctx, code, "")
+	if err != nil {
+		return "", m.exchangeError(ctx, err, m.cfg.LoginPath)
+	}
+	if !validPrefixedID(pt.Profile.ConnectionID, "conn_") {
+		return "", &HTTPError{Status: http.StatusBadGateway, Message: "The sign-in service returned an incomplete profile.", Err: errors.New("ssogate: profile without a valid connection_id")}
+	}
+	// The profile is discarded: only the connection is trusted enough to
+	// start a normal, state-checked login through it.
+	return m.startLogin(w, r, loginRequest{
+		intent:   loginIntent{ConnectionID: pt.Profile.ConnectionID},
+		returnTo: m.cfg.AfterLoginPath,
+	})
+}
+
+// retryURL returns the login URL that starts the same login again.
+func (m *Middleware) retryURL(st *loginState) string {
+	if st == nil {
+		return m.cfg.LoginPath
+	}
+	v := url.Values{}
+	switch {
+	case st.OrganizationID != "":
+		v.Set("organization", st.OrganizationID)
+	case st.ConnectionID != "":
+		v.Set("connection", st.ConnectionID)
+	case st.Provider != "":
+		v.Set("provider", string(st.Provider))
+	}
+	if st.ReturnTo != "" && st.ReturnTo != m.cfg.AfterLoginPath {
+		v.Set("return_to", st.ReturnTo)
+	}
+	if len(v) == 0 {
+		return m.cfg.LoginPath
+	}
+	return m.cfg.LoginPath + "?" + v.Encode()
+}
+
+// Logout ends the session: it clears every cookie ssogate set and redirects
+// (303) to [Config].AfterLogoutPath, or to the identity provider's logout
+// when [Config].LogoutIdP is set and the connection supports it.
+//
+// Sign-out must not be something another site can do to a user, so Logout
+// acts on a POST that passes cross-origin protection, or on a GET that the
+// browser marks as coming from this site (Sec-Fetch-Site: same-origin), such
+// as a plain link. Any other GET (a cross-site link or image, a prefetch, a
+// browser without Fetch Metadata) gets a page with a sign-out button.
+func (m *Middleware) Logout(w http.ResponseWriter, r *http.Request) {
+	noStore(w)
+	switch r.Method {
+	case http.MethodPost:
+		if err := crossOrigin.Check(r); err != nil {
+			m.fail(w, r, &HTTPError{Status: http.StatusForbidden, Message: "Sign-out must come from this site.", Err: err})
+			return
+		}
+	case http.MethodGet, http.MethodHead:
+		if r.Method == http.MethodHead || r.Header.Get("Sec-Fetch-Site") != "same-origin" || isPrefetch(r) {
+			m.renderPage(w, http.StatusOK, logoutPage, struct{ Action string }{m.cfg.LogoutPath})
+			return
+		}
+	default:
+		w.Header().Set("Allow", "GET, HEAD, POST")
+		m.fail(w, r, &HTTPError{Status: http.StatusMethodNotAllowed, Message: "Use POST to sign out."})
+		return
+	}
+
+	s, _ := m.sessions.Load(r)
+	if err := m.sessions.Clear(w, r); err != nil {
+		m.log.Error("ssogate: clearing the session failed", "err", err)
+	}
+	m.sessions.ClearStates(w, r)
+
+	target := m.cfg.AfterLogoutPath
+	if m.cfg.LogoutIdP && s != nil && supportsSSOLogout(s.Profile.ConnectionType) {
+		ctx, cancel := context.WithTimeout(r.Context(), m.cfg.ExchangeTimeout)
+		defer cancel()
+		la, err := m.provider.AuthorizeLogout(ctx, s.Profile.ID)
+		switch {
+		case err != nil:
+			m.log.Warn("ssogate: identity provider logout refused; signed out locally", "profile_id", s.Profile.ID, "err", err)
+		case !absoluteHTTPURL(la.LogoutURL):
+			m.log.Warn("ssogate: identity provider logout returned an invalid URL; signed out locally", "profile_id", s.Profile.ID)
+		default:
+			target = la.LogoutURL
+		}
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// crossOrigin rejects cross-site POSTs using Fetch Metadata and Origin.
+var crossOrigin = http.NewCrossOriginProtection()
+
+// supportsSSOLogout reports whether WorkOS can end the identity provider's
+// session for a connection type: only OIDC connections support it.
+func supportsSSOLogout(t ConnectionType) bool {
+	return strings.HasSuffix(string(t), "OIDC")
+}
+
+func isPrefetch(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Sec-Purpose"), "prefetch") ||
+		strings.Contains(r.Header.Get("Purpose"), "prefetch")
+}
+
+func absoluteHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
+}
+
+// maxIDLen bounds the WorkOS ids accepted from browsers and from WorkOS.
+const maxIDLen = 128
+
+// validID reports whether id looks like a WorkOS id: letters, digits, '_'
+// and '-', at most maxIDLen bytes. Ids from a browser are checked before
+// they reach WorkOS, a cache key or a log line.
+func validID(id string) bool {
+	if id == "" || len(id) > maxIDLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// validPrefixedID reports whether s is a WorkOS id with the given prefix,
+// such as "org_".
+func validPrefixedID(s, prefix string) bool {
+	return len(s) > len(prefix) && strings.HasPrefix(s, prefix) && validID(s)
+}
+
+func badRequest(msg string) *HTTPError {
+	return &HTTPError{Status: http.StatusBadRequest, Message: msg}
+}
+
+// sanitizeForLog keeps log lines to printable ASCII and a bounded length.
+func sanitizeForLog(s string) string {
+	if len(s) > 64 {
+		s = s[:64]
+	}
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r > 0x7e {
+			return '?'
+		}
+		return r
+	}, s)
+}
+
+// noStore marks a response as private to this user and this moment.
+func noStore(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Add("Vary", "Cookie")
+}
+
+// fail logs err and hands it to the ErrorHandler.
+func (m *Middleware) fail(w http.ResponseWriter, r *http.Request, err *HTTPError) {
+	level := "warn"
+	if err.Status >= 500 {
+		level = "error"
+	}
+	attrs := []any{"status", err.Status, "path", r.URL.Path}
+	if err.Err != nil {
+		attrs = append(attrs, "err", err.Err)
+	}
+	if level == "error" {
+		m.log.Error("ssogate: request failed", attrs...)
+	} else {
+		m.log.Warn("ssogate: request refused", attrs...)
+	}
+	m.cfg.ErrorHandler(w, r, err)
+}
+
+// defaultErrorHandler writes a minimal page with the public message.
+func defaultErrorHandler(w http.ResponseWriter, r *http.Request, err *HTTPError) {
+	writePage(w, err.Status, errorPage, struct {
+		Title, Message, RetryURL string
+	}{http.StatusText(err.Status), err.Message, err.RetryURL})
+}
+
+func (m *Middleware) renderPage(w http.ResponseWriter, status int, t *template.Template, data any) {
+	writePage(w, status, t, data)
+}
+
+// writePage renders one of ssogate's own small pages with headers that keep
+// it from being framed, sniffed or made to load anything.
+func writePage(w http.ResponseWriter, status int, t *template.Template, data any) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Referrer-Policy", "no-referrer")
+	w.WriteHeader(status)
+	t.Execute(w, data)
+}
+
+const pageStyle = `<style>body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f4f5f7;color:#1d2433}
+main{max-width:28rem;margin:12vh auto;padding:2rem;background:#fff;border-radius:12px;box-shadow:0 2px 12px #0002}
+h1{font-size:1.25rem;margin:0 0 .75rem}a,button{color:#fff;background:#3b5bdb;border:0;border-radius:6px;padding:.6rem 1rem;font:inherit;text-decoration:none;display:inline-block;cursor:pointer}
+input{font:inherit;padding:.55rem;border:1px solid #c5cad3;border-radius:6px;width:100%;box-sizing:border-box;margin:.5rem 0 1rem}</style>`
+
+var errorPage = template.Must(template.New("error").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>{{.Title}}</title>` + pageStyle + `</head>
+<body><main><h1>{{.Title}}</h1><p>{{.Message}}</p>{{if .RetryURL}}<p><a href="{{.RetryURL}}">Sign in again</a></p>{{end}}</main></body></html>
+`))
+
+var logoutPage = template.Must(template.New("logout").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>Sign out</title>` + pageStyle + `</head>
+<body><main><h1>Sign out?</h1><form method="post" action="{{.Action}}"><button type="submit">Sign out</button></form></main></body></html>
+`))

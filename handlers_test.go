@@ -1,0 +1,666 @@
+package ssogate
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ssogate/ssogate/workostest"
+)
+
+func TestLoginEachSelector(t *testing.T) {
+	tests := []struct {
+		name     string
+		query    string
+		user     string
+		wantOrg  string
+		wantConn string
+		param    string
+	}{
+		{"organization", "organization=" + workostest.AcmeOrganizationID, workostest.AliceEmail, workostest.AcmeOrganizationID, workostest.AcmeConnectionID, "organization"},
+		{"connection", "connection=" + workostest.GlobexConnectionID, workostest.HankEmail, workostest.GlobexOrganizationID, workostest.GlobexConnectionID, "connection"},
+		{"provider", "provider=GoogleOAuth", workostest.CarolEmail, "", workostest.GoogleConnectionID, "provider"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFlow(t, []workostest.Option{workostest.WithAutoSignIn(tc.user)})
+			f.wantSignedOut()
+			auth := f.startLogin(tc.query)
+			for _, p := range []string{"organization", "connection", "provider"} {
+				if got := auth.Query().Has(p); got != (p == tc.param) {
+					t.Errorf("authorization URL has %s: %v, want %v", p, got, p == tc.param)
+				}
+			}
+			for _, wrong := range []string{"organization_id", "connection_id"} {
+				if auth.Query().Has(wrong) {
+					t.Errorf("authorization URL sends %s, which /sso/authorize does not read", wrong)
+				}
+			}
+			r := f.get(f.authorize(auth).String())
+			if r.StatusCode != http.StatusSeeOther {
+				t.Fatalf("callback: got %d %q, want 303", r.StatusCode, r.body)
+			}
+			f.wantSignedIn(tc.user)
+			s, err := f.gate.sessions.Load(requestWithJar(t, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Profile.OrganizationID != tc.wantOrg || s.Profile.ConnectionID != tc.wantConn {
+				t.Errorf("session organization, connection = %q, %q; want %q, %q", s.Profile.OrganizationID, s.Profile.ConnectionID, tc.wantOrg, tc.wantConn)
+			}
+			f.wantNoSecrets(auth.Query().Get("state"))
+		})
+	}
+}
+
+// requestWithJar builds a request to the app carrying the jar's cookies.
+func requestWithJar(t *testing.T, f *flow) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, f.app.URL+"/app", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range f.jar.Cookies(req.URL) {
+		req.AddCookie(c)
+	}
+	return req
+}
+
+func TestLoginDefaultSelectorAndMissingSelector(t *testing.T) {
+	f := newFlow(t, nil, func(c *Config) { c.DefaultOrganization = workostest.AcmeOrganizationID })
+	auth := f.startLogin("return_to=/app")
+	if got := auth.Query().Get("organization"); got != workostest.AcmeOrganizationID {
+		t.Errorf("default selector: organization = %q, want %q", got, workostest.AcmeOrganizationID)
+	}
+
+	f = newFlow(t, nil)
+	r := f.get("/login")
+	if r.StatusCode != http.StatusBadRequest || !strings.Contains(r.body, "organization=org_") {
+		t.Errorf("/login without selector: got %d %q, want 400 saying what is missing", r.StatusCode, r.body)
+	}
+	if len(r.stateCookies()) != 0 {
+		t.Error("/login without selector set a state cookie")
+	}
+}
+
+func TestLoginRejectsBadInput(t *testing.T) {
+	f := newFlow(t, nil)
+	tests := []struct {
+		name, query string
+	}{
+		{"two selectors", "organization=org_acme&connection=conn_acme_okta"},
+		{"repeated selector", "organization=org_acme&organization=org_globex"},
+		{"bad organization id", "organization=acme"},
+		{"organization id with junk", "organization=org_acme%22%3E%3Cscript%3E"},
+		{"bad connection id", "connection=org_acme"},
+		{"unknown provider", "provider=EvilOAuth"},
+		{"login hint with newline", "organization=org_acme&login_hint=a%0a@b.com"},
+		{"login hint too long", "organization=org_acme&login_hint=" + strings.Repeat("a", 400)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := f.get("/login?" + tc.query)
+			if r.StatusCode != http.StatusBadRequest {
+				t.Errorf("got status %d, want 400", r.StatusCode)
+			}
+			if strings.Contains(r.body, "<script>") {
+				t.Error("error page reflects markup")
+			}
+			if len(r.stateCookies()) != 0 {
+				t.Error("a refused login set a state cookie")
+			}
+		})
+	}
+	req, _ := http.NewRequest(http.MethodPost, f.app.URL+"/login?organization=org_acme", nil)
+	if r := f.do(req); r.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("POST /login: got %d, want 405", r.StatusCode)
+	}
+}
+
+func TestReturnToCorpusOverHTTP(t *testing.T) {
+	f := newFlow(t, nil)
+	for _, tc := range returnToCases {
+		t.Run(tc.name, func(t *testing.T) {
+			want := tc.want
+			if want == "" {
+				want = "/"
+			}
+			f.signIn("organization=org_acme&return_to="+url.QueryEscape(tc.in), want)
+		})
+	}
+}
+
+func TestCallbackState(t *testing.T) {
+	t.Run("missing state is an IdP-initiated login and is refused", func(t *testing.T) {
+		f := newFlow(t, nil)
+		cb := f.authorize(f.startLogin("organization=org_acme"))
+		q := cb.Query()
+		q.Del("state")
+		cb.RawQuery = q.Encode()
+		r := f.get(cb.String())
+		if r.StatusCode != http.StatusBadRequest || !strings.Contains(r.body, "must start from this site") {
+			t.Errorf("got %d %q, want 400 refusing the login", r.StatusCode, r.body)
+		}
+		f.wantSignedOut()
+	})
+	t.Run("mismatched state", func(t *testing.T) {
+		f := newFlow(t, nil)
+		cb := f.authorize(f.startLogin("organization=org_acme"))
+		q := cb.Query()
+		q.Set("state", newState())
+		cb.RawQuery = q.Encode()
+		if r := f.get(cb.String()); r.StatusCode != http.StatusBadRequest {
+			t.Errorf("got %d, want 400", r.StatusCode)
+		}
+		f.wantSignedOut()
+	})
+	t.Run("expired state", func(t *testing.T) {
+		f := newFlow(t, nil)
+		cb := f.authorize(f.startLogin("organization=org_acme"))
+		f.clock.Advance(stateLifetime + time.Second)
+		r := f.get(cb.String())
+		if r.StatusCode != http.StatusBadRequest || !strings.Contains(r.body, "expired") {
+			t.Errorf("got %d %q, want 400 saying the sign-in expired", r.StatusCode, r.body)
+		}
+		f.wantSignedOut()
+	})
+	t.Run("replayed state", func(t *testing.T) {
+		f := newFlow(t, nil)
+		cb := f.authorize(f.startLogin("organization=org_acme"))
+		first := f.get(cb.String())
+		if first.StatusCode != http.StatusSeeOther {
+			t.Fatalf("first callback: got %d, want 303", first.StatusCode)
+		}
+		if sc := first.stateCookies(); len(sc) != 1 || sc[0].MaxAge >= 0 {
+			t.Errorf("callback did not delete the state cookie: %v", sc)
+		}
+		f.jar.SetCookies(mustURL(t, f.app.URL), []*http.Cookie{{Name: f.gate.cfg.CookieName, Value: "", MaxAge: -1}})
+		second := f.get(cb.String())
+		if second.StatusCode != http.StatusBadRequest {
+			t.Errorf("replayed callback: got %d, want 400", second.StatusCode)
+		}
+		f.wantSignedOut()
+	})
+	t.Run("state cookie deleted on failure too", func(t *testing.T) {
+		f := newFlow(t, nil)
+		cb := f.authorize(f.startLogin("organization=org_acme"))
+		f.idp.Fail("POST /sso/token", workostest.Fault{Status: http.StatusBadRequest, Body: `{"error":"invalid_grant","error_description":"The code has expired or has already been used."}`})
+		r := f.get(cb.String())
+		if r.StatusCode != http.StatusBadRequest {
+			t.Errorf("got %d, want 400", r.StatusCode)
+		}
+		if sc := r.stateCookies(); len(sc) != 1 || sc[0].MaxAge >= 0 {
+			t.Errorf("failed callback did not delete the state cookie: %v", sc)
+		}
+	})
+}
+
+func TestCallbackCodeReplay(t *testing.T) {
+	f := newFlow(t, nil)
+	cb := f.authorize(f.startLogin("organization=org_acme"))
+	if r := f.get(cb.String()); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("first callback: got %d, want 303", r.StatusCode)
+	}
+	// A second login in the same browser, completed with the first
+	// login's code: WorkOS refuses the used code.
+	cb2 := f.authorize(f.startLogin("organization=org_acme"))
+	q := cb2.Query()
+	q.Set("code", cb.Query().Get("code"))
+	cb2.RawQuery = q.Encode()
+	r := f.get(cb2.String())
+	if r.StatusCode != http.StatusBadRequest || !strings.Contains(r.body, "expired or was already used") {
+		t.Errorf("replayed code: got %d %q, want 400 asking to sign in again", r.StatusCode, r.body)
+	}
+	if !strings.Contains(r.body, `href="/login?organization=org_acme"`) {
+		t.Errorf("replayed code page offers no way to start again: %q", r.body)
+	}
+	f.wantNoSecrets(cb.Query().Get("code"), cb.Query().Get("state"))
+}
+
+func TestCallbackCodeExpired(t *testing.T) {
+	f := newFlow(t, nil)
+	cb := f.authorize(f.startLogin("organization=org_acme"))
+	f.idp.Advance(11 * time.Minute)
+	if r := f.get(cb.String()); r.StatusCode != http.StatusBadRequest {
+		t.Errorf("expired code: got %d, want 400", r.StatusCode)
+	}
+	f.wantSignedOut()
+}
+
+// TestCallbackIntentMismatch is the attack of an administrator of one
+// organization's identity provider: a code for a user of Acme is replayed
+// into a login that was started for Globex.
+func TestCallbackIntentMismatch(t *testing.T) {
+	f := newFlow(t, []workostest.Option{workostest.WithAutoSignIn(workostest.HankEmail)})
+	cb := f.authorize(f.startLogin("organization=" + workostest.GlobexOrganizationID))
+
+	f.idp.SetAutoSignIn(workostest.AliceEmail)
+	attacker := url.Values{
+		"client_id":     {f.idp.ClientID},
+		"redirect_uri":  {f.app.URL + "/callback"},
+		"response_type": {"code"},
+		"organization":  {workostest.AcmeOrganizationID},
+		"state":         {"attacker"},
+	}
+	ar := f.get(f.idp.URL + "/sso/authorize?" + attacker.Encode())
+	acmeCode := ar.location(t).Query().Get("code")
+	if acmeCode == "" {
+		t.Fatal("no code for the attacker's login")
+	}
+	q := cb.Query()
+	q.Set("code", acmeCode)
+	cb.RawQuery = q.Encode()
+	r := f.get(cb.String())
+	if r.StatusCode != http.StatusForbidden {
+		t.Errorf("got %d %q, want 403", r.StatusCode, r.body)
+	}
+	if r.cookie(f.gate.cfg.CookieName) != nil {
+		t.Error("a session cookie was set")
+	}
+	f.wantSignedOut()
+}
+
+func TestCallbackWorkOSErrorRedirect(t *testing.T) {
+	f := newFlow(t, nil)
+	// An unknown organization: WorkOS sends the browser back with an error.
+	auth := f.startLogin("organization=org_nosuch")
+	r := f.get(auth.String())
+	cb := r.location(t)
+	if cb.Query().Get("error") == "" {
+		t.Fatalf("emulator did not redirect with an error: %s", cb)
+	}
+	r = f.get(cb.String())
+	if r.StatusCode != http.StatusBadRequest || !strings.Contains(r.body, "Sign-in failed") {
+		t.Errorf("got %d %q, want 400 sign-in failed page", r.StatusCode, r.body)
+	}
+	if sc := r.stateCookies(); len(sc) != 1 || sc[0].MaxAge >= 0 {
+		t.Errorf("error callback did not delete the state cookie: %v", sc)
+	}
+	f.wantSignedOut()
+}
+
+func TestCallbackErrorDescriptionIsEscaped(t *testing.T) {
+	f := newFlow(t, nil)
+	auth := f.startLogin("organization=org_acme")
+	xss := `<script>alert(document.cookie)</script><img src=x onerror=alert(1)>"'`
+	q := url.Values{"error": {"access_denied"}, "error_description": {xss}, "state": {auth.Query().Get("state")}}
+	r := f.get("/callback?" + q.Encode())
+	if r.StatusCode != http.StatusForbidden {
+		t.Errorf("access_denied: got %d, want 403", r.StatusCode)
+	}
+	for _, bad := range []string{"<script>", "<img", "onerror=alert"} {
+		if strings.Contains(r.body, bad) && !strings.Contains(r.body, "&lt;") {
+			t.Errorf("page contains unescaped %q: %s", bad, r.body)
+		}
+	}
+	if strings.Contains(r.body, "<script>") || strings.Contains(r.body, "<img") {
+		t.Errorf("page reflects markup: %s", r.body)
+	}
+	if !strings.Contains(r.body, "&lt;script&gt;") {
+		t.Errorf("page does not show the escaped description: %s", r.body)
+	}
+	if csp := r.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
+		t.Errorf("error page CSP = %q, want default-src 'none'", csp)
+	}
+}
+
+func TestCallbackWorkOSFailures(t *testing.T) {
+	tests := []struct {
+		name       string
+		fault      workostest.Fault
+		timeout    time.Duration
+		wantStatus int
+		signedIn   bool
+	}{
+		{"server error", workostest.Fault{Status: http.StatusInternalServerError, Body: `{"message":"oops"}`}, 0, http.StatusBadGateway, false},
+		{"bad gateway html", workostest.Fault{Status: http.StatusBadGateway, Body: "<html>proxy</html>"}, 0, http.StatusBadGateway, false},
+		{"timeout", workostest.Fault{Delay: 5 * time.Second}, 200 * time.Millisecond, http.StatusGatewayTimeout, false},
+		{"rate limited then success", workostest.Fault{Status: http.StatusTooManyRequests, RetryAfter: "0", Body: `"Ratelimited"`}, 0, http.StatusSeeOther, true},
+		{"rate limited throughout", workostest.Fault{Times: 20, Status: http.StatusTooManyRequests, RetryAfter: "0", Body: `"Ratelimited"`}, 0, http.StatusServiceUnavailable, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFlow(t, nil, func(c *Config) {
+				if tc.timeout != 0 {
+					c.ExchangeTimeout = tc.timeout
+				}
+			})
+			cb := f.authorize(f.startLogin("organization=org_acme"))
+			f.idp.Fail("POST /sso/token", tc.fault)
+			start := time.Now()
+			r := f.get(cb.String())
+			if r.StatusCode != tc.wantStatus {
+				t.Errorf("got %d %q, want %d", r.StatusCode, r.body, tc.wantStatus)
+			}
+			if tc.timeout != 0 && time.Since(start) > 4*time.Second {
+				t.Errorf("callback waited %v for a slow WorkOS", time.Since(start))
+			}
+			if tc.signedIn {
+				f.wantSignedIn(workostest.AliceEmail)
+			} else {
+				f.wantSignedOut()
+			}
+			if tc.name == "server error" {
+				if n := f.idp.Count("POST /sso/token"); n != 1 {
+					t.Errorf("the code exchange was sent %d times after a 5xx, want 1 (never retried)", n)
+				}
+			}
+			f.wantNoSecrets(cb.Query().Get("code"))
+		})
+	}
+}
+
+func TestConcurrentLoginsInTwoTabs(t *testing.T) {
+	f := newFlow(t, nil)
+	cb1 := f.authorize(f.startLogin("organization=org_acme&return_to=/app/one"))
+	cb2 := f.authorize(f.startLogin("organization=org_acme&return_to=/app/two"))
+	// The second tab finishes first.
+	for _, c := range []struct {
+		cb   *url.URL
+		want string
+	}{{cb2, "/app/two"}, {cb1, "/app/one"}} {
+		r := f.get(c.cb.String())
+		if r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("callback: got %d %q, want 303", r.StatusCode, r.body)
+		}
+		if got := r.location(t).Path; got != c.want {
+			t.Errorf("redirected to %s, want %s", got, c.want)
+		}
+	}
+	f.wantSignedIn(workostest.AliceEmail)
+}
+
+func TestConcurrentLoginsInParallel(t *testing.T) {
+	f := newFlow(t, nil)
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			// Each browser has its own jar.
+			g := *f
+			g.jar, _ = newJar()
+			g.c = &http.Client{Jar: g.jar, CheckRedirect: f.c.CheckRedirect, Timeout: f.c.Timeout}
+			g.t = t
+			g.signIn("organization=org_acme&return_to=/app/"+string(rune('a'+i)), "/app/"+string(rune('a'+i)))
+		})
+	}
+	wg.Wait()
+}
+
+func TestStateCookiesAreCapped(t *testing.T) {
+	f := newFlow(t, nil)
+	for range 12 {
+		f.startLogin("organization=org_acme")
+	}
+	u := mustURL(t, f.app.URL+"/callback")
+	n := 0
+	for _, c := range f.jar.Cookies(u) {
+		if strings.Contains(c.Name, "_state_") && !strings.HasSuffix(c.Name, "_state_flows") {
+			n++
+		}
+	}
+	if n > 5 {
+		t.Errorf("browser holds %d state cookies after 12 logins, want at most 5", n)
+	}
+	// The newest flow still completes.
+	f.signIn("organization=org_acme", "/")
+}
+
+func TestSessionCookies(t *testing.T) {
+	t.Run("tampered", func(t *testing.T) {
+		f := newFlow(t, nil)
+		f.signIn("organization=org_acme", "/")
+		u := mustURL(t, f.app.URL)
+		for _, c := range f.jar.Cookies(u) {
+			if c.Name == f.gate.cfg.CookieName {
+				v := []byte(c.Value)
+				v[len(v)/2] ^= 1
+				f.jar.SetCookies(u, []*http.Cookie{{Name: c.Name, Value: string(v), Path: "/"}})
+			}
+		}
+		f.wantSignedOut()
+	})
+	t.Run("expired", func(t *testing.T) {
+		f := newFlow(t, nil, func(c *Config) { c.SessionLifetime = time.Hour })
+		f.signIn("organization=org_acme", "/")
+		f.clock.Advance(59 * time.Minute)
+		f.wantSignedIn(workostest.AliceEmail)
+		f.clock.Advance(2 * time.Minute)
+		f.wantSignedOut()
+	})
+	t.Run("rotated key", func(t *testing.T) {
+		f := newFlow(t, nil)
+		f.signIn("organization=org_acme", "/")
+		// The new key first and the old one still accepted: still signed in.
+		f.app.Config.Handler = f.handler(f.newGate(func(c *Config) { c.CookieSecrets = [][]byte{flowRotatedSecret, flowSecret} }))
+		f.wantSignedIn(workostest.AliceEmail)
+		// The old key retired: signed out, without an error page.
+		f.app.Config.Handler = f.handler(f.newGate(func(c *Config) { c.CookieSecrets = [][]byte{flowRotatedSecret} }))
+		f.wantSignedOut()
+	})
+	t.Run("garbage", func(t *testing.T) {
+		f := newFlow(t, nil)
+		for _, v := range []string{"", "x", "!!!", strings.Repeat("A", 5000), "MTIzfHh8eXx6"} {
+			f.jar.SetCookies(mustURL(t, f.app.URL), []*http.Cookie{{Name: f.gate.cfg.CookieName, Value: v, Path: "/"}})
+			f.wantSignedOut()
+		}
+	})
+}
+
+func TestCookieAttributesPinned(t *testing.T) {
+	f := newFlow(t, nil)
+	r := f.get("/login?organization=org_acme")
+	sc := r.stateCookies()
+	if len(sc) != 1 {
+		t.Fatalf("got %d state cookies, want 1", len(sc))
+	}
+	st := sc[0]
+	if !st.HttpOnly || st.SameSite != http.SameSiteLaxMode || st.Path != "/callback" || st.Secure || st.MaxAge != int(stateLifetime/time.Second) {
+		t.Errorf("state cookie = %+v, want HttpOnly, SameSite=Lax, Path=/callback, not Secure over http, Max-Age=600", st)
+	}
+	if !strings.HasPrefix(st.Name, "ssogate_state_") {
+		t.Errorf("state cookie name = %q, want ssogate_state_...", st.Name)
+	}
+	cb := f.authorize(r.location(t))
+	r = f.get(cb.String())
+	s := r.cookie("ssogate")
+	if s == nil {
+		t.Fatal("no session cookie named ssogate")
+	}
+	if !s.HttpOnly || s.SameSite != http.SameSiteLaxMode || s.Path != "/" || s.Secure || s.Domain != "" || s.MaxAge != int(DefaultSessionLifetime/time.Second) {
+		t.Errorf("session cookie = %+v, want HttpOnly, SameSite=Lax, Path=/, no Domain, Max-Age=8h", s)
+	}
+	if n := len(s.Value); n > 1024 {
+		t.Errorf("session cookie for a typical profile is %d bytes, want under 1 KB", n)
+	}
+	t.Logf("session cookie value: %d bytes", len(s.Value))
+
+	// With an https redirect URI the cookies are Secure and the session
+	// cookie takes the __Host- prefix.
+	g := f.newGate(func(c *Config) { c.RedirectURI = "https://app.example/callback" })
+	if g.cfg.CookieName != "__Host-ssogate" || !g.sessions.secure {
+		t.Errorf("https: cookie name %q, secure %v; want __Host-ssogate, true", g.cfg.CookieName, g.sessions.secure)
+	}
+	rec := newRecorderRequest(t, g, "/login?organization=org_acme")
+	for _, c := range rec.Result().Cookies() {
+		if !c.Secure || !strings.HasPrefix(c.Name, "__Secure-ssogate_state_") {
+			t.Errorf("https state cookie %s: Secure=%v, want Secure and __Secure- prefix", c.Name, c.Secure)
+		}
+	}
+}
+
+func TestLogout(t *testing.T) {
+	post := func(f *flow, site string) resp {
+		req, _ := http.NewRequest(http.MethodPost, f.app.URL+"/logout", nil)
+		if site != "" {
+			req.Header.Set("Sec-Fetch-Site", site)
+		}
+		return f.do(req)
+	}
+	t.Run("same-origin POST", func(t *testing.T) {
+		f := newFlow(t, nil)
+		f.signIn("organization=org_acme", "/")
+		f.startLogin("organization=org_acme") // a flow left half-way
+		r := post(f, "same-origin")
+		if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/" {
+			t.Fatalf("got %d to %q, want 303 to /", r.StatusCode, r.Header.Get("Location"))
+		}
+		if c := r.cookie("ssogate"); c == nil || c.MaxAge >= 0 {
+			t.Errorf("session cookie not cleared: %v", c)
+		}
+		if sc := r.stateCookies(); len(sc) != 1 || sc[0].MaxAge >= 0 {
+			t.Errorf("state cookies not cleared: %v", sc)
+		}
+		f.wantSignedOut()
+	})
+	t.Run("cross-site POST refused", func(t *testing.T) {
+		f := newFlow(t, nil)
+		f.signIn("organization=org_acme", "/")
+		if r := post(f, "cross-site"); r.StatusCode != http.StatusForbidden {
+			t.Errorf("got %d, want 403", r.StatusCode)
+		}
+		f.wantSignedIn(workostest.AliceEmail)
+	})
+	t.Run("same-origin link", func(t *testing.T) {
+		f := newFlow(t, nil)
+		f.signIn("organization=org_acme", "/")
+		r := f.get("/logout", "Sec-Fetch-Site", "same-origin")
+		if r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("got %d, want 303", r.StatusCode)
+		}
+		f.wantSignedOut()
+	})
+	t.Run("cross-site link and prefetch get a confirmation page", func(t *testing.T) {
+		f := newFlow(t, nil)
+		f.signIn("organization=org_acme", "/")
+		for _, kv := range [][]string{
+			{"Sec-Fetch-Site", "cross-site"},
+			{"Sec-Fetch-Site", "same-site"},
+			{"X-No-Fetch-Metadata", "1"},
+		} {
+			r := f.get("/logout", kv...)
+			if r.StatusCode != http.StatusOK || !strings.Contains(r.body, `method="post"`) {
+				t.Errorf("%v: got %d, want 200 confirmation form", kv, r.StatusCode)
+			}
+		}
+		r := f.get("/logout", "Sec-Fetch-Site", "same-origin", "Sec-Purpose", "prefetch")
+		if r.StatusCode != http.StatusOK {
+			t.Errorf("prefetch: got %d, want 200 confirmation form", r.StatusCode)
+		}
+		f.wantSignedIn(workostest.AliceEmail)
+	})
+	t.Run("identity provider logout for OIDC", func(t *testing.T) {
+		f := newFlow(t, []workostest.Option{workostest.WithAutoSignIn(workostest.HankEmail)}, func(c *Config) { c.LogoutIdP = true })
+		f.signIn("organization=org_globex", "/")
+		r := post(f, "same-origin")
+		loc := r.location(t)
+		if r.StatusCode != http.StatusSeeOther || loc.Host != mustURL(t, f.idp.URL).Host || loc.Path != "/sso/logout" {
+			t.Errorf("got %d to %s, want 303 to the emulator's /sso/logout", r.StatusCode, loc)
+		}
+		f.wantSignedOut()
+	})
+	t.Run("identity provider logout falls back for SAML", func(t *testing.T) {
+		f := newFlow(t, nil, func(c *Config) { c.LogoutIdP = true })
+		f.signIn("organization=org_acme", "/")
+		r := post(f, "same-origin")
+		if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/" {
+			t.Errorf("got %d to %q, want 303 to /", r.StatusCode, r.Header.Get("Location"))
+		}
+		f.wantSignedOut()
+	})
+}
+
+func TestIdPInitiatedRestart(t *testing.T) {
+	f := newFlow(t, nil, func(c *Config) { c.IdPInitiated = IdPInitiatedRestart })
+	code := f.idpInitiatedCode()
+	r := f.get("/callback?code=" + url.QueryEscape(code))
+	if r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("got %d %q, want 303 to a fresh login", r.StatusCode, r.body)
+	}
+	auth := r.location(t)
+	if auth.Path != "/sso/authorize" || auth.Query().Get("connection") != workostest.AcmeConnectionID || auth.Query().Get("state") == "" {
+		t.Fatalf("restart redirected to %s, want a state-checked login through %s", auth, workostest.AcmeConnectionID)
+	}
+	f.wantSignedOut() // the IdP's code alone signed nobody in
+	cb := f.authorize(auth)
+	if r := f.get(cb.String()); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("callback: got %d", r.StatusCode)
+	}
+	f.wantSignedIn(workostest.AliceEmail)
+}
+
+// idpInitiatedCode gets a code from the emulator the way an IdP-initiated
+// login delivers one: with no state of the app's.
+func (f *flow) idpInitiatedCode() string {
+	f.t.Helper()
+	q := url.Values{
+		"client_id":     {f.idp.ClientID},
+		"redirect_uri":  {f.app.URL + "/callback"},
+		"response_type": {"code"},
+		"connection":    {workostest.AcmeConnectionID},
+	}
+	r := f.get(f.idp.URL + "/sso/authorize?" + q.Encode())
+	code := r.location(f.t).Query().Get("code")
+	if code == "" {
+		f.t.Fatal("emulator gave no code")
+	}
+	return code
+}
+
+func TestOnLogin(t *testing.T) {
+	t.Run("refuses", func(t *testing.T) {
+		f := newFlow(t, nil, func(c *Config) {
+			c.OnLogin = func(ctx context.Context, p *Profile) error { return errors.New("not provisioned") }
+		})
+		cb := f.authorize(f.startLogin("organization=org_acme"))
+		r := f.get(cb.String())
+		if r.StatusCode != http.StatusForbidden || strings.Contains(r.body, "not provisioned") {
+			t.Errorf("got %d %q, want 403 without the internal reason", r.StatusCode, r.body)
+		}
+		f.wantSignedOut()
+	})
+	t.Run("changes the profile", func(t *testing.T) {
+		f := newFlow(t, nil, func(c *Config) {
+			c.OnLogin = func(ctx context.Context, p *Profile) error { p.Groups = nil; return nil }
+		})
+		f.signIn("organization=org_acme", "/")
+		s, err := f.gate.sessions.Load(requestWithJar(t, f))
+		if err != nil || len(s.Profile.Groups) != 0 {
+			t.Errorf("session groups = %v (err %v), want none", s.Profile.Groups, err)
+		}
+	})
+	t.Run("custom status", func(t *testing.T) {
+		f := newFlow(t, nil, func(c *Config) {
+			c.OnLogin = func(ctx context.Context, p *Profile) error {
+				return &HTTPError{Status: http.StatusPaymentRequired, Message: "Your plan has ended."}
+			}
+		})
+		cb := f.authorize(f.startLogin("organization=org_acme"))
+		if r := f.get(cb.String()); r.StatusCode != http.StatusPaymentRequired || !strings.Contains(r.body, "Your plan has ended.") {
+			t.Errorf("got %d %q, want 402 with the hook's message", r.StatusCode, r.body)
+		}
+	})
+}
+
+func TestFixationNewSessionEachLogin(t *testing.T) {
+	f := newFlow(t, nil)
+	first := f.signIn("organization=org_acme", "/").cookie("ssogate").Value
+	f.clock.Advance(time.Second)
+	second := f.signIn("organization=org_acme", "/").cookie("ssogate").Value
+	if first == second {
+		t.Error("a second login reused the session cookie")
+	}
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}

@@ -1,0 +1,466 @@
+package ssogate
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gorilla/sessions"
+)
+
+// Defaults of [Config].
+const (
+	DefaultSessionLifetime = 8 * time.Hour
+	MaxSessionLifetime     = 24 * time.Hour
+	DefaultLoginPath       = "/login"
+	DefaultLogoutPath      = "/logout"
+	DefaultAfterLoginPath  = "/"
+	DefaultAfterLogoutPath = "/"
+	DefaultExchangeTimeout = 15 * time.Second
+
+	// stateLifetime bounds a login from /login to /callback.
+	stateLifetime = 10 * time.Minute
+)
+
+// IdPInitiatedPolicy says what /callback does with a login that the identity
+// provider started: a code arrives with no state that this app created.
+type IdPInitiatedPolicy int
+
+const (
+	// IdPInitiatedReject answers such callbacks with an error page that
+	// offers to sign in. Nobody is signed in. This is the default, because a
+	// login without a state of ours cannot be told apart from a login-CSRF
+	// attack that signs the victim into the attacker's account.
+	IdPInitiatedReject IdPInitiatedPolicy = iota
+	// IdPInitiatedRestart exchanges the code only to learn which connection
+	// it came from, discards the profile, and starts a normal login through
+	// that connection. The identity provider's own session usually makes the
+	// second round trip invisible to the user.
+	IdPInitiatedRestart
+)
+
+// Config configures a [Middleware]. It is passed by value to [New], which
+// fills in defaults and validates it; it is never changed afterwards.
+type Config struct {
+	// APIKey is the WorkOS API key (sk_...). Required unless Provider is set.
+	APIKey string
+	// ClientID is the WorkOS client ID (client_...). Required unless
+	// Provider is set.
+	ClientID string
+	// BaseURL is the WorkOS API's base URL. Default https://api.workos.com.
+	BaseURL string
+	// HTTPClient is used by the default WorkOS client. Default: a client
+	// with a 60 s timeout.
+	HTTPClient *http.Client
+	// Provider talks to WorkOS. Default: a [*Client] built from APIKey,
+	// ClientID, BaseURL and HTTPClient.
+	Provider Provider
+
+	// RedirectURI is the absolute URL of the callback, as registered in the
+	// WorkOS dashboard, such as https://app.example.com/callback. Required.
+	// Its path is where [Middleware] serves the callback.
+	RedirectURI string
+
+	// CookieSecrets seal the session and login-state cookies: newest first,
+	// each at least 32 random bytes. New cookies are sealed with the first;
+	// cookies sealed with any of them are accepted, so a key can be rotated
+	// by putting the new one first and dropping the old one a session
+	// lifetime later. Required.
+	CookieSecrets [][]byte
+	// SessionLifetime is how long a session lasts after sign-in, with no
+	// sliding renewal. Default 8 h; at most 24 h.
+	SessionLifetime time.Duration
+	// CookieName names the session cookie. Default "__Host-ssogate" when
+	// cookies are Secure and CookieDomain is empty (the __Host- prefix makes
+	// browsers refuse the cookie from subdomains and over plain HTTP), and
+	// "ssogate" otherwise. Login-state cookies get the name with
+	// "_state_" and a flow id appended ("__Secure-" replaces "__Host-").
+	CookieName string
+	// CookieDomain is the session cookie's Domain attribute. Default empty:
+	// the cookie is sent only to the host that set it.
+	CookieDomain string
+	// InsecureCookies turns off the Secure attribute even when RedirectURI
+	// is https. Default false: cookies are Secure exactly when RedirectURI
+	// is https. It is never guessed from the request, which a proxy may
+	// have rewritten.
+	InsecureCookies bool
+	// Store keeps sessions. Default: the built-in cookie store, which seals
+	// the session into the cookie itself. Any gorilla/sessions Store works
+	// (a server-side store lifts the 4 KB cookie limit).
+	Store sessions.Store
+	// KeepCustomAttributes keeps the profile's custom attributes in the
+	// session. Default false: the session holds the identity, role and
+	// groups only.
+	KeepCustomAttributes bool
+
+	// DefaultOrganization, DefaultConnection and DefaultProvider select
+	// where /login sends users who did not name an organization, connection
+	// or provider. At most one may be set. Default: none.
+	DefaultOrganization string
+	DefaultConnection   string
+	DefaultProvider     OAuthProvider
+
+	// OnLogin, if set, is called after the identity provider vouched for
+	// the user and before the session is written. It may change the profile
+	// (to trim groups, say) and may refuse the login by returning an error:
+	// an [*HTTPError] is shown as it is; any other error is shown as 403
+	// Forbidden. Default: every profile is accepted.
+	OnLogin func(ctx context.Context, p *Profile) error
+	// ErrorHandler answers every failure of the login handlers and the
+	// middleware. err is an [*HTTPError]. Default: a minimal HTML page with
+	// the status and the error's public message; details are logged, never
+	// shown.
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err *HTTPError)
+	// Logger receives warnings and errors. Default: slog.Default(). No
+	// secret, code, state, token or cookie value is ever logged.
+	Logger *slog.Logger
+
+	// LoginPath is where [Middleware] serves /login. Default "/login".
+	LoginPath string
+	// LogoutPath is where [Middleware] serves /logout. Default "/logout".
+	LogoutPath string
+	// AfterLoginPath is where users land after sign-in when no valid
+	// return_to was given. Default "/".
+	AfterLoginPath string
+	// AfterLogoutPath is where users land after sign-out. Default "/".
+	AfterLogoutPath string
+
+	// IdPInitiated is the policy for logins started at the identity
+	// provider. Default [IdPInitiatedReject].
+	IdPInitiated IdPInitiatedPolicy
+	// LogoutIdP also ends the identity provider's session on sign-out,
+	// through WorkOS's SSO logout, for connections that support it (OIDC).
+	// If WorkOS refuses, the sign-out is local only. Default false.
+	LogoutIdP bool
+	// ExchangeTimeout bounds the WorkOS calls of one callback, retries
+	// included. Default 15 s.
+	ExchangeTimeout time.Duration
+}
+
+// Middleware signs users in through WorkOS and gates handlers on a signed-in
+// session. Make one with [New]; it is safe for concurrent use.
+type Middleware struct {
+	cfg          Config // with defaults filled in
+	provider     Provider
+	sessions     *sessionManager
+	log          *slog.Logger
+	callbackPath string
+	now          func() time.Time
+}
+
+// New validates cfg, fills in its defaults and returns a Middleware. An
+// invalid field is reported as a [*ConfigError] naming it.
+func New(cfg Config) (*Middleware, error) {
+	return newMiddleware(cfg, time.Now)
+}
+
+func newMiddleware(cfg Config, now func() time.Time) (*Middleware, error) {
+	redirect, err := url.Parse(cfg.RedirectURI)
+	if cfg.RedirectURI == "" {
+		return nil, &ConfigError{Field: "Config.RedirectURI", Problem: "required"}
+	}
+	if err != nil || (redirect.Scheme != "https" && redirect.Scheme != "http") || redirect.Host == "" || redirect.Fragment != "" {
+		return nil, &ConfigError{Field: "Config.RedirectURI", Problem: "must be an absolute http or https URL without a fragment"}
+	}
+	callbackPath := redirect.EscapedPath()
+	if callbackPath == "" {
+		callbackPath = "/"
+	}
+
+	if len(cfg.CookieSecrets) == 0 {
+		return nil, &ConfigError{Field: "Config.CookieSecrets", Problem: "at least one secret is required"}
+	}
+	for _, s := range cfg.CookieSecrets {
+		if len(s) < minSecretLen {
+			return nil, &ConfigError{Field: "Config.CookieSecrets", Problem: "every secret must be at least 32 bytes"}
+		}
+	}
+	switch {
+	case cfg.SessionLifetime == 0:
+		cfg.SessionLifetime = DefaultSessionLifetime
+	case cfg.SessionLifetime < time.Minute || cfg.SessionLifetime > MaxSessionLifetime:
+		return nil, &ConfigError{Field: "Config.SessionLifetime", Problem: "must be between 1 minute and 24 hours"}
+	}
+	if cfg.ExchangeTimeout == 0 {
+		cfg.ExchangeTimeout = DefaultExchangeTimeout
+	} else if cfg.ExchangeTimeout < 0 {
+		return nil, &ConfigError{Field: "Config.ExchangeTimeout", Problem: "must not be negative"}
+	}
+
+	paths := []struct {
+		field string
+		p     *string
+		def   string
+	}{
+		{"Config.LoginPath", &cfg.LoginPath, DefaultLoginPath},
+		{"Config.LogoutPath", &cfg.LogoutPath, DefaultLogoutPath},
+		{"Config.AfterLoginPath", &cfg.AfterLoginPath, DefaultAfterLoginPath},
+		{"Config.AfterLogoutPath", &cfg.AfterLogoutPath, DefaultAfterLogoutPath},
+	}
+	for _, p := range paths {
+		if *p.p == "" {
+			*p.p = p.def
+		}
+		if clean, ok := SafeReturnTo(*p.p); !ok || clean != *p.p {
+			return nil, &ConfigError{Field: p.field, Problem: "must be a clean absolute path such as " + p.def}
+		}
+	}
+	if cfg.LoginPath == callbackPath || cfg.LogoutPath == callbackPath || cfg.LoginPath == cfg.LogoutPath {
+		return nil, &ConfigError{Field: "Config.LoginPath", Problem: "login, logout and callback paths must differ"}
+	}
+
+	selectors := 0
+	if cfg.DefaultOrganization != "" {
+		selectors++
+		if !validPrefixedID(cfg.DefaultOrganization, "org_") {
+			return nil, &ConfigError{Field: "Config.DefaultOrganization", Problem: "must be an organization id (org_...)"}
+		}
+	}
+	if cfg.DefaultConnection != "" {
+		selectors++
+		if !validPrefixedID(cfg.DefaultConnection, "conn_") {
+			return nil, &ConfigError{Field: "Config.DefaultConnection", Problem: "must be a connection id (conn_...)"}
+		}
+	}
+	if cfg.DefaultProvider != "" {
+		selectors++
+		if !cfg.DefaultProvider.Valid() {
+			return nil, &ConfigError{Field: "Config.DefaultProvider", Problem: "unknown OAuth provider"}
+		}
+	}
+	if selectors > 1 {
+		return nil, &ConfigError{Field: "Config.DefaultOrganization", Problem: "set at most one of DefaultOrganization, DefaultConnection and DefaultProvider"}
+	}
+	if cfg.IdPInitiated != IdPInitiatedReject && cfg.IdPInitiated != IdPInitiatedRestart {
+		return nil, &ConfigError{Field: "Config.IdPInitiated", Problem: "unknown policy"}
+	}
+
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.ErrorHandler == nil {
+		cfg.ErrorHandler = defaultErrorHandler
+	}
+	if cfg.Provider == nil {
+		c, err := NewClient(ClientConfig{
+			APIKey:     cfg.APIKey,
+			ClientID:   cfg.ClientID,
+			BaseURL:    cfg.BaseURL,
+			HTTPClient: cfg.HTTPClient,
+			Logger:     cfg.Logger,
+		})
+		if err != nil {
+			var ce *ConfigError
+			if errors.As(err, &ce) {
+				ce.Field = strings.Replace(ce.Field, "ClientConfig.", "Config.", 1)
+			}
+			return nil, err
+		}
+		cfg.Provider = c
+	}
+
+	secure := redirect.Scheme == "https" && !cfg.InsecureCookies
+	if cfg.CookieName == "" {
+		cfg.CookieName = "ssogate"
+		if secure && cfg.CookieDomain == "" {
+			cfg.CookieName = "__Host-ssogate"
+		}
+	}
+	if !validCookieName(cfg.CookieName) {
+		return nil, &ConfigError{Field: "Config.CookieName", Problem: "must be a valid cookie name"}
+	}
+	if strings.HasPrefix(cfg.CookieName, "__Host-") && (!secure || cfg.CookieDomain != "") {
+		return nil, &ConfigError{Field: "Config.CookieName", Problem: "a __Host- cookie must be Secure and have no Domain"}
+	}
+	if strings.HasPrefix(cfg.CookieName, "__Secure-") && !secure {
+		return nil, &ConfigError{Field: "Config.CookieName", Problem: "a __Secure- cookie must be Secure"}
+	}
+	statePrefix := strings.Replace(cfg.CookieName, "__Host-", "__Secure-", 1) + "_state_"
+
+	sm, err := newSessionManager(sessionConfig{
+		Secrets:              cfg.CookieSecrets,
+		CookieName:           cfg.CookieName,
+		StatePrefix:          statePrefix,
+		Path:                 "/",
+		StatePath:            callbackPath,
+		Domain:               cfg.CookieDomain,
+		Secure:               secure,
+		Lifetime:             cfg.SessionLifetime,
+		StateLifetime:        stateLifetime,
+		Store:                cfg.Store,
+		KeepCustomAttributes: cfg.KeepCustomAttributes,
+		Now:                  now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Middleware{
+		cfg:          cfg,
+		provider:     cfg.Provider,
+		sessions:     sm,
+		log:          cfg.Logger,
+		callbackPath: callbackPath,
+		now:          now,
+	}, nil
+}
+
+// validCookieName reports whether name is an RFC 6265 token.
+func validCookieName(name string) bool {
+	if name == "" || len(name) > 64 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("()<>@,;:\\\"/[]?={}", c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+type contextKey struct{}
+
+// ProfileFromContext returns the signed-in user's profile that
+// [Middleware.RequireSSO] put in the request's context. It reports false when
+// there is none. The profile may be shared between requests: treat it as
+// read-only.
+func ProfileFromContext(ctx context.Context) (*Profile, bool) {
+	s, ok := SessionFromContext(ctx)
+	if !ok {
+		return nil, false
+	}
+	return &s.Profile, true
+}
+
+// SessionFromContext is like [ProfileFromContext] but returns the whole
+// session, with its issue and expiry times.
+func SessionFromContext(ctx context.Context) (*Session, bool) {
+	s, ok := ctx.Value(contextKey{}).(*Session)
+	return s, ok && s != nil
+}
+
+// RequireSSO gates next on a signed-in session. A request with a valid
+// session reaches next with its profile in the context ([ProfileFromContext]).
+// Any other request (no cookie, a tampered, expired or retired-key cookie) is
+// treated as signed out, without an error page:
+//   - a top-level navigation (GET or HEAD from a browser) is redirected to
+//     the login path with return_to set to the requested path;
+//   - anything else (fetch, XHR, JSON clients, other methods) gets 401 with
+//     a WWW-Authenticate header and a small JSON body naming the login URL.
+//
+// Requests for the login, callback and logout paths are served by the
+// Middleware itself, so wrapping a whole router cannot make a redirect loop.
+// Responses carry Cache-Control: no-store and Vary: Cookie, so no cache
+// keeps one user's page for another.
+//
+// RequireSSO has the signature of router middleware: r.Use(gate.RequireSSO).
+func (m *Middleware) RequireSSO(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h := m.authHandler(r.URL.Path); h != nil {
+			h(w, r)
+			return
+		}
+		h := w.Header()
+		h.Set("Cache-Control", "no-store")
+		h.Add("Vary", "Cookie")
+		s, err := m.sessions.Load(r)
+		if err != nil {
+			m.signedOut(w, r)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), contextKey{}, s)))
+	})
+}
+
+// authHandler returns the handler of one of the Middleware's own paths.
+func (m *Middleware) authHandler(path string) http.HandlerFunc {
+	switch path {
+	case m.cfg.LoginPath:
+		return m.Login
+	case m.callbackPath:
+		return m.Callback
+	case m.cfg.LogoutPath:
+		return m.Logout
+	}
+	return nil
+}
+
+// Handler returns a handler that serves the login, callback and logout paths
+// and answers 404 for any other path, to mount on a router.
+func (m *Middleware) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h := m.authHandler(r.URL.Path); h != nil {
+			h(w, r)
+			return
+		}
+		http.NotFound(w, r)
+	})
+}
+
+// Router is the method that routers such as [*http.ServeMux] and chi's
+// Router share.
+type Router interface {
+	Handle(pattern string, h http.Handler)
+}
+
+// Mount registers the login, callback and logout handlers on r at their
+// configured paths.
+func (m *Middleware) Mount(r Router) {
+	r.Handle(m.cfg.LoginPath, http.HandlerFunc(m.Login))
+	r.Handle(m.callbackPath, http.HandlerFunc(m.Callback))
+	r.Handle(m.cfg.LogoutPath, http.HandlerFunc(m.Logout))
+}
+
+// signedOut answers a request that needs a session and has none.
+func (m *Middleware) signedOut(w http.ResponseWriter, r *http.Request) {
+	loginURL := m.cfg.LoginPath
+	if rt, ok := SafeReturnTo(r.URL.RequestURI()); ok && rt != m.cfg.AfterLoginPath {
+		loginURL += "?" + url.Values{"return_to": {rt}}.Encode()
+	}
+	if isNavigation(r) {
+		http.Redirect(w, r, loginURL, http.StatusFound)
+		return
+	}
+	w.Header().Set("WWW-Authenticate", `SSO realm="ssogate", login_url="`+loginURL+`"`)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusUnauthorized)
+	json.NewEncoder(w).Encode(struct {
+		Error    string `json:"error"`
+		LoginURL string `json:"login_url"`
+	}{"unauthorized", loginURL})
+}
+
+// isNavigation reports whether r is a browser's top-level navigation, which
+// can follow a redirect to the login page, rather than a script's or an API
+// client's request, which needs a status it can act on.
+func isNavigation(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	if mode := r.Header.Get("Sec-Fetch-Mode"); mode != "" {
+		return mode == "navigate"
+	}
+	if r.Header.Get("X-Requested-With") != "" {
+		return false
+	}
+	// Browsers without Fetch Metadata: trust Accept, which fetch() and XHR
+	// leave as */* unless told otherwise.
+	return acceptsHTML(r.Header.Get("Accept"))
+}
+
+func acceptsHTML(accept string) bool {
+	for part := range strings.SplitSeq(accept, ",") {
+		mt, _, _ := strings.Cut(part, ";")
+		mt = strings.TrimSpace(mt)
+		if strings.EqualFold(mt, "text/html") || strings.EqualFold(mt, "application/xhtml+xml") {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,232 @@
+package ssogate
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+func newJar() (*cookiejar.Jar, error) { return cookiejar.New(nil) }
+
+// stubProvider is a Provider for tests that never reach WorkOS.
+type stubProvider struct{ Provider }
+
+func (stubProvider) AuthorizationURL(o AuthorizationURLOptions) (string, error) {
+	return "https://api.workos.test/sso/authorize?state=" + o.State, nil
+}
+
+func validConfig() Config {
+	return Config{
+		Provider:      stubProvider{},
+		RedirectURI:   "http://localhost:8080/callback",
+		CookieSecrets: [][]byte{flowSecret},
+		Logger:        slog.New(slog.DiscardHandler),
+	}
+}
+
+func newRecorderRequest(t *testing.T, g *Middleware, target string) *httptest.ResponseRecorder {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	g.RequireSSO(http.NotFoundHandler()).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil))
+	return rec
+}
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	tests := []struct {
+		name   string
+		modify func(*Config)
+		field  string
+	}{
+		{"no redirect URI", func(c *Config) { c.RedirectURI = "" }, "Config.RedirectURI"},
+		{"relative redirect URI", func(c *Config) { c.RedirectURI = "/callback" }, "Config.RedirectURI"},
+		{"ftp redirect URI", func(c *Config) { c.RedirectURI = "ftp://x/callback" }, "Config.RedirectURI"},
+		{"no secrets", func(c *Config) { c.CookieSecrets = nil }, "Config.CookieSecrets"},
+		{"short secret", func(c *Config) { c.CookieSecrets = [][]byte{[]byte("short")} }, "Config.CookieSecrets"},
+		{"short old secret", func(c *Config) { c.CookieSecrets = [][]byte{flowSecret, []byte("short")} }, "Config.CookieSecrets"},
+		{"lifetime too long", func(c *Config) { c.SessionLifetime = 25 * time.Hour }, "Config.SessionLifetime"},
+		{"negative lifetime", func(c *Config) { c.SessionLifetime = -time.Hour }, "Config.SessionLifetime"},
+		{"login path not a path", func(c *Config) { c.LoginPath = "login" }, "Config.LoginPath"},
+		{"after login path absolute URL", func(c *Config) { c.AfterLoginPath = "https://evil.example/" }, "Config.AfterLoginPath"},
+		{"after logout path protocol relative", func(c *Config) { c.AfterLogoutPath = "//evil.example" }, "Config.AfterLogoutPath"},
+		{"login path is the callback", func(c *Config) { c.LoginPath = "/callback" }, "Config.LoginPath"},
+		{"two default selectors", func(c *Config) { c.DefaultOrganization, c.DefaultConnection = "org_a", "conn_b" }, "Config.DefaultOrganization"},
+		{"bad default organization", func(c *Config) { c.DefaultOrganization = "acme" }, "Config.DefaultOrganization"},
+		{"bad default provider", func(c *Config) { c.DefaultProvider = "EvilOAuth" }, "Config.DefaultProvider"},
+		{"bad cookie name", func(c *Config) { c.CookieName = "a b" }, "Config.CookieName"},
+		{"__Host- cookie over http", func(c *Config) { c.CookieName = "__Host-x" }, "Config.CookieName"},
+		{"no API key", func(c *Config) { c.Provider = nil; c.ClientID = "client_x" }, "Config.APIKey"},
+		{"malformed API key", func(c *Config) { c.Provider = nil; c.APIKey, c.ClientID = "pk_x", "client_x" }, "Config.APIKey"},
+		{"malformed client ID", func(c *Config) { c.Provider = nil; c.APIKey, c.ClientID = "sk_test_x", "x" }, "Config.ClientID"},
+		{"unknown IdP-initiated policy", func(c *Config) { c.IdPInitiated = 7 }, "Config.IdPInitiated"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := validConfig()
+			tc.modify(&cfg)
+			_, err := New(cfg)
+			var ce *ConfigError
+			if !errors.As(err, &ce) || !errors.Is(err, ErrInvalidConfig) {
+				t.Fatalf("got %v, want a *ConfigError", err)
+			}
+			if ce.Field != tc.field {
+				t.Errorf("got field %q, want %q", ce.Field, tc.field)
+			}
+			if strings.Contains(err.Error(), "sk_test_x") || strings.Contains(err.Error(), string(flowSecret)) {
+				t.Errorf("error %q quotes a secret", err)
+			}
+		})
+	}
+}
+
+func TestNewDefaults(t *testing.T) {
+	g, err := New(validConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := g.cfg
+	for _, tc := range []struct{ name, got, want string }{
+		{"LoginPath", c.LoginPath, "/login"},
+		{"LogoutPath", c.LogoutPath, "/logout"},
+		{"AfterLoginPath", c.AfterLoginPath, "/"},
+		{"AfterLogoutPath", c.AfterLogoutPath, "/"},
+		{"CookieName over http", c.CookieName, "ssogate"},
+		{"callback path", g.callbackPath, "/callback"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("%s = %q, want %q", tc.name, tc.got, tc.want)
+		}
+	}
+	if c.SessionLifetime != 8*time.Hour || c.ExchangeTimeout != 15*time.Second {
+		t.Errorf("SessionLifetime, ExchangeTimeout = %v, %v; want 8h, 15s", c.SessionLifetime, c.ExchangeTimeout)
+	}
+	if c.IdPInitiated != IdPInitiatedReject || c.LogoutIdP || c.KeepCustomAttributes || c.InsecureCookies {
+		t.Error("a security default is off")
+	}
+
+	cfg := validConfig()
+	cfg.RedirectURI = "https://app.example/auth/callback"
+	g, err = New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.cfg.CookieName != "__Host-ssogate" || g.callbackPath != "/auth/callback" {
+		t.Errorf("https: CookieName %q, callback %q; want __Host-ssogate, /auth/callback", g.cfg.CookieName, g.callbackPath)
+	}
+	cfg.CookieDomain = "example"
+	if g, err = New(cfg); err != nil || g.cfg.CookieName != "ssogate" {
+		t.Errorf("with a Domain: CookieName %q (err %v), want ssogate: __Host- forbids Domain", g.cfg.CookieName, err)
+	}
+
+	// The default Provider is the WorkOS client.
+	cfg = validConfig()
+	cfg.Provider, cfg.APIKey, cfg.ClientID = nil, "sk_test_123", "client_123"
+	if g, err = New(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := g.provider.(*Client); !ok {
+		t.Errorf("default provider is %T, want *Client", g.provider)
+	}
+}
+
+func TestRequireSSOSignedOut(t *testing.T) {
+	g, err := New(validConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	reached := false
+	h := g.RequireSSO(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { reached = true }))
+	tests := []struct {
+		name     string
+		method   string
+		target   string
+		headers  map[string]string
+		wantCode int
+	}{
+		{"navigation", "GET", "/reports?q=1", map[string]string{"Sec-Fetch-Mode": "navigate", "Accept": "text/html"}, http.StatusFound},
+		{"navigation without fetch metadata", "GET", "/reports?q=1", map[string]string{"Accept": "text/html,*/*"}, http.StatusFound},
+		{"HEAD navigation", "HEAD", "/reports?q=1", map[string]string{"Sec-Fetch-Mode": "navigate"}, http.StatusFound},
+		{"fetch", "GET", "/reports?q=1", map[string]string{"Sec-Fetch-Mode": "cors", "Accept": "text/html"}, http.StatusUnauthorized},
+		{"json client", "GET", "/reports?q=1", map[string]string{"Accept": "application/json"}, http.StatusUnauthorized},
+		{"no accept", "GET", "/reports?q=1", nil, http.StatusUnauthorized},
+		{"xhr", "GET", "/reports?q=1", map[string]string{"Accept": "text/html", "X-Requested-With": "XMLHttpRequest"}, http.StatusUnauthorized},
+		{"post form", "POST", "/reports?q=1", map[string]string{"Sec-Fetch-Mode": "navigate", "Accept": "text/html"}, http.StatusUnauthorized},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			reached = false
+			req := httptest.NewRequest(tc.method, tc.target, nil)
+			for k, v := range tc.headers {
+				req.Header.Set(k, v)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if reached {
+				t.Fatal("the gated handler ran without a session")
+			}
+			if rec.Code != tc.wantCode {
+				t.Fatalf("got %d, want %d", rec.Code, tc.wantCode)
+			}
+			if rec.Header().Get("Cache-Control") != "no-store" || rec.Header().Get("Vary") != "Cookie" {
+				t.Errorf("Cache-Control %q, Vary %q; want no-store, Cookie", rec.Header().Get("Cache-Control"), rec.Header().Get("Vary"))
+			}
+			if len(rec.Result().Cookies()) != 0 {
+				t.Errorf("signed-out answer set cookies: %v", rec.Result().Cookies())
+			}
+			want := "/login?return_to=%2Freports%3Fq%3D1"
+			if tc.wantCode == http.StatusFound {
+				if got := rec.Header().Get("Location"); got != want {
+					t.Errorf("Location = %q, want %q", got, want)
+				}
+				return
+			}
+			if got := rec.Header().Get("WWW-Authenticate"); !strings.Contains(got, want) {
+				t.Errorf("WWW-Authenticate = %q, want it to name %s", got, want)
+			}
+			var body struct {
+				Error    string `json:"error"`
+				LoginURL string `json:"login_url"`
+			}
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.LoginURL != want || body.Error != "unauthorized" {
+				t.Errorf("body %q (err %v), want JSON naming %s", rec.Body, err, want)
+			}
+		})
+	}
+}
+
+func TestRequireSSONeverGatesItsOwnPaths(t *testing.T) {
+	g, err := New(validConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A whole app wrapped in RequireSSO: /login must start a login, not
+	// redirect to itself.
+	rec := newRecorderRequest(t, g, "/login?organization=org_acme")
+	if rec.Code != http.StatusFound || !strings.HasPrefix(rec.Header().Get("Location"), "https://api.workos.test/sso/authorize") {
+		t.Errorf("/login behind RequireSSO: got %d to %q, want 302 to WorkOS", rec.Code, rec.Header().Get("Location"))
+	}
+	rec = newRecorderRequest(t, g, "/callback?code=x")
+	if rec.Code == http.StatusFound {
+		t.Errorf("/callback behind RequireSSO redirected to %q", rec.Header().Get("Location"))
+	}
+}
+
+func TestProfileFromContext(t *testing.T) {
+	if p, ok := ProfileFromContext(context.Background()); ok || p != nil {
+		t.Error("empty context has a profile")
+	}
+	if _, ok := ProfileFromContext(context.WithValue(context.Background(), contextKey{}, (*Session)(nil))); ok {
+		t.Error("nil session counts as a profile")
+	}
+	s := &Session{Profile: Profile{Email: "a@b.c"}}
+	p, ok := ProfileFromContext(context.WithValue(context.Background(), contextKey{}, s))
+	if !ok || p.Email != "a@b.c" {
+		t.Errorf("got %v, %v", p, ok)
+	}
+}

@@ -485,11 +485,19 @@ func sanitizeForLog(s string) string {
 	}, s)
 }
 
-// noStore marks a response as private to this user and this moment.
+// noStore marks a response as private to this user and this moment:
+// Cache-Control: no-store and Vary: Cookie. It runs on every gated request,
+// so both values share one allocation, made per response (a slice shared
+// between responses could be changed in place by a handler).
 func noStore(w http.ResponseWriter) {
 	h := w.Header()
-	h.Set("Cache-Control", "no-store")
-	h.Add("Vary", "Cookie")
+	v := []string{"no-store", "Cookie"}
+	h["Cache-Control"] = v[0:1:1]
+	if vary := h["Vary"]; len(vary) > 0 {
+		h["Vary"] = append(vary, "Cookie")
+	} else {
+		h["Vary"] = v[1:2:2]
+	}
 }
 
 // fail logs err and hands it to the ErrorHandler.

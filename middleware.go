@@ -365,9 +365,7 @@ func (m *Middleware) RequireSSO(next http.Handler) http.Handler {
 			h(w, r)
 			return
 		}
-		h := w.Header()
-		h.Set("Cache-Control", "no-store")
-		h.Add("Vary", "Cookie")
+		noStore(w)
 		s, err := m.sessions.Load(r)
 		if err != nil {
 			m.signedOut(w, r)

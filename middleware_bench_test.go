@@ -1,0 +1,158 @@
+package ssogate
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"encoding/base64"
+	"encoding/gob"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/gorilla/sessions"
+)
+
+// BenchmarkRequireSSO measures a whole request through a gated handler with
+// a valid session, against three baselines that put the same profile in the
+// request's context: no middleware at all (the limit), gorilla/sessions'
+// CookieStore with its default gob encoding, and a standard-library floor
+// (AES-256-GCM open and JSON decode of a cookie). Compare the ratios, not
+// the absolute times:
+//
+//	go test -run '^$' -bench 'BenchmarkRequireSSO$' -benchtime 20000x -count 5 .
+func BenchmarkRequireSSO(b *testing.B) {
+	alice := aliceProfile()
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, ok := r.Context().Value(benchProfileKey{}).(*Profile)
+		if !ok {
+			p, ok = ProfileFromContext(r.Context())
+		}
+		if !ok || p.ID != alice.ID {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+
+	b.Run("bare-handler", func(b *testing.B) {
+		bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			handler.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), benchProfileKey{}, alice)))
+		})
+		benchServe(b, bare, httptest.NewRequest(http.MethodGet, "/app", nil), 0)
+	})
+
+	b.Run("ssogate", func(b *testing.B) {
+		g, r, n := benchGate(b, alice)
+		benchServe(b, g.RequireSSO(handler), r, n)
+	})
+
+	b.Run("ssogate-nocache", func(b *testing.B) {
+		g, r, n := benchGate(b, alice)
+		g.sessions.cache = nil
+		benchServe(b, g.RequireSSO(handler), r, n)
+	})
+
+	b.Run("gorilla-cookiestore-gob", func(b *testing.B) {
+		gob.Register(Profile{})
+		store := sessions.NewCookieStore(testSecret(1), testSecret(2))
+		r := httptest.NewRequest(http.MethodGet, "/app", nil)
+		s, _ := store.New(r, "session")
+		s.Values["profile"] = *alice
+		rec := httptest.NewRecorder()
+		if err := store.Save(r, rec, s); err != nil {
+			b.Fatal(err)
+		}
+		c := rec.Result().Cookies()[0]
+		mw := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			// New, not Get: Get caches in the request, which the benchmark reuses.
+			s, err := store.New(r, "session")
+			p, ok := s.Values["profile"].(Profile)
+			if err != nil || !ok {
+				http.Error(w, "signed out", http.StatusUnauthorized)
+				return
+			}
+			handler.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), benchProfileKey{}, &p)))
+		})
+		benchServe(b, mw, requestWith("/app", c), len(c.Value))
+	})
+
+	b.Run("stdlib-floor", func(b *testing.B) {
+		block, err := aes.NewCipher(testSecret(3))
+		if err != nil {
+			b.Fatal(err)
+		}
+		gcm, err := cipher.NewGCM(block)
+		if err != nil {
+			b.Fatal(err)
+		}
+		plain, err := json.Marshal(alice)
+		if err != nil {
+			b.Fatal(err)
+		}
+		nonce := make([]byte, gcm.NonceSize())
+		value := base64.RawURLEncoding.EncodeToString(gcm.Seal(nonce, nonce, plain, nil))
+		mw := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c, err := r.Cookie("session")
+			if err != nil {
+				http.Error(w, "signed out", http.StatusUnauthorized)
+				return
+			}
+			sealed, err := base64.RawURLEncoding.DecodeString(c.Value)
+			if err != nil || len(sealed) < gcm.NonceSize() {
+				http.Error(w, "signed out", http.StatusUnauthorized)
+				return
+			}
+			pt, err := gcm.Open(nil, sealed[:gcm.NonceSize()], sealed[gcm.NonceSize():], nil)
+			var p Profile
+			if err != nil || json.Unmarshal(pt, &p) != nil {
+				http.Error(w, "signed out", http.StatusUnauthorized)
+				return
+			}
+			handler.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), benchProfileKey{}, &p)))
+		})
+		benchServe(b, mw, requestWith("/app", &http.Cookie{Name: "session", Value: value}), len(value))
+	})
+}
+
+type benchProfileKey struct{}
+
+// benchGate returns a Middleware, a request to /app with a valid session
+// for p, and the session cookie's length.
+func benchGate(b *testing.B, p *Profile) (*Middleware, *http.Request, int) {
+	b.Helper()
+	g, err := New(Config{
+		Provider:      stubProvider{},
+		RedirectURI:   "https://app.example/callback",
+		CookieSecrets: [][]byte{testSecret(1)},
+		Logger:        slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	if _, err := g.sessions.Save(rec, httptest.NewRequest(http.MethodGet, "/callback", nil), p); err != nil {
+		b.Fatal(err)
+	}
+	c := rec.Result().Cookies()[0]
+	return g, requestWith("/app", c), len(c.Value)
+}
+
+// benchServe serves r through h once per iteration, each time into a new
+// recorder, and checks that the gated handler ran.
+func benchServe(b *testing.B, h http.Handler, r *http.Request, cookieBytes int) {
+	b.Helper()
+	b.ReportAllocs()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		if rec.Code != http.StatusNoContent {
+			b.Fatalf("got status %d, want 204", rec.Code)
+		}
+	}
+	if cookieBytes > 0 {
+		b.ReportMetric(float64(cookieBytes), "cookie-bytes")
+	}
+}

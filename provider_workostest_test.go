@@ -1350,3 +1350,96 @@ func TestEmulatorRequests(t *testing.T) {
 		checkHeader(t, r.Header, "Content-Type", contentTypes[i])
 	}
 }
+
+// TestEmulatorGitHubProvider signs in through a GitHub connection selected
+// with provider=GitHubOAuth: the selector spells GitHub as the type does,
+// unlike the connection_type filter of the list.
+func TestEmulatorGitHubProvider(t *testing.T) {
+	const githubID, email = "conn_github_oauth", "dana@example.org"
+	srv := newEmulator(t, workostest.WithAutoSignIn(email))
+	if err := srv.AddConnection(workostest.Connection{ID: githubID, Name: "GitHub OAuth", Type: "GitHubOAuth"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.AddUser(workostest.User{Email: email, FirstName: "Dana", ConnectionID: githubID}); err != nil {
+		t.Fatal(err)
+	}
+	c, _, _ := newEmulatorClient(t, srv, srv.APIKey)
+	code, verifier := signIn(t, srv, c, AuthorizationURLOptions{Provider: GitHubOAuth})
+	pt, err := c.ExchangeCode(context.Background(), code, verifier)
+	if err != nil {
+		t.Fatalf("ExchangeCode: %v", err)
+	}
+	want := Profile{
+		ID:               workostest.ProfileID(githubID, email),
+		ConnectionID:     githubID,
+		ConnectionType:   ConnectionTypeGitHubOAuth,
+		Email:            email,
+		FirstName:        "Dana",
+		Name:             "Dana",
+		Groups:           []string{},
+		CustomAttributes: map[string]any{},
+		RawAttributes:    map[string]any{},
+	}
+	checkProfile(t, pt.Profile, want)
+}
+
+// TestEmulatorWrongClientID checks a client whose client ID the emulator
+// does not know.
+func TestEmulatorWrongClientID(t *testing.T) {
+	srv := newEmulator(t, workostest.WithAutoSignIn(workostest.AliceEmail))
+	good, _, _ := newEmulatorClient(t, srv, srv.APIKey)
+	code := authorize(t, srv, good, AuthorizationURLOptions{ConnectionID: workostest.AcmeConnectionID}).Get("code")
+	c, err := NewClient(ClientConfig{APIKey: srv.APIKey, ClientID: "client_someone_else", BaseURL: srv.URL})
+	if err != nil {
+		t.Fatalf("NewClient: %v", err)
+	}
+	if _, err := c.ExchangeCode(context.Background(), code, ""); !errors.Is(err, ErrInvalidClient) {
+		t.Errorf("ExchangeCode: got %v, want ErrInvalidClient", err)
+	}
+
+	// The emulator refuses the authorization request itself, without
+	// sending the browser back.
+	authURL, err := c.AuthorizationURL(AuthorizationURLOptions{ConnectionID: workostest.AcmeConnectionID, RedirectURI: emulatorRedirectURI})
+	if err != nil {
+		t.Fatalf("AuthorizationURL: %v", err)
+	}
+	resp, err := browser(srv).Get(authURL)
+	if err != nil {
+		t.Fatalf("GET %s: %v", authURL, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Location") != "" {
+		t.Errorf("authorize: got status %d location %q, want 400 and no redirect", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+// TestEmulatorAllConnectionsWhileDeleting deletes connections while a walk
+// is under way: the rest still come, once each, in order.
+func TestEmulatorAllConnectionsWhileDeleting(t *testing.T) {
+	srv := newEmulator(t)
+	c, _, _ := newEmulatorClient(t, srv, srv.APIKey)
+	ctx := context.Background()
+	var got []string
+	for conn, err := range AllConnections(ctx, c, ListConnectionsOptions{Limit: 1, Order: OrderAsc}) {
+		if err != nil {
+			t.Fatalf("AllConnections: %v", err)
+		}
+		got = append(got, conn.ID)
+		switch conn.ID {
+		case workostest.AcmeConnectionID:
+			// The connection just seen, on which the cursor stands.
+			if err := c.DeleteConnection(ctx, conn.ID); err != nil {
+				t.Fatalf("DeleteConnection: %v", err)
+			}
+		case workostest.GlobexConnectionID:
+			// The next one.
+			if err := c.DeleteConnection(ctx, workostest.GoogleConnectionID); err != nil {
+				t.Fatalf("DeleteConnection: %v", err)
+			}
+		}
+	}
+	want := []string{workostest.AcmeConnectionID, workostest.GlobexConnectionID, workostest.InitechConnectionID}
+	if !slices.Equal(got, want) {
+		t.Errorf("ids: got %q, want %q", got, want)
+	}
+}

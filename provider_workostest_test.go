@@ -112,7 +112,8 @@ func apiError(t *testing.T, err error) *APIError {
 	return apiErr
 }
 
-func aliceProfile() Profile {
+// emulatedAliceProfile is the profile the default seed gives Alice.
+func emulatedAliceProfile() Profile {
 	return Profile{
 		ID:               workostest.ProfileID(workostest.AcmeConnectionID, workostest.AliceEmail),
 		OrganizationID:   workostest.AcmeOrganizationID,
@@ -187,13 +188,13 @@ func TestEmulatorSignIn(t *testing.T) {
 			name:  "organization",
 			email: workostest.AliceEmail,
 			opts:  AuthorizationURLOptions{OrganizationID: workostest.AcmeOrganizationID},
-			want:  aliceProfile(),
+			want:  emulatedAliceProfile(),
 		},
 		{
 			name:  "connection",
 			email: workostest.AliceEmail,
 			opts:  AuthorizationURLOptions{ConnectionID: workostest.AcmeConnectionID},
-			want:  aliceProfile(),
+			want:  emulatedAliceProfile(),
 		},
 		{
 			name:  "connection with every option",
@@ -207,7 +208,7 @@ func TestEmulatorSignIn(t *testing.T) {
 				ProviderScopes:      []string{"openid", "email"},
 				ProviderQueryParams: map[string]string{"hd": "acme.com"},
 			},
-			want: aliceProfile(),
+			want: emulatedAliceProfile(),
 		},
 		{
 			name:  "provider",

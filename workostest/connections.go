@@ -246,7 +246,7 @@ func (s *Server) listConnections(w http.ResponseWriter, r *http.Request) {
 	slices.SortFunc(all, func(a, b *connection) int { return sign * compareKey(key(a), key(b)) })
 
 	// [lo, hi) is the page within all.
-	lo, hi := 0, len(all)
+	var lo, hi int
 	switch {
 	case hasAfter:
 		lo = len(all)

@@ -56,7 +56,7 @@ type loginIntent struct {
 
 // loginParams are the query parameters /login reads. Each may appear once:
 // a parameter given twice is refused rather than guessed at.
-var loginParams = []string{"organization", "connection", "provider", "login_hint", "return_to"}
+var loginParams = []string{"organization", "connection", "provider", "email", "domain", "login_hint", "return_to"}
 
 // onlyOnce reports the first of keys that q holds more than once.
 func onlyOnce(q url.Values, keys ...string) *HTTPError {
@@ -71,8 +71,18 @@ func onlyOnce(q url.Values, keys ...string) *HTTPError {
 // Login starts a sign-in: it records a fresh state and PKCE verifier in a
 // sealed, short-lived cookie and redirects the browser to WorkOS.
 //
-// The query selects where to sign in: organization=org_..., connection=conn_...
-// or provider=GoogleOAuth (one of them; otherwise the configured default).
+// The query says where to sign in, with one of:
+//   - organization=org_...: the organization's active connection (or, when
+//     it has several, WorkOS's choice among them);
+//   - connection=conn_...: that connection;
+//   - provider=GoogleOAuth (or another [OAuthProvider]);
+//   - email=jane@acme.com or domain=acme.com: the connection for the domain
+//     (the email is also passed on as the login hint).
+//
+// With none of them, Login uses the configured default or
+// [Config].RequestOrganization, and otherwise shows a page asking for the
+// user's work email. An organization or domain without an active connection
+// gets a "single sign-on is not set up" page instead of a WorkOS error.
 // login_hint pre-fills the email at the identity provider; return_to is the
 // same-origin path to land on afterwards (see [SafeReturnTo]).
 func (m *Middleware) Login(w http.ResponseWriter, r *http.Request) {
@@ -83,7 +93,18 @@ func (m *Middleware) Login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req, err := m.parseLogin(r)
-	if err != nil {
+	switch {
+	case err != nil && errors.Is(err.Err, ErrInvalidEmail):
+		m.renderEmailPage(w, http.StatusBadRequest, req.returnTo, err.Message)
+		return
+	case err != nil:
+		m.fail(w, r, err)
+		return
+	case req.askEmail:
+		m.renderEmailPage(w, http.StatusOK, req.returnTo, "")
+		return
+	}
+	if err := m.route(r.Context(), &req); err != nil {
 		m.fail(w, r, err)
 		return
 	}
@@ -97,50 +118,143 @@ func (m *Middleware) Login(w http.ResponseWriter, r *http.Request) {
 
 // loginRequest is a parsed and checked /login query.
 type loginRequest struct {
-	intent    loginIntent
-	loginHint string
-	returnTo  string
+	intent     loginIntent
+	domain     string // to route by, from email= or domain=
+	loginHint  string
+	domainHint string
+	returnTo   string
+	askEmail   bool // nothing says where to sign in
 }
 
 // parseLogin reads the /login query. Every value is checked before use.
 func (m *Middleware) parseLogin(r *http.Request) (loginRequest, *HTTPError) {
 	q := r.URL.Query()
+	req := loginRequest{returnTo: m.cfg.AfterLoginPath}
+	if rt, ok := SafeReturnTo(q.Get("return_to")); ok {
+		req.returnTo = rt
+	}
 	if err := onlyOnce(q, loginParams...); err != nil {
-		return loginRequest{}, err
+		return req, err
 	}
 	intent := loginIntent{
 		OrganizationID: q.Get("organization"),
 		ConnectionID:   q.Get("connection"),
 		Provider:       OAuthProvider(q.Get("provider")),
 	}
-	hint := q.Get("login_hint")
-	switch {
-	case intent.selectors() > 1:
-		return loginRequest{}, badRequest("Choose only one of organization, connection and provider.")
-	case intent.OrganizationID != "" && !validPrefixedID(intent.OrganizationID, "org_"):
-		return loginRequest{}, badRequest("The organization must be an organization id (org_...).")
-	case intent.ConnectionID != "" && !validPrefixedID(intent.ConnectionID, "conn_"):
-		return loginRequest{}, badRequest("The connection must be a connection id (conn_...).")
-	case intent.Provider != "" && !intent.Provider.Valid():
-		return loginRequest{}, badRequest("Unknown sign-in provider.")
-	case len(hint) > maxHintLen || hasControl(hint):
-		return loginRequest{}, badRequest("The login hint is not a valid email address.")
+	email, domain := strings.TrimSpace(q.Get("email")), strings.TrimSpace(q.Get("domain"))
+	req.loginHint = q.Get("login_hint")
+	n := intent.selectors()
+	if email != "" || domain != "" {
+		n++
 	}
-	if intent.selectors() == 0 {
+	switch {
+	case n > 1 || email != "" && domain != "":
+		return req, badRequest("Choose only one of organization, connection, provider and email.")
+	case intent.OrganizationID != "" && !validPrefixedID(intent.OrganizationID, "org_"):
+		return req, badRequest("The organization must be an organization id (org_...).")
+	case intent.ConnectionID != "" && !validPrefixedID(intent.ConnectionID, "conn_"):
+		return req, badRequest("The connection must be a connection id (conn_...).")
+	case intent.Provider != "" && !intent.Provider.Valid():
+		return req, badRequest("Unknown sign-in provider.")
+	case len(req.loginHint) > maxHintLen || hasControl(req.loginHint):
+		return req, badRequest("The login hint is not a valid email address.")
+	}
+	switch {
+	case email != "":
+		d, err := ParseEmailDomain(email)
+		if err != nil {
+			return req, &HTTPError{Status: http.StatusBadRequest, Message: "Enter a valid work email address, such as jane@company.com.", Err: err}
+		}
+		req.domain = d
+		if req.loginHint == "" {
+			req.loginHint = email
+		}
+	case domain != "":
+		d, err := NormalizeDomain(domain)
+		if err != nil {
+			return req, &HTTPError{Status: http.StatusBadRequest, Message: "Enter a valid domain, such as company.com.", Err: err}
+		}
+		req.domain, req.domainHint = d, d
+	case n == 0:
 		intent = loginIntent{
 			OrganizationID: m.cfg.DefaultOrganization,
 			ConnectionID:   m.cfg.DefaultConnection,
 			Provider:       m.cfg.DefaultProvider,
 		}
+		if intent.selectors() == 0 && m.cfg.RequestOrganization != nil {
+			if org := m.cfg.RequestOrganization(r); validPrefixedID(org, "org_") {
+				intent.OrganizationID = org
+			}
+		}
+		req.askEmail = intent.selectors() == 0
 	}
-	if intent.selectors() == 0 {
-		return loginRequest{}, badRequest("Say where to sign in: add organization=org_..., connection=conn_... or provider=... to the address.")
-	}
-	req := loginRequest{intent: intent, loginHint: hint, returnTo: m.cfg.AfterLoginPath}
-	if rt, ok := SafeReturnTo(q.Get("return_to")); ok {
-		req.returnTo = rt
-	}
+	req.intent = intent
 	return req, nil
+}
+
+// route resolves an email domain, an organization or a connection through
+// the connection cache, so that users whose organization has no working
+// connection get a clear page here rather than an error from WorkOS. What
+// it resolves becomes the login's intent, which the callback holds the
+// profile to.
+func (m *Middleware) route(ctx context.Context, req *loginRequest) *HTTPError {
+	if req.domain == "" && req.intent.Provider != "" {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.ExchangeTimeout)
+	defer cancel()
+	switch {
+	case req.domain != "":
+		set, err := m.connections.Domain(ctx, req.domain)
+		if err != nil {
+			return m.routeError(err)
+		}
+		active := set.Active()
+		switch {
+		case len(active) == 1:
+			req.intent = loginIntent{OrganizationID: active[0].OrganizationID, ConnectionID: active[0].ID}
+		case len(active) > 1 && set.OrganizationID != "":
+			// WorkOS chooses among the organization's connections; the
+			// callback still holds the profile to the organization.
+			req.intent = loginIntent{OrganizationID: set.OrganizationID}
+		case len(active) > 1:
+			m.log.Warn("ssogate: email domain is claimed by connections of several organizations; not routing it", "domain", req.domain)
+			return m.routeError(ErrNoConnection)
+		default:
+			return m.routeError(ErrNoConnection)
+		}
+	case req.intent.ConnectionID != "":
+		conn, err := m.connections.Connection(ctx, req.intent.ConnectionID)
+		switch {
+		case errors.Is(err, ErrNoConnection) || err == nil && !conn.Active():
+			return m.routeError(ErrNoConnection)
+		case err != nil:
+			// The lookup failed, not the connection: let WorkOS judge it.
+			m.log.Warn("ssogate: connection lookup failed; signing in without it", "err", err)
+		}
+	case req.intent.OrganizationID != "":
+		set, err := m.connections.Organization(ctx, req.intent.OrganizationID)
+		switch {
+		case errors.Is(err, ErrNoConnection) || err == nil && len(set.Active()) == 0:
+			return m.routeError(ErrNoConnection)
+		case err != nil:
+			m.log.Warn("ssogate: organization lookup failed; signing in without it", "err", err)
+		case len(set.Active()) == 1:
+			req.intent.ConnectionID = set.Active()[0].ID
+		}
+	}
+	return nil
+}
+
+// routeError turns a failed routing lookup into a response.
+func (m *Middleware) routeError(err error) *HTTPError {
+	switch {
+	case errors.Is(err, ErrNoConnection):
+		return &HTTPError{Status: http.StatusNotFound, Message: "Single sign-on is not set up for your organization. Please contact your administrator.", Err: err}
+	case errors.Is(err, ErrInvalidEmail):
+		return &HTTPError{Status: http.StatusBadRequest, Message: "Enter a valid work email address, such as jane@company.com.", Err: err}
+	}
+	return &HTTPError{Status: http.StatusServiceUnavailable, Message: "Sign-in is unavailable right now. Please try again in a minute.", Err: err}
 }
 
 // selectors counts the selectors set in i.
@@ -167,15 +281,24 @@ func (m *Middleware) startLogin(w http.ResponseWriter, r *http.Request, req logi
 		LoginHint:      req.loginHint,
 		CreatedAt:      m.now(),
 	}
-	target, err := m.provider.AuthorizationURL(AuthorizationURLOptions{
-		ConnectionID:   st.ConnectionID,
-		OrganizationID: st.OrganizationID,
-		Provider:       st.Provider,
-		RedirectURI:    m.cfg.RedirectURI,
-		State:          st.State,
-		CodeChallenge:  PKCEChallenge(st.Verifier),
-		LoginHint:      st.LoginHint,
-	})
+	opts := AuthorizationURLOptions{
+		RedirectURI:   m.cfg.RedirectURI,
+		State:         st.State,
+		CodeChallenge: PKCEChallenge(st.Verifier),
+		LoginHint:     st.LoginHint,
+		DomainHint:    req.domainHint,
+	}
+	// The intent may name both an organization and its connection; WorkOS
+	// takes exactly one selector, the most specific.
+	switch {
+	case st.ConnectionID != "":
+		opts.ConnectionID = st.ConnectionID
+	case st.OrganizationID != "":
+		opts.OrganizationID = st.OrganizationID
+	default:
+		opts.Provider = st.Provider
+	}
+	target, err := m.provider.AuthorizationURL(opts)
 	if err != nil {
 		return "", &HTTPError{Status: http.StatusInternalServerError, Message: "Sign-in could not be started.", Err: err}
 	}
@@ -392,7 +515,7 @@ func (m *Middleware) Logout(w http.ResponseWriter, r *http.Request) {
 		}
 	case http.MethodGet, http.MethodHead:
 		if r.Method == http.MethodHead || r.Header.Get("Sec-Fetch-Site") != "same-origin" || isPrefetch(r) {
-			m.renderPage(w, http.StatusOK, logoutPage, struct{ Action string }{m.cfg.LogoutPath})
+			writePage(w, http.StatusOK, logoutPage, struct{ Action string }{m.cfg.LogoutPath})
 			return
 		}
 	default:
@@ -525,8 +648,13 @@ func defaultErrorHandler(w http.ResponseWriter, r *http.Request, err *HTTPError)
 	}{http.StatusText(err.Status), err.Message, err.RetryURL})
 }
 
-func (m *Middleware) renderPage(w http.ResponseWriter, status int, t *template.Template, data any) {
-	writePage(w, status, t, data)
+// renderEmailPage asks for the user's work email, to route the login by
+// its domain.
+func (m *Middleware) renderEmailPage(w http.ResponseWriter, status int, returnTo, problem string) {
+	if returnTo == m.cfg.AfterLoginPath {
+		returnTo = ""
+	}
+	writePage(w, status, emailPage, struct{ Action, ReturnTo, Problem string }{m.cfg.LoginPath, returnTo, problem})
 }
 
 // writePage renders one of ssogate's own small pages with headers that keep
@@ -556,4 +684,16 @@ var logoutPage = template.Must(template.New("logout").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>Sign out</title>` + pageStyle + `</head>
 <body><main><h1>Sign out?</h1><form method="post" action="{{.Action}}"><button type="submit">Sign out</button></form></main></body></html>
+`))
+
+var emailPage = template.Must(template.New("email").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>Sign in</title>` + pageStyle + `</head>
+<body><main><h1>Sign in with single sign-on</h1>
+{{if .Problem}}<p role="alert">{{.Problem}}</p>{{end}}
+<form method="get" action="{{.Action}}">
+<label for="email">Work email</label>
+<input id="email" name="email" type="email" autocomplete="email" required autofocus placeholder="jane@company.com">
+{{if .ReturnTo}}<input type="hidden" name="return_to" value="{{.ReturnTo}}">{{end}}
+<button type="submit">Continue</button></form></main></body></html>
 `))

@@ -22,7 +22,9 @@ func TestLoginEachSelector(t *testing.T) {
 		wantConn string
 		param    string
 	}{
-		{"organization", "organization=" + workostest.AcmeOrganizationID, workostest.AliceEmail, workostest.AcmeOrganizationID, workostest.AcmeConnectionID, "organization"},
+		// An organization with one active connection is sent to it directly.
+		{"organization", "organization=" + workostest.AcmeOrganizationID, workostest.AliceEmail, workostest.AcmeOrganizationID, workostest.AcmeConnectionID, "connection"},
+		{"email", "email=" + workostest.HankEmail, workostest.HankEmail, workostest.GlobexOrganizationID, workostest.GlobexConnectionID, "connection"},
 		{"connection", "connection=" + workostest.GlobexConnectionID, workostest.HankEmail, workostest.GlobexOrganizationID, workostest.GlobexConnectionID, "connection"},
 		{"provider", "provider=GoogleOAuth", workostest.CarolEmail, "", workostest.GoogleConnectionID, "provider"},
 	}
@@ -74,14 +76,16 @@ func requestWithJar(t *testing.T, f *flow) *http.Request {
 func TestLoginDefaultSelectorAndMissingSelector(t *testing.T) {
 	f := newFlow(t, nil, func(c *Config) { c.DefaultOrganization = workostest.AcmeOrganizationID })
 	auth := f.startLogin("return_to=/app")
-	if got := auth.Query().Get("organization"); got != workostest.AcmeOrganizationID {
-		t.Errorf("default selector: organization = %q, want %q", got, workostest.AcmeOrganizationID)
+	if got := auth.Query().Get("connection"); got != workostest.AcmeConnectionID {
+		t.Errorf("default selector: connection = %q, want %q, the default organization's connection", got, workostest.AcmeConnectionID)
 	}
 
+	// With no selector and no default, /login asks for the work email.
 	f = newFlow(t, nil)
-	r := f.get("/login")
-	if r.StatusCode != http.StatusBadRequest || !strings.Contains(r.body, "organization=org_") {
-		t.Errorf("/login without selector: got %d %q, want 400 saying what is missing", r.StatusCode, r.body)
+	r := f.get("/login?return_to=/app")
+	if r.StatusCode != http.StatusOK || !strings.Contains(r.body, `name="email"`) || !strings.Contains(r.body, `action="/login"`) ||
+		!strings.Contains(r.body, `name="return_to" value="/app"`) {
+		t.Errorf("/login without selector: got %d %q, want 200 with an email form that keeps return_to", r.StatusCode, r.body)
 	}
 	if len(r.stateCookies()) != 0 {
 		t.Error("/login without selector set a state cookie")
@@ -267,8 +271,13 @@ func TestCallbackIntentMismatch(t *testing.T) {
 
 func TestCallbackWorkOSErrorRedirect(t *testing.T) {
 	f := newFlow(t, nil)
-	// An unknown organization: WorkOS sends the browser back with an error.
-	auth := f.startLogin("organization=org_nosuch")
+	// An unknown organization (sent past /login, which would refuse it):
+	// WorkOS sends the browser back with an error.
+	auth := f.startLogin("organization=org_acme")
+	q := auth.Query()
+	q.Del("connection")
+	q.Set("organization", "org_nosuch")
+	auth.RawQuery = q.Encode()
 	r := f.get(auth.String())
 	cb := r.location(t)
 	if cb.Query().Get("error") == "" {

@@ -99,11 +99,20 @@ type Config struct {
 	KeepCustomAttributes bool
 
 	// DefaultOrganization, DefaultConnection and DefaultProvider select
-	// where /login sends users who did not name an organization, connection
-	// or provider. At most one may be set. Default: none.
+	// where /login sends users who did not name an organization, connection,
+	// provider or email. At most one may be set. Default: none.
 	DefaultOrganization string
 	DefaultConnection   string
 	DefaultProvider     OAuthProvider
+	// RequestOrganization, if set, picks the organization for a /login
+	// request that names none, for apps that tell tenants apart by host
+	// name (acme.app.example.com) or path. It returns "" when it cannot
+	// tell. Default: none; /login then asks for the user's work email.
+	RequestOrganization func(r *http.Request) string
+	// Connections looks up the connections that route organizations and
+	// email domains. Default: a [*ConnectionCache] with default settings
+	// over Provider. Share one with [NewWebhookHandler] to keep it fresh.
+	Connections *ConnectionCache
 
 	// OnLogin, if set, is called after the identity provider vouched for
 	// the user and before the session is written. It may change the profile
@@ -147,6 +156,7 @@ type Config struct {
 type Middleware struct {
 	cfg          Config // with defaults filled in
 	provider     Provider
+	connections  *ConnectionCache
 	sessions     *sessionManager
 	log          *slog.Logger
 	callbackPath string
@@ -263,6 +273,13 @@ func newMiddleware(cfg Config, now func() time.Time) (*Middleware, error) {
 		}
 		cfg.Provider = c
 	}
+	if cfg.Connections == nil {
+		cache, err := NewConnectionCache(cfg.Provider, CacheConfig{Logger: cfg.Logger})
+		if err != nil {
+			return nil, err
+		}
+		cfg.Connections = cache
+	}
 
 	secure := redirect.Scheme == "https" && !cfg.InsecureCookies
 	if cfg.CookieName == "" {
@@ -302,6 +319,7 @@ func newMiddleware(cfg Config, now func() time.Time) (*Middleware, error) {
 	return &Middleware{
 		cfg:          cfg,
 		provider:     cfg.Provider,
+		connections:  cfg.Connections,
 		sessions:     sm,
 		log:          cfg.Logger,
 		callbackPath: callbackPath,
@@ -387,6 +405,10 @@ func (m *Middleware) authHandler(path string) http.HandlerFunc {
 	}
 	return nil
 }
+
+// Connections returns the connection cache that routes logins, to share
+// with [NewWebhookHandler].
+func (m *Middleware) Connections() *ConnectionCache { return m.connections }
 
 // Handler returns a handler that serves the login, callback and logout paths
 // and answers 404 for any other path, to mount on a router.

@@ -22,6 +22,16 @@ func (stubProvider) AuthorizationURL(o AuthorizationURLOptions) (string, error) 
 	return "https://api.workos.test/sso/authorize?state=" + o.State, nil
 }
 
+// ListConnections answers that every organization has one active connection.
+func (stubProvider) ListConnections(_ context.Context, o ListConnectionsOptions) (*ConnectionList, error) {
+	return &ConnectionList{Data: []Connection{{ID: "conn_stub", OrganizationID: o.OrganizationID, State: ConnectionActive}}}, nil
+}
+
+// GetConnection answers that every connection exists and is active.
+func (stubProvider) GetConnection(_ context.Context, id string) (*Connection, error) {
+	return &Connection{ID: id, OrganizationID: "org_stub", State: ConnectionActive}, nil
+}
+
 func validConfig() Config {
 	return Config{
 		Provider:      stubProvider{},

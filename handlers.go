@@ -73,7 +73,7 @@ func onlyOnce(q url.Values, keys ...string) *HTTPError {
 //
 // The query says where to sign in, with one of:
 //   - organization=org_...: the organization's active connection (or, when
-//     it has several, WorkOS's choice among them);
+//     it has several, a page to choose among them);
 //   - connection=conn_...: that connection;
 //   - provider=GoogleOAuth (or another [OAuthProvider]);
 //   - email=jane@acme.com or domain=acme.com: the connection for the domain
@@ -108,6 +108,10 @@ func (m *Middleware) Login(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, err)
 		return
 	}
+	if len(req.choices) > 0 {
+		m.renderChooserPage(w, req)
+		return
+	}
 	target, err := m.startLogin(w, r, req)
 	if err != nil {
 		m.fail(w, r, err)
@@ -123,7 +127,8 @@ type loginRequest struct {
 	loginHint  string
 	domainHint string
 	returnTo   string
-	askEmail   bool // nothing says where to sign in
+	askEmail   bool         // nothing says where to sign in
+	choices    []Connection // the user must choose one of these
 }
 
 // parseLogin reads the /login query. Every value is checked before use.
@@ -214,9 +219,7 @@ func (m *Middleware) route(ctx context.Context, req *loginRequest) *HTTPError {
 		case len(active) == 1:
 			req.intent = loginIntent{OrganizationID: active[0].OrganizationID, ConnectionID: active[0].ID}
 		case len(active) > 1 && set.OrganizationID != "":
-			// WorkOS chooses among the organization's connections; the
-			// callback still holds the profile to the organization.
-			req.intent = loginIntent{OrganizationID: set.OrganizationID}
+			req.choices = active
 		case len(active) > 1:
 			m.log.Warn("ssogate: email domain is claimed by connections of several organizations; not routing it", "domain", req.domain)
 			return m.routeError(ErrNoConnection)
@@ -241,6 +244,10 @@ func (m *Middleware) route(ctx context.Context, req *loginRequest) *HTTPError {
 			m.log.Warn("ssogate: organization lookup failed; signing in without it", "err", err)
 		case len(set.Active()) == 1:
 			req.intent.ConnectionID = set.Active()[0].ID
+		default:
+			// WorkOS refuses an organization selector that matches several
+			// connections (ambiguous_connection_selector): the user picks.
+			req.choices = set.Active()
 		}
 	}
 	return nil
@@ -657,6 +664,28 @@ func (m *Middleware) renderEmailPage(w http.ResponseWriter, status int, returnTo
 	writePage(w, status, emailPage, struct{ Action, ReturnTo, Problem string }{m.cfg.LoginPath, returnTo, problem})
 }
 
+// renderChooserPage lets the user pick one of their organization's
+// connections. Each choice starts a login through that connection.
+func (m *Middleware) renderChooserPage(w http.ResponseWriter, req loginRequest) {
+	type choice struct{ Name, URL string }
+	var choices []choice
+	for _, c := range req.choices {
+		v := url.Values{"connection": {c.ID}}
+		if req.returnTo != m.cfg.AfterLoginPath {
+			v.Set("return_to", req.returnTo)
+		}
+		if req.loginHint != "" {
+			v.Set("login_hint", req.loginHint)
+		}
+		name := c.Name
+		if name == "" {
+			name = string(c.ConnectionType)
+		}
+		choices = append(choices, choice{name, m.cfg.LoginPath + "?" + v.Encode()})
+	}
+	writePage(w, http.StatusOK, chooserPage, choices)
+}
+
 // writePage renders one of ssogate's own small pages with headers that keep
 // it from being framed, sniffed or made to load anything.
 func writePage(w http.ResponseWriter, status int, t *template.Template, data any) {
@@ -696,4 +725,11 @@ var emailPage = template.Must(template.New("email").Parse(`<!doctype html>
 <input id="email" name="email" type="email" autocomplete="email" required autofocus placeholder="jane@company.com">
 {{if .ReturnTo}}<input type="hidden" name="return_to" value="{{.ReturnTo}}">{{end}}
 <button type="submit">Continue</button></form></main></body></html>
+`))
+
+var chooserPage = template.Must(template.New("chooser").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>Sign in</title>` + pageStyle + `</head>
+<body><main><h1>Choose how to sign in</h1>
+<ul>{{range .}}<li><a href="{{.URL}}">{{.Name}}</a></li>{{end}}</ul></main></body></html>
 `))

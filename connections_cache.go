@@ -138,10 +138,10 @@ type ConnectionCache struct {
 
 	// base is the origin of the cache's clock, which counts nanoseconds
 	// from it: monotonic, and cheap to compare.
-	base   time.Time
-	coarse coarseClock
-	hitNow func() int64 // the clock of the hit path
-	nowFn  func() time.Time
+	base    time.Time
+	coarse  coarseClock
+	nowFn   func() time.Time
+	precise bool // the clock is injected: read it exactly, hits included
 
 	flights singleflight.Group
 	// entries holds the answers by kind. Reads take no lock.
@@ -239,9 +239,8 @@ func NewConnectionCache(p Provider, cfg CacheConfig) (*ConnectionCache, error) {
 	}
 	if c.nowFn == nil {
 		c.nowFn = time.Now
-		c.hitNow = c.coarse.Now
 	} else {
-		c.hitNow = c.preciseNow
+		c.precise = true
 	}
 	c.base = c.nowFn()
 	c.coarse.base = c.base
@@ -257,10 +256,13 @@ func (c *ConnectionCache) preciseNow() int64 { return int64(c.nowFn().Sub(c.base
 // [ErrNoConnection]; one whose connections are all inactive is a set whose
 // Active is empty.
 func (c *ConnectionCache) Organization(ctx context.Context, id string) (*ConnectionSet, error) {
+	if s, err, ok := c.hit(kindOrganization, id); ok {
+		return s, err
+	}
 	if !validPrefixedID(id, "org_") {
 		return nil, fmt.Errorf("%w: not an organization id", ErrInvalidOptions)
 	}
-	return c.lookup(ctx, kindOrganization, id)
+	return c.miss(ctx, kindOrganization, id)
 }
 
 // Domain returns the connections whose domains include an email domain,
@@ -268,42 +270,62 @@ func (c *ConnectionCache) Organization(ctx context.Context, id string) (*Connect
 // one it refuses is [ErrInvalidEmail]. A domain no connection has is
 // [ErrNoConnection].
 func (c *ConnectionCache) Domain(ctx context.Context, domain string) (*ConnectionSet, error) {
+	if s, err, ok := c.hit(kindDomain, domain); ok {
+		return s, err
+	}
 	d, err := NormalizeDomain(domain)
 	if err != nil {
 		return nil, err
 	}
-	return c.lookup(ctx, kindDomain, d)
+	if d != domain {
+		if s, err, ok := c.hit(kindDomain, d); ok {
+			return s, err
+		}
+	}
+	return c.miss(ctx, kindDomain, d)
 }
 
 // Connection returns the connection with the given id (conn_...). An id
 // WorkOS does not know is [ErrNoConnection]. The connection is shared:
 // treat it as read-only.
 func (c *ConnectionCache) Connection(ctx context.Context, id string) (*Connection, error) {
-	if !validPrefixedID(id, "conn_") {
-		return nil, fmt.Errorf("%w: not a connection id", ErrInvalidOptions)
+	s, err, ok := c.hit(kindConnection, id)
+	if !ok {
+		if !validPrefixedID(id, "conn_") {
+			return nil, fmt.Errorf("%w: not a connection id", ErrInvalidOptions)
+		}
+		s, err = c.miss(ctx, kindConnection, id)
 	}
-	s, err := c.lookup(ctx, kindConnection, id)
 	if err != nil {
 		return nil, err
 	}
 	return &s.Connections[0], nil
 }
 
-// lookup answers from the cache while the answer is fresh and otherwise
-// joins (or starts) the one refresh of the key.
-func (c *ConnectionCache) lookup(ctx context.Context, k lookupKind, key string) (*ConnectionSet, error) {
-	if v, ok := c.entries[k].Load(key); ok {
-		e := v.(*lookupEntry)
-		if c.hitNow() < e.fresh {
-			// Write the flag only when it changes: a store on every hit
-			// would bounce the entry's cache line between cores.
-			if !e.ref.Load() {
-				e.ref.Store(true)
-			}
-			return e.set, e.err
-		}
+// hit returns the fresh answer for key, if there is one. Only checked,
+// normalized keys are ever stored, so a hit needs no check of its own: the
+// key must be the same string.
+func (c *ConnectionCache) hit(k lookupKind, key string) (*ConnectionSet, error, bool) {
+	v, ok := c.entries[k].Load(key)
+	if !ok {
+		return nil, nil, false
 	}
-	return c.miss(ctx, k, key)
+	e := v.(*lookupEntry)
+	var now int64
+	if c.precise {
+		now = c.preciseNow()
+	} else {
+		now = c.coarse.Now()
+	}
+	if now >= e.fresh {
+		return nil, nil, false
+	}
+	// Write the flag only when it changes: a store on every hit would
+	// bounce the entry's cache line between cores.
+	if !e.ref.Load() {
+		e.ref.Store(true)
+	}
+	return e.set, e.err, true
 }
 
 func (c *ConnectionCache) miss(ctx context.Context, k lookupKind, key string) (*ConnectionSet, error) {
@@ -774,6 +796,11 @@ func (c *coarseClock) Now() int64 {
 		}
 		return c.now.Load()
 	}
+	return c.restart()
+}
+
+// restart reads the time exactly and starts the timer.
+func (c *coarseClock) restart() int64 {
 	t := int64(time.Since(c.base))
 	c.now.Store(t)
 	c.read.Store(true)

@@ -360,6 +360,7 @@ func (c *ConnectionCache) refresh(ctx context.Context, k lookupKind, key string,
 	}
 	servesStale := old != nil && old.set != nil && now < old.stale
 	if !c.allowFetch(now) {
+		c.failed(ErrLookupLimited)
 		if servesStale {
 			return old
 		}

@@ -227,13 +227,12 @@ func (m *Middleware) route(ctx context.Context, req *loginRequest) *HTTPError {
 			return m.routeError(ErrNoConnection)
 		}
 	case req.intent.ConnectionID != "":
+		// A failed lookup (logged by the cache, once per outage) says
+		// nothing of the connection: WorkOS's authorization endpoint
+		// judges it.
 		conn, err := m.connections.Connection(ctx, req.intent.ConnectionID)
-		switch {
-		case errors.Is(err, ErrNoConnection) || err == nil && !conn.Active():
+		if errors.Is(err, ErrNoConnection) || err == nil && !conn.Active() {
 			return m.routeError(ErrNoConnection)
-		case err != nil:
-			// The lookup failed, not the connection: let WorkOS judge it.
-			m.log.Warn("ssogate: connection lookup failed; signing in without it", "err", err)
 		}
 	case req.intent.OrganizationID != "":
 		set, err := m.connections.Organization(ctx, req.intent.OrganizationID)
@@ -241,7 +240,7 @@ func (m *Middleware) route(ctx context.Context, req *loginRequest) *HTTPError {
 		case errors.Is(err, ErrNoConnection) || err == nil && len(set.Active()) == 0:
 			return m.routeError(ErrNoConnection)
 		case err != nil:
-			m.log.Warn("ssogate: organization lookup failed; signing in without it", "err", err)
+			// As for a connection: WorkOS judges the organization.
 		case len(set.Active()) == 1:
 			req.intent.ConnectionID = set.Active()[0].ID
 		default:

@@ -1,0 +1,178 @@
+package ssogate_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"strings"
+	"time"
+
+	"github.com/ssogate/ssogate"
+	"github.com/ssogate/ssogate/workostest"
+)
+
+// A whole sign-in against the WorkOS emulator: the gated page sends the
+// browser to /login, /login to WorkOS, WorkOS (signing Alice in at once)
+// back to /callback, and the callback to the page, now with her profile.
+func ExampleNew() {
+	idp := workostest.NewServer(workostest.WithAutoSignIn(workostest.AliceEmail))
+	defer idp.Close()
+
+	app := httptest.NewUnstartedServer(nil)
+	gate, err := ssogate.New(ssogate.Config{
+		APIKey:        idp.APIKey,
+		ClientID:      idp.ClientID,
+		BaseURL:       idp.URL,
+		RedirectURI:   "http://" + app.Listener.Addr().String() + "/callback",
+		CookieSecrets: [][]byte{[]byte("an example secret of at least 32 bytes")},
+		// Where /login sends users who do not say; otherwise it asks
+		// for their work email.
+		DefaultOrganization: workostest.AcmeOrganizationID,
+		Logger:              slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	gate.Mount(mux)
+	mux.Handle("/app", gate.RequireSSO(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, _ := ssogate.ProfileFromContext(r.Context())
+		fmt.Fprintf(w, "Hello %s of %s", p.Email, p.OrganizationID)
+	})))
+	app.Config.Handler = mux
+	app.Start()
+	defer app.Close()
+
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar}
+	req, _ := http.NewRequest(http.MethodGet, app.URL+"/app", nil)
+	req.Header.Set("Sec-Fetch-Mode", "navigate")
+	resp, err := browser.Do(req)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	fmt.Println(string(body))
+	// Output: Hello alice@acme.com of org_acme
+}
+
+// RequireSSO answers a signed-out API call with 401 and the login URL,
+// rather than a redirect that a script cannot follow.
+func ExampleMiddleware_RequireSSO() {
+	gate, err := ssogate.New(ssogate.Config{
+		APIKey:        "sk_test_example",
+		ClientID:      "client_example",
+		RedirectURI:   "https://app.example.com/callback",
+		CookieSecrets: [][]byte{[]byte("an example secret of at least 32 bytes")},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	api := gate.RequireSSO(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "secret data")
+	}))
+
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodGet, "/api/me", nil)
+	req.Header.Set("Accept", "application/json")
+	api.ServeHTTP(rec, req)
+	fmt.Println(rec.Code, rec.Header().Get("Cache-Control"))
+	fmt.Print(rec.Body.String())
+	// Output:
+	// 401 no-store
+	// {"error":"unauthorized","login_url":"/login?return_to=%2Fapi%2Fme"}
+}
+
+func ExampleSafeReturnTo() {
+	for _, rt := range []string{"/reports?year=2026", "//evil.example", "/\\evil.example", "https://evil.example/"} {
+		p, ok := ssogate.SafeReturnTo(rt)
+		fmt.Printf("%q %q %v\n", rt, p, ok)
+	}
+	// Output:
+	// "/reports?year=2026" "/reports?year=2026" true
+	// "//evil.example" "" false
+	// "/\\evil.example" "" false
+	// "https://evil.example/" "" false
+}
+
+func ExampleParseEmailDomain() {
+	for _, email := range []string{"Jane.Doe@ACME.com", "jane@bücher.example", "Jane <jane@acme.com>", "jane@acme.com@evil.example"} {
+		d, err := ssogate.ParseEmailDomain(email)
+		fmt.Printf("%q %q %v\n", email, d, err)
+	}
+	// Output:
+	// "Jane.Doe@ACME.com" "acme.com" <nil>
+	// "jane@bücher.example" "xn--bcher-kva.example" <nil>
+	// "Jane <jane@acme.com>" "" ssogate: invalid email address or domain
+	// "jane@acme.com@evil.example" "" ssogate: invalid email address or domain
+}
+
+// The cache routes an email domain to its connection, asking WorkOS (here
+// the emulator) once and then answering from memory.
+func ExampleConnectionCache_Domain() {
+	idp := workostest.NewServer()
+	defer idp.Close()
+	client, err := ssogate.NewClient(ssogate.ClientConfig{APIKey: idp.APIKey, ClientID: idp.ClientID, BaseURL: idp.URL})
+	if err != nil {
+		log.Fatal(err)
+	}
+	cache, err := ssogate.NewConnectionCache(client, ssogate.CacheConfig{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for range 3 {
+		set, err := cache.Domain(context.Background(), "ACME.com")
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(set.OrganizationID, set.Active()[0].ID)
+	}
+	_, err = cache.Domain(context.Background(), "unknown.example")
+	fmt.Println(errors.Is(err, ssogate.ErrNoConnection))
+	fmt.Println("WorkOS calls:", idp.Count("GET /connections"))
+	// Output:
+	// org_acme conn_acme_okta
+	// org_acme conn_acme_okta
+	// org_acme conn_acme_okta
+	// true
+	// WorkOS calls: 2
+}
+
+// The webhook handler acts only on deliveries signed with the endpoint's
+// secret.
+func ExampleNewWebhookHandler() {
+	const secret = "whsec_example"
+	hook, err := ssogate.NewWebhookHandler(ssogate.WebhookConfig{
+		Secret: secret,
+		OnEvent: func(_ context.Context, ev *ssogate.Event) error {
+			fmt.Println("event:", ev.Event)
+			return nil
+		},
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	body := `{"object":"event","id":"event_1","event":"user.created","data":{},"created_at":"2026-03-01T12:00:00Z"}`
+	for _, sig := range []string{
+		workostest.SignWebhook(secret, time.Now(), []byte(body)),
+		workostest.SignWebhook("another secret", time.Now(), []byte(body)),
+	} {
+		req := httptest.NewRequest(http.MethodPost, "/webhooks/workos", strings.NewReader(body))
+		req.Header.Set("WorkOS-Signature", sig)
+		rec := httptest.NewRecorder()
+		hook.ServeHTTP(rec, req)
+		fmt.Println(rec.Code)
+	}
+	// Output:
+	// event: user.created
+	// 200
+	// 401
+}

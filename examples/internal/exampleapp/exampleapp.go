@@ -1,0 +1,169 @@
+// Package exampleapp holds what the example apps share: reading their
+// environment, starting the embedded WorkOS emulator when there are no real
+// keys, serving, and the pages and handlers behind their routes. Each example
+// keeps its own router wiring; everything else lives here once.
+//
+// Environment: ADDR (default localhost:8080), WORKOS_API_KEY, WORKOS_CLIENT_ID,
+// WORKOS_BASE_URL, WORKOS_REDIRECT_URI (default http://$ADDR/callback),
+// WORKOS_COOKIE_PASSWORD (at least 32 bytes; required with a real API key),
+// WORKOS_COOKIE_PASSWORD_PREVIOUS (optional, for rotation) and
+// WORKOS_WEBHOOK_SECRET (optional). With no WORKOS_API_KEY the app signs in
+// through workostest, seeded with [workostest.DefaultSeed].
+package exampleapp
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/ssogate/ssogate"
+	"github.com/ssogate/ssogate/workostest"
+)
+
+// Env is what an example's routes need to know about their environment
+// beyond the [ssogate.Middleware] they are given.
+type Env struct {
+	// Emulated reports whether the app signs in through the embedded
+	// WorkOS emulator, with no WORKOS_API_KEY set.
+	Emulated bool
+	// WebhookSecret is WORKOS_WEBHOOK_SECRET, the secret WorkOS signs
+	// webhook deliveries with. Empty when unset.
+	WebhookSecret string
+}
+
+// Routes builds an example's handler from its gate and environment.
+type Routes func(gate *ssogate.Middleware, env Env) (http.Handler, error)
+
+// Run serves the handler that routes builds until ctx ends, reading the
+// environment through getenv and writing the log and the sign-in
+// instructions to out. ready, if not nil, receives the app's base URL once
+// it is listening.
+func Run(ctx context.Context, getenv func(string) string, out io.Writer, ready chan<- string, routes Routes) error {
+	logger := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelInfo}))
+
+	addr := getenv("ADDR")
+	if addr == "" {
+		addr = "localhost:8080"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	// With port 0 the system picks one; the app's URL uses the port it got.
+	host, _, _ := net.SplitHostPort(addr)
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	baseURL := "http://" + net.JoinHostPort(host, port)
+
+	s, err := readEnv(getenv, baseURL)
+	if err != nil {
+		return err
+	}
+	cfg := s.cfg
+	cfg.Logger = logger
+	if s.env.Emulated {
+		idp := workostest.NewServer(workostest.WithLogoutRedirect(baseURL + "/"))
+		defer idp.Close()
+		cfg.APIKey, cfg.ClientID, cfg.BaseURL = idp.APIKey, idp.ClientID, idp.URL
+		fmt.Fprintf(out, "No WORKOS_API_KEY: signing in through the WorkOS emulator at %s\n", idp.URL)
+	}
+	if s.ephemeral {
+		logger.Warn("WORKOS_COOKIE_PASSWORD is not set: using a random one, so sessions end when the app restarts")
+	}
+
+	gate, err := ssogate.New(cfg)
+	if err != nil {
+		return err
+	}
+	handler, err := routes(gate, s.env)
+	if err != nil {
+		return err
+	}
+
+	if s.env.Emulated {
+		fmt.Fprintf(out, "Open %s and sign in as one of the test users:\n", baseURL)
+		for _, u := range workostest.DefaultSeed().Users {
+			fmt.Fprintf(out, "  %-18s (%s %s)\n", u.Email, u.FirstName, u.LastName)
+		}
+	} else {
+		fmt.Fprintf(out, "Open %s\n", baseURL)
+	}
+
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	if ready != nil {
+		ready <- baseURL
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdownCtx)
+}
+
+// settings is what readEnv makes of the environment.
+type settings struct {
+	// cfg lacks the Logger and, when emulated, the emulator's credentials.
+	cfg ssogate.Config
+	env Env
+	// ephemeral reports that the cookie password is a random one made for
+	// this process.
+	ephemeral bool
+}
+
+// minCookiePassword is the shortest WORKOS_COOKIE_PASSWORD accepted, as
+// [ssogate.Config].CookieSecrets requires.
+const minCookiePassword = 32
+
+// readEnv reads the app's settings through getenv for an app served at
+// baseURL.
+func readEnv(getenv func(string) string, baseURL string) (settings, error) {
+	s := settings{
+		cfg: ssogate.Config{
+			APIKey:      getenv("WORKOS_API_KEY"),
+			ClientID:    getenv("WORKOS_CLIENT_ID"),
+			BaseURL:     getenv("WORKOS_BASE_URL"),
+			RedirectURI: getenv("WORKOS_REDIRECT_URI"),
+		},
+		env: Env{WebhookSecret: getenv("WORKOS_WEBHOOK_SECRET")},
+	}
+	if s.cfg.RedirectURI == "" {
+		s.cfg.RedirectURI = baseURL + "/callback"
+	}
+	s.env.Emulated = s.cfg.APIKey == ""
+
+	password := getenv("WORKOS_COOKIE_PASSWORD")
+	switch {
+	case password == "" && !s.env.Emulated:
+		return settings{}, errors.New("WORKOS_COOKIE_PASSWORD is required with a real WORKOS_API_KEY (at least 32 random bytes, e.g. openssl rand -base64 32)")
+	case password == "":
+		// A random password is fine for the emulator: nothing outlives the
+		// process anyway.
+		password = rand.Text() + rand.Text()
+		s.ephemeral = true
+	case len(password) < minCookiePassword:
+		return settings{}, errors.New("WORKOS_COOKIE_PASSWORD must be at least 32 bytes")
+	}
+	s.cfg.CookieSecrets = [][]byte{[]byte(password)}
+	if prev := getenv("WORKOS_COOKIE_PASSWORD_PREVIOUS"); prev != "" {
+		if len(prev) < minCookiePassword {
+			return settings{}, errors.New("WORKOS_COOKIE_PASSWORD_PREVIOUS must be at least 32 bytes")
+		}
+		s.cfg.CookieSecrets = append(s.cfg.CookieSecrets, []byte(prev))
+	}
+	return s, nil
+}

@@ -1,0 +1,126 @@
+package exampleapp
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestReadEnv(t *testing.T) {
+	const (
+		base     = "http://127.0.0.1:8080"
+		password = "0123456789abcdef0123456789abcdef"
+		previous = "fedcba9876543210fedcba9876543210"
+	)
+	tests := []struct {
+		name          string
+		env           map[string]string
+		wantErr       string // a substring of the error; "" for none
+		wantEmulated  bool
+		wantEphemeral bool
+		wantRedirect  string
+		wantSecrets   []string // "" stands for a random secret
+		wantWebhook   string
+	}{
+		{
+			name:          "no key runs the emulator with a random password",
+			env:           map[string]string{},
+			wantEmulated:  true,
+			wantEphemeral: true,
+			wantRedirect:  base + "/callback",
+			wantSecrets:   []string{""},
+		},
+		{
+			name:         "emulator with a given password",
+			env:          map[string]string{"WORKOS_COOKIE_PASSWORD": password},
+			wantEmulated: true,
+			wantRedirect: base + "/callback",
+			wantSecrets:  []string{password},
+		},
+		{
+			name: "real key with both passwords, redirect URI and webhook secret",
+			env: map[string]string{
+				"WORKOS_API_KEY": "sk_test_x", "WORKOS_CLIENT_ID": "client_x",
+				"WORKOS_REDIRECT_URI":             "https://app.example.com/auth/callback",
+				"WORKOS_COOKIE_PASSWORD":          password,
+				"WORKOS_COOKIE_PASSWORD_PREVIOUS": previous,
+				"WORKOS_WEBHOOK_SECRET":           "whsec",
+			},
+			wantRedirect: "https://app.example.com/auth/callback",
+			wantSecrets:  []string{password, previous},
+			wantWebhook:  "whsec",
+		},
+		{
+			name:    "real key without a password",
+			env:     map[string]string{"WORKOS_API_KEY": "sk_test_x", "WORKOS_CLIENT_ID": "client_x"},
+			wantErr: "WORKOS_COOKIE_PASSWORD is required",
+		},
+		{
+			name:    "short password",
+			env:     map[string]string{"WORKOS_COOKIE_PASSWORD": password[:31]},
+			wantErr: "WORKOS_COOKIE_PASSWORD must be at least 32 bytes",
+		},
+		{
+			name:    "short previous password",
+			env:     map[string]string{"WORKOS_COOKIE_PASSWORD": password, "WORKOS_COOKIE_PASSWORD_PREVIOUS": "short"},
+			wantErr: "WORKOS_COOKIE_PASSWORD_PREVIOUS must be at least 32 bytes",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := readEnv(func(k string) string { return tt.env[k] }, base)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("got error %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("got error %v, want none", err)
+			}
+			if s.env.Emulated != tt.wantEmulated {
+				t.Errorf("Emulated: got %v, want %v", s.env.Emulated, tt.wantEmulated)
+			}
+			if s.ephemeral != tt.wantEphemeral {
+				t.Errorf("ephemeral: got %v, want %v", s.ephemeral, tt.wantEphemeral)
+			}
+			if s.cfg.RedirectURI != tt.wantRedirect {
+				t.Errorf("RedirectURI: got %q, want %q", s.cfg.RedirectURI, tt.wantRedirect)
+			}
+			if s.env.WebhookSecret != tt.wantWebhook {
+				t.Errorf("WebhookSecret: got %q, want %q", s.env.WebhookSecret, tt.wantWebhook)
+			}
+			if s.cfg.APIKey != tt.env["WORKOS_API_KEY"] || s.cfg.ClientID != tt.env["WORKOS_CLIENT_ID"] {
+				t.Errorf("APIKey, ClientID: got %q, %q, want %q, %q", s.cfg.APIKey, s.cfg.ClientID, tt.env["WORKOS_API_KEY"], tt.env["WORKOS_CLIENT_ID"])
+			}
+			if len(s.cfg.CookieSecrets) != len(tt.wantSecrets) {
+				t.Fatalf("got %d cookie secrets, want %d", len(s.cfg.CookieSecrets), len(tt.wantSecrets))
+			}
+			for i, want := range tt.wantSecrets {
+				got := string(s.cfg.CookieSecrets[i])
+				switch {
+				case want == "" && len(got) < minCookiePassword:
+					t.Errorf("random cookie secret: got %d bytes, want at least %d", len(got), minCookiePassword)
+				case want != "" && got != want:
+					t.Errorf("cookie secret %d: got %q, want %q", i, got, want)
+				}
+			}
+		})
+	}
+}
+
+// TestRandomPasswordsDiffer pins that the emulator's random cookie password
+// is made anew for each process, not a constant.
+func TestRandomPasswordsDiffer(t *testing.T) {
+	getenv := func(string) string { return "" }
+	a, err := readEnv(getenv, "http://localhost:8080")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := readEnv(getenv, "http://localhost:8080")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(a.cfg.CookieSecrets[0]) == string(b.cfg.CookieSecrets[0]) {
+		t.Error("got the same random cookie password twice, want a new one each time")
+	}
+}

@@ -1,0 +1,318 @@
+// Package exampletest runs an example app on a free port against its
+// embedded WorkOS emulator and checks, over real HTTP, the routes every
+// example serves: the public home page, /login, /callback, /logout, the
+// gated /app page and the gated /api/me endpoint.
+package exampletest
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// RunFunc is an example's run function: it serves the app until ctx ends,
+// reading its environment through getenv, and sends its base URL to ready
+// once it is listening.
+type RunFunc func(ctx context.Context, getenv func(string) string, out io.Writer, ready chan<- string) error
+
+// Start runs the app on a free loopback port with the given environment and
+// returns its base URL. The app stops when the test ends.
+func Start(t testing.TB, run RunFunc, env map[string]string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	getenv := func(k string) string {
+		if k == "ADDR" {
+			return "127.0.0.1:0"
+		}
+		return env[k]
+	}
+	go func() { done <- run(ctx, getenv, io.Discard, ready) }()
+	select {
+	case u := <-ready:
+		t.Cleanup(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("run: %v", err)
+			}
+		})
+		return u
+	case err := <-done:
+		cancel()
+		t.Fatalf("run: %v", err)
+	case <-time.After(10 * time.Second):
+		cancel()
+		t.Fatal("the app did not start")
+	}
+	return ""
+}
+
+// Response is what a [Browser] request got back.
+type Response struct {
+	Status int
+	// Location is the redirect target resolved against the request URL;
+	// empty when there is none.
+	Location string
+	Header   http.Header
+	Body     string
+}
+
+// Browser is an HTTP client with a cookie jar that follows no redirect, so
+// that every hop is checked.
+type Browser struct {
+	t      testing.TB
+	Client *http.Client
+}
+
+// NewBrowser returns a Browser with an empty cookie jar.
+func NewBrowser(t testing.TB) *Browser {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Browser{t, &http.Client{
+		Jar:           jar,
+		Timeout:       10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+// Navigate sends a request as a same-origin browser navigation: a link
+// followed (GET) or a form submitted (POST, when form is not nil).
+func (b *Browser) Navigate(method, u string, form url.Values) Response {
+	b.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, u, body)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", req.URL.Scheme+"://"+req.URL.Host)
+	}
+	req.Header.Set("Accept", "text/html")
+	req.Header.Set("Sec-Fetch-Mode", "navigate")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	return b.Do(req)
+}
+
+// Fetch sends a GET as a page's script would: fetch() asking for JSON.
+func (b *Browser) Fetch(u string) Response {
+	b.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Sec-Fetch-Mode", "cors")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	return b.Do(req)
+}
+
+// Do sends req with the Browser's cookies and reads the whole response.
+func (b *Browser) Do(req *http.Request) Response {
+	b.t.Helper()
+	res, err := b.Client.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(res.Body)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	r := Response{Status: res.StatusCode, Header: res.Header, Body: string(data)}
+	if loc := res.Header.Get("Location"); loc != "" {
+		l, err := req.URL.Parse(loc)
+		if err != nil {
+			b.t.Fatalf("Location %q: %v", loc, err)
+		}
+		r.Location = l.String()
+	}
+	return r
+}
+
+var requestField = regexp.MustCompile(`name="request" value="([^"]+)"`)
+
+// SignIn follows loginURL (the app's /login with its query) through the
+// emulator's sign-in page, chooses email there, and returns where the app's
+// callback sends the browser. It checks every hop on the way.
+func (b *Browser) SignIn(base, loginURL, email string) string {
+	b.t.Helper()
+	res := b.Navigate(http.MethodGet, loginURL, nil)
+	if res.Status != http.StatusFound || !strings.Contains(res.Location, "/sso/authorize?") {
+		b.t.Fatalf("%s: got %d to %q, want 302 to WorkOS's /sso/authorize", loginURL, res.Status, res.Location)
+	}
+	authURL := res.Location
+	res = b.Navigate(http.MethodGet, authURL, nil)
+	if res.Status != http.StatusOK || !strings.Contains(res.Body, email) {
+		b.t.Fatalf("sign-in page: got %d, want 200 listing %s", res.Status, email)
+	}
+	m := requestField.FindStringSubmatch(res.Body)
+	if m == nil {
+		b.t.Fatal("sign-in page: got no request field, want one")
+	}
+	au, err := url.Parse(authURL)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	res = b.Navigate(http.MethodPost, au.Scheme+"://"+au.Host+"/sso/authorize/complete", url.Values{"request": {m[1]}, "email": {email}})
+	if res.Status != http.StatusFound || !strings.HasPrefix(res.Location, base+"/callback?") {
+		b.t.Fatalf("choosing %s: got %d to %q, want 302 to %s/callback", email, res.Status, res.Location, base)
+	}
+	res = b.Navigate(http.MethodGet, res.Location, nil)
+	if res.Status != http.StatusSeeOther {
+		b.t.Fatalf("callback: got %d to %q, want 303", res.Status, res.Location)
+	}
+	return res.Location
+}
+
+// TestRoutes checks the routes every example serves against the app that
+// run starts: what a signed-out visitor gets, a whole sign-in from a deep
+// link to /app, the profile on /app and /api/me, and sign-out.
+func TestRoutes(t *testing.T, run RunFunc) {
+	t.Run("signed out", func(t *testing.T) {
+		base := Start(t, run, nil)
+		b := NewBrowser(t)
+
+		home := b.Navigate(http.MethodGet, base+"/", nil)
+		if home.Status != http.StatusOK || !strings.Contains(home.Body, `href="/login?organization=org_acme&amp;return_to=/app"`) {
+			t.Errorf("/: got %d, want 200 with the sign-in links", home.Status)
+		}
+
+		app := b.Navigate(http.MethodGet, base+"/app", nil)
+		if want := base + "/login?return_to=%2Fapp"; app.Status != http.StatusFound || app.Location != want {
+			t.Errorf("/app: got %d to %q, want 302 to %q", app.Status, app.Location, want)
+		}
+		checkPrivate(t, "/app", app)
+
+		me := b.Fetch(base + "/api/me")
+		if me.Status != http.StatusUnauthorized {
+			t.Errorf("/api/me: got %d, want 401", me.Status)
+		}
+		if ct := me.Header.Get("Content-Type"); ct != "application/json" {
+			t.Errorf("/api/me Content-Type: got %q, want application/json", ct)
+		}
+		if !strings.HasPrefix(me.Header.Get("WWW-Authenticate"), "SSO ") {
+			t.Errorf("/api/me WWW-Authenticate: got %q, want an SSO challenge", me.Header.Get("WWW-Authenticate"))
+		}
+		var body struct {
+			Error    string `json:"error"`
+			LoginURL string `json:"login_url"`
+		}
+		if err := json.Unmarshal([]byte(me.Body), &body); err != nil {
+			t.Errorf("/api/me body %q: %v", me.Body, err)
+		}
+		if body.Error != "unauthorized" || body.LoginURL != "/login?return_to=%2Fapi%2Fme" {
+			t.Errorf("/api/me body: got %+v, want error unauthorized and login_url /login?return_to=%%2Fapi%%2Fme", body)
+		}
+		checkPrivate(t, "/api/me", me)
+
+		if res := b.Navigate(http.MethodGet, base+"/nowhere", nil); res.Status != http.StatusNotFound {
+			t.Errorf("/nowhere: got %d, want 404", res.Status)
+		}
+	})
+
+	t.Run("sign in, use the app, sign out", func(t *testing.T) {
+		base := Start(t, run, nil)
+		b := NewBrowser(t)
+
+		deepLink := b.Navigate(http.MethodGet, base+"/app", nil)
+		if deepLink.Status != http.StatusFound {
+			t.Fatalf("/app: got %d, want 302 to the login", deepLink.Status)
+		}
+		// The app's links name the organization; the deep link's return_to
+		// comes along.
+		loginURL := deepLink.Location + "&organization=org_acme"
+		if landing := b.SignIn(base, loginURL, "alice@acme.com"); landing != base+"/app" {
+			t.Fatalf("after sign-in: got sent to %q, want %s/app", landing, base)
+		}
+
+		app := b.Navigate(http.MethodGet, base+"/app", nil)
+		if app.Status != http.StatusOK || !strings.Contains(app.Body, "Signed in as alice@acme.com") || !strings.Contains(app.Body, "org_acme") {
+			t.Fatalf("/app: got %d %q, want 200 with alice's profile", app.Status, app.Body)
+		}
+		checkPrivate(t, "/app", app)
+
+		me := b.Fetch(base + "/api/me")
+		if me.Status != http.StatusOK || !strings.HasPrefix(me.Header.Get("Content-Type"), "application/json") {
+			t.Fatalf("/api/me: got %d (%s) %q, want 200 JSON", me.Status, me.Header.Get("Content-Type"), me.Body)
+		}
+		checkPrivate(t, "/api/me", me)
+		var profile map[string]any
+		if err := json.Unmarshal([]byte(me.Body), &profile); err != nil {
+			t.Fatalf("/api/me body %q: %v", me.Body, err)
+		}
+		for k, want := range map[string]string{
+			"email": "alice@acme.com", "organization_id": "org_acme", "connection_id": "conn_acme_okta",
+			"connection_type": "OktaSAML", "first_name": "Alice", "last_name": "Anderson",
+		} {
+			if profile[k] != want {
+				t.Errorf("/api/me %s: got %v, want %q", k, profile[k], want)
+			}
+		}
+		if id, _ := profile["id"].(string); !strings.HasPrefix(id, "prof_") {
+			t.Errorf("/api/me id: got %v, want a prof_ id", profile["id"])
+		}
+
+		// Another site cannot sign the user out.
+		req, err := http.NewRequest(http.MethodPost, base+"/logout", strings.NewReader(""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", "https://evil.example")
+		req.Header.Set("Sec-Fetch-Site", "cross-site")
+		if res := b.Do(req); res.Status != http.StatusForbidden {
+			t.Errorf("cross-site logout: got %d, want 403", res.Status)
+		}
+		if res := b.Fetch(base + "/api/me"); res.Status != http.StatusOK {
+			t.Errorf("/api/me after a cross-site logout: got %d, want 200", res.Status)
+		}
+
+		if res := b.Navigate(http.MethodPost, base+"/logout", url.Values{}); res.Status != http.StatusSeeOther || res.Location != base+"/" {
+			t.Errorf("logout: got %d to %q, want 303 to %s/", res.Status, res.Location, base)
+		}
+		if res := b.Navigate(http.MethodGet, base+"/app", nil); res.Status != http.StatusFound {
+			t.Errorf("/app after logout: got %d, want 302", res.Status)
+		}
+		if res := b.Fetch(base + "/api/me"); res.Status != http.StatusUnauthorized {
+			t.Errorf("/api/me after logout: got %d, want 401", res.Status)
+		}
+	})
+
+	t.Run("a real API key needs a cookie password", func(t *testing.T) {
+		getenv := func(k string) string {
+			return map[string]string{"ADDR": "127.0.0.1:0", "WORKOS_API_KEY": "sk_test_x", "WORKOS_CLIENT_ID": "client_x"}[k]
+		}
+		err := run(context.Background(), getenv, io.Discard, nil)
+		if err == nil || !strings.Contains(err.Error(), "WORKOS_COOKIE_PASSWORD") {
+			t.Errorf("got %v, want a refusal naming WORKOS_COOKIE_PASSWORD", err)
+		}
+	})
+}
+
+// checkPrivate checks that a gated route's response, whatever it is, keeps
+// caches from storing it or serving it to another user.
+func checkPrivate(t *testing.T, route string, res Response) {
+	t.Helper()
+	if got := res.Header.Get("Cache-Control"); got != "no-store" {
+		t.Errorf("%s Cache-Control: got %q, want no-store", route, got)
+	}
+	if got := res.Header.Values("Vary"); !slices.Contains(got, "Cookie") {
+		t.Errorf("%s Vary: got %q, want Cookie among them", route, got)
+	}
+}

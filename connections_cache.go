@@ -731,17 +731,24 @@ func (c *ConnectionCache) ApplyEvent(ev *Event) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if last, ok := c.events[conn.ID]; ok && (last.deleted || !ev.CreatedAt.After(last.at)) {
-		return nil // older than what is known
-	}
-	if len(c.events) >= c.cfg.MaxEntries {
-		c.forgetOldestEventLocked()
-	}
-	c.events[conn.ID] = connectionEventState{
+	state := connectionEventState{
 		at:       ev.CreatedAt,
 		inactive: ev.Event == EventConnectionDeactivated,
 		deleted:  ev.Event == EventConnectionDeleted,
 	}
+	last, seen := c.events[conn.ID]
+	switch {
+	case seen && (last.deleted || ev.CreatedAt.Before(last.at)):
+		return nil // older than what is known
+	case seen && ev.CreatedAt.Equal(last.at):
+		// Events of the same instant cannot be ordered: keep the more
+		// restrictive record, and let WorkOS's answer decide.
+		state.inactive = state.inactive || last.inactive
+		state.deleted = state.deleted || last.deleted
+	case !seen && len(c.events) >= c.cfg.MaxEntries:
+		c.forgetOldestEventLocked()
+	}
+	c.events[conn.ID] = state
 	// The cached answer for the connection knows its organization and
 	// domains even when the event does not (deletions carry no domains).
 	domains := make([]string, 0, len(conn.Domains))

@@ -613,6 +613,33 @@ func TestApplyEventOrdering(t *testing.T) {
 			t.Error("a reactivated connection does not route")
 		}
 	})
+	t.Run("events of the same instant", func(t *testing.T) {
+		d := &fakeDirectory{}
+		d.set(acmeConnection())
+		c := newTestCache(t, d, newTestClock(), nil)
+		active(c)
+		c.ApplyEvent(connectionEvent(t, EventConnectionDeactivated, acmeConnection(), t0))
+		if active(c) {
+			t.Error("deactivated connection still routes")
+		}
+		// Reactivated within the same millisecond: WorkOS's answer, updated
+		// then, decides.
+		conn := acmeConnection()
+		conn.UpdatedAt = t0
+		d.set(conn)
+		calls := d.calls.Load()
+		c.ApplyEvent(connectionEvent(t, EventConnectionActivated, conn, t0))
+		if !active(c) || d.calls.Load() != calls+1 {
+			t.Error("an activation of the same instant was not looked up")
+		}
+		// A lagging read from before that instant stays inactive.
+		conn.UpdatedAt = t0.Add(-time.Second)
+		d.set(conn)
+		c.Purge()
+		if active(c) {
+			t.Error("a lagging read undid a deactivation of the same instant as the activation")
+		}
+	})
 	t.Run("events grant nothing WorkOS does not", func(t *testing.T) {
 		d := &fakeDirectory{}
 		conn := acmeConnection()

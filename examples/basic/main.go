@@ -15,7 +15,9 @@
 // WORKOS_BASE_URL, WORKOS_REDIRECT_URI (default http://$ADDR/callback),
 // WORKOS_COOKIE_PASSWORD (at least 32 bytes; required with a real API key),
 // WORKOS_COOKIE_PASSWORD_PREVIOUS (optional, for rotation),
-// WORKOS_WEBHOOK_SECRET (optional: serves /webhooks/workos).
+// WORKOS_WEBHOOK_SECRET (the secret of the webhook endpoint /webhooks/workos,
+// which keeps the connection cache fresh; the emulator, which delivers its
+// connection events there, makes up one if it is not set).
 package main
 
 import (
@@ -48,7 +50,8 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, ready c
 }
 
 // newApp returns the app's routes: a public home page, the sign-in
-// handlers, and the gated /app page and /api/me endpoint.
+// handlers, the gated /app page and /api/me endpoint, and the webhook
+// endpoint.
 func newApp(gate *ssogate.Middleware, env exampleapp.Env) (http.Handler, error) {
 	mux := http.NewServeMux()
 	gate.Mount(mux) // /login, /callback, /logout
@@ -60,5 +63,17 @@ func newApp(gate *ssogate.Middleware, env exampleapp.Env) (http.Handler, error) 
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(p)
 	})))
+	if env.WebhookSecret != "" {
+		// WorkOS's connection events keep the connection cache fresh.
+		hook, err := ssogate.NewWebhookHandler(ssogate.WebhookConfig{
+			Secret: env.WebhookSecret,
+			Cache:  gate.Connections(),
+			Logger: env.Logger,
+		})
+		if err != nil {
+			return nil, err
+		}
+		mux.Handle("POST "+exampleapp.WebhookPath, hook)
+	}
 	return mux, nil
 }

@@ -16,7 +16,10 @@
 // Environment: ADDR (default localhost:8080), WORKOS_API_KEY, WORKOS_CLIENT_ID,
 // WORKOS_BASE_URL, WORKOS_REDIRECT_URI (default http://$ADDR/callback),
 // WORKOS_COOKIE_PASSWORD (at least 32 bytes; required with a real API key),
-// WORKOS_COOKIE_PASSWORD_PREVIOUS (optional, for rotation).
+// WORKOS_COOKIE_PASSWORD_PREVIOUS (optional, for rotation),
+// WORKOS_WEBHOOK_SECRET (the secret of the webhook endpoint /webhooks/workos,
+// which keeps the connection cache fresh; the emulator, which delivers its
+// connection events there, makes up one if it is not set).
 package main
 
 import (
@@ -72,5 +75,17 @@ func newApp(gate *ssogate.Middleware, env exampleapp.Env) (http.Handler, error) 
 			json.NewEncoder(w).Encode(p)
 		})
 	})
+	if env.WebhookSecret != "" {
+		// WorkOS's connection events keep the connection cache fresh.
+		hook, err := ssogate.NewWebhookHandler(ssogate.WebhookConfig{
+			Secret: env.WebhookSecret,
+			Cache:  gate.Connections(),
+			Logger: env.Logger,
+		})
+		if err != nil {
+			return nil, err
+		}
+		r.Method(http.MethodPost, exampleapp.WebhookPath, hook)
+	}
 	return r, nil
 }

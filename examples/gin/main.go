@@ -17,7 +17,10 @@
 // Environment: ADDR (default localhost:8080), WORKOS_API_KEY, WORKOS_CLIENT_ID,
 // WORKOS_BASE_URL, WORKOS_REDIRECT_URI (default http://$ADDR/callback),
 // WORKOS_COOKIE_PASSWORD (at least 32 bytes; required with a real API key),
-// WORKOS_COOKIE_PASSWORD_PREVIOUS (optional, for rotation).
+// WORKOS_COOKIE_PASSWORD_PREVIOUS (optional, for rotation),
+// WORKOS_WEBHOOK_SECRET (the secret of the webhook endpoint /webhooks/workos,
+// which keeps the connection cache fresh; the emulator, which delivers its
+// connection events there, makes up one if it is not set).
 package main
 
 import (
@@ -73,5 +76,17 @@ func newApp(gate *ssogate.Middleware, env exampleapp.Env) (http.Handler, error) 
 		p, _ := ssogate.ProfileFromContext(c.Request.Context()) // RequireSSO put it there
 		c.JSON(http.StatusOK, p)
 	})
+	if env.WebhookSecret != "" {
+		// WorkOS's connection events keep the connection cache fresh.
+		hook, err := ssogate.NewWebhookHandler(ssogate.WebhookConfig{
+			Secret: env.WebhookSecret,
+			Cache:  gate.Connections(),
+			Logger: env.Logger,
+		})
+		if err != nil {
+			return nil, err
+		}
+		r.POST(exampleapp.WebhookPath, gin.WrapH(hook))
+	}
 	return r, nil
 }

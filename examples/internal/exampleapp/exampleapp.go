@@ -7,7 +7,8 @@
 // WORKOS_BASE_URL, WORKOS_REDIRECT_URI (default http://$ADDR/callback),
 // WORKOS_COOKIE_PASSWORD (at least 32 bytes; required with a real API key),
 // WORKOS_COOKIE_PASSWORD_PREVIOUS (optional, for rotation) and
-// WORKOS_WEBHOOK_SECRET (optional). With no WORKOS_API_KEY the app signs in
+// WORKOS_WEBHOOK_SECRET (optional: the app then verifies WorkOS's webhook
+// deliveries at [WebhookPath]). With no WORKOS_API_KEY the app signs in
 // through workostest, seeded with [workostest.DefaultSeed].
 package exampleapp
 
@@ -32,10 +33,18 @@ type Env struct {
 	// Emulated reports whether the app signs in through the embedded
 	// WorkOS emulator, with no WORKOS_API_KEY set.
 	Emulated bool
-	// WebhookSecret is WORKOS_WEBHOOK_SECRET, the secret WorkOS signs
-	// webhook deliveries with. Empty when unset.
+	// WebhookSecret is the secret webhook deliveries are signed with:
+	// WORKOS_WEBHOOK_SECRET, or with the emulator a random one (unless
+	// WORKOS_WEBHOOK_SECRET is set) that it signs its events with. Empty
+	// when there are real keys and no WORKOS_WEBHOOK_SECRET.
 	WebhookSecret string
+	// Logger is the app's logger.
+	Logger *slog.Logger
 }
+
+// WebhookPath is where the examples receive WorkOS's webhook deliveries.
+// Register https://<your app>/webhooks/workos in the WorkOS dashboard.
+const WebhookPath = "/webhooks/workos"
 
 // Routes builds an example's handler from its gate and environment.
 type Routes func(gate *ssogate.Middleware, env Env) (http.Handler, error)
@@ -67,8 +76,17 @@ func Run(ctx context.Context, getenv func(string) string, out io.Writer, ready c
 	}
 	cfg := s.cfg
 	cfg.Logger = logger
+	s.env.Logger = logger
 	if s.env.Emulated {
-		idp := workostest.NewServer(workostest.WithLogoutRedirect(baseURL + "/"))
+		// The emulator sends the app signed connection events, as WorkOS
+		// does, when its connections change.
+		if s.env.WebhookSecret == "" {
+			s.env.WebhookSecret = rand.Text()
+		}
+		idp := workostest.NewServer(
+			workostest.WithLogoutRedirect(baseURL+"/"),
+			workostest.WithWebhook(baseURL+WebhookPath, s.env.WebhookSecret),
+		)
 		defer idp.Close()
 		cfg.APIKey, cfg.ClientID, cfg.BaseURL = idp.APIKey, idp.ClientID, idp.URL
 		fmt.Fprintf(out, "No WORKOS_API_KEY: signing in through the WorkOS emulator at %s\n", idp.URL)

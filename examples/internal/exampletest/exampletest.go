@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ssogate/ssogate/workostest"
 )
 
 // RunFunc is an example's run function: it serves the app until ctx ends,
@@ -291,6 +293,64 @@ func TestRoutes(t *testing.T, run RunFunc) {
 		}
 		if res := b.Fetch(base + "/api/me"); res.Status != http.StatusUnauthorized {
 			t.Errorf("/api/me after logout: got %d, want 401", res.Status)
+		}
+	})
+
+	t.Run("email routing and webhooks", func(t *testing.T) {
+		const secret = "whsec_example_test"
+		base := Start(t, run, map[string]string{"WORKOS_WEBHOOK_SECRET": secret})
+		b := NewBrowser(t)
+
+		// The home page's email form: a GET to /login?email=...
+		res := b.Navigate(http.MethodGet, base+"/login?return_to=%2Fapp&email=alice%40acme.com", nil)
+		auth, _ := url.Parse(res.Location)
+		if res.Status != http.StatusFound || auth == nil || auth.Query().Get("connection") != "conn_acme_okta" || auth.Query().Get("login_hint") != "alice@acme.com" {
+			t.Errorf("/login?email=alice@acme.com: got %d to %q, want 302 to Acme's connection with the login hint", res.Status, res.Location)
+		}
+		for _, tc := range []struct {
+			query  string
+			status int
+			text   string
+		}{
+			{"email=peter%40initech.com", http.StatusNotFound, "not set up"},
+			{"email=jane%40unknown.example", http.StatusNotFound, "not set up"},
+			{"email=not-an-email", http.StatusBadRequest, "valid work email"},
+			{"", http.StatusOK, `name="email"`},
+		} {
+			res := b.Navigate(http.MethodGet, base+"/login?"+tc.query, nil)
+			if res.Status != tc.status || !strings.Contains(res.Body, tc.text) {
+				t.Errorf("/login?%s: got %d, want %d with %q", tc.query, res.Status, tc.status, tc.text)
+			}
+		}
+
+		post := func(sig, body string) int {
+			t.Helper()
+			req, err := http.NewRequest(http.MethodPost, base+"/webhooks/workos", strings.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", "application/json")
+			if sig != "" {
+				req.Header.Set("WorkOS-Signature", sig)
+			}
+			return b.Do(req).Status
+		}
+		deleted := `{"object":"event","id":"event_test","event":"connection.deleted","data":{"object":"connection",` +
+			`"id":"conn_acme_okta","organization_id":"org_acme","connection_type":"OktaSAML","state":"deleting"},"created_at":"` +
+			time.Now().UTC().Format(time.RFC3339Nano) + `"}`
+		if got := post("", deleted); got != http.StatusBadRequest {
+			t.Errorf("unsigned webhook: got %d, want 400", got)
+		}
+		if got := post(workostest.SignWebhook("whsec_wrong", time.Now(), []byte(deleted)), deleted); got != http.StatusUnauthorized {
+			t.Errorf("webhook signed with another secret: got %d, want 401", got)
+		}
+		if got := post(workostest.SignWebhook(secret, time.Now(), []byte(deleted)), deleted); got != http.StatusOK {
+			t.Errorf("signed connection.deleted: got %d, want 200", got)
+		}
+		// The deletion takes Acme's connection out of routing at once.
+		res = b.Navigate(http.MethodGet, base+"/login?organization=org_acme", nil)
+		if res.Status != http.StatusNotFound || !strings.Contains(res.Body, "not set up") {
+			t.Errorf("/login?organization=org_acme after its connection's deletion: got %d, want 404 not set up", res.Status)
 		}
 	})
 

@@ -36,10 +36,10 @@ const (
 	minNodeMajor, minNodeMinor = 20, 15
 )
 
-// sdkUnavailable skips the test when the Node toolchain is missing, or
-// fails it under CI=true, where a skipped compatibility test would read as
-// a pass.
-func sdkUnavailable(t *testing.T, format string, args ...any) {
+// unavailable skips the test when a tool it needs (the Node toolchain, the
+// browser) is missing, or fails it under CI=true, where a skipped test would
+// read as a pass.
+func unavailable(t *testing.T, format string, args ...any) {
 	t.Helper()
 	msg := fmt.Sprintf(format, args...)
 	if os.Getenv("CI") == "true" {
@@ -57,14 +57,14 @@ func nodeSDK(t *testing.T) (node, dir string) {
 		"npm install -g node@20 brings one from the npm registry)"
 	node, err := exec.LookPath("node")
 	if err != nil {
-		sdkUnavailable(t, "node not found: %s", install)
+		unavailable(t, "node not found: %s", install)
 	}
 	out, err := exec.Command(node, "--version").Output()
 	if err != nil {
-		sdkUnavailable(t, "node --version: %v: %s", err, install)
+		unavailable(t, "node --version: %v: %s", err, install)
 	}
 	if !nodeAtLeast(strings.TrimSpace(string(out)), minNodeMajor, minNodeMinor) {
-		sdkUnavailable(t, "node %s is too old for @workos-inc/node: %s", strings.TrimSpace(string(out)), install)
+		unavailable(t, "node %s is too old for @workos-inc/node: %s", strings.TrimSpace(string(out)), install)
 	}
 
 	dir, err = filepath.Abs("sdk")
@@ -77,14 +77,14 @@ func nodeSDK(t *testing.T) (node, dir string) {
 	}
 	npm, err := exec.LookPath("npm")
 	if err != nil {
-		sdkUnavailable(t, "npm not found, needed to install the WorkOS SDK in e2e/sdk: %s", install)
+		unavailable(t, "npm not found, needed to install the WorkOS SDK in e2e/sdk: %s", install)
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")
 	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err != nil {
-		sdkUnavailable(t, "npm ci in e2e/sdk: %v\n%s", err, out)
+		unavailable(t, "npm ci in e2e/sdk: %v\n%s", err, out)
 	}
 	if got := installedSDKVersion(dir); got != want {
 		t.Fatalf("after npm ci, @workos-inc/node is %q, want %q", got, want)

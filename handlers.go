@@ -686,12 +686,16 @@ func (m *Middleware) renderChooserPage(w http.ResponseWriter, req loginRequest) 
 }
 
 // writePage renders one of ssogate's own small pages with headers that keep
-// it from being framed, sniffed or made to load anything.
+// it from being framed, sniffed or made to load anything. There is no
+// form-action directive: browsers apply it to the redirects that follow a
+// form too, and the email form's login and the sign-out button's identity
+// provider logout redirect to WorkOS. The forms' targets are fixed paths of
+// this site, and the templates escape everything they show.
 func writePage(w http.ResponseWriter, status int, t *template.Template, data any) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("Referrer-Policy", "no-referrer")
 	w.WriteHeader(status)
 	t.Execute(w, data)

@@ -470,12 +470,12 @@ func testDeepLink(t *testing.T, browser context.Context, base string) {
 		t.Fatalf("%s signed out: got %s, want /login with return_to=%s", deep, redacted(loc), deep)
 	}
 
-	// examples/basic names no default organization, so its /login needs
-	// to be told where to sign in, as the home page's links do: add Acme
-	// to the login URL the gate sent the browser to.
-	q := loc.Query()
-	q.Set("organization", workostest.AcmeOrganizationID)
-	loc.RawQuery = q.Encode()
-	b.do("signing in through Acme", chromedp.Navigate(loc.String()), chromedp.WaitVisible(chromedp.CSS(emulatorUser)))
+	// /login, told nothing else, asks for the work email and routes by its
+	// domain; return_to comes along in the form.
+	b.do("entering the work email",
+		chromedp.WaitVisible(chromedp.CSS(`input[name="email"]`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name="email"]`), workostest.AliceEmail),
+		chromedp.Submit(chromedp.CSS(`input[name="email"]`)),
+		chromedp.WaitVisible(chromedp.CSS(emulatorUser)))
 	b.chooseUser(workostest.AliceEmail, deep)
 }

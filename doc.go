@@ -18,9 +18,19 @@
 //	mux.Handle("/app/", gate.RequireSSO(appHandler))
 //
 // In appHandler, [ProfileFromContext] returns the signed-in user's profile.
+// [Middleware.RequireSSO] is router middleware as it is (chi's r.Use), and
+// [Middleware.Mount] registers the handlers on any router with a Handle
+// method; the repository's examples show net/http, chi and gin.
+//
+// # Routing a login
+//
 // Send users to /login?organization=org_..., /login?connection=conn_...,
 // /login?provider=GoogleOAuth or /login?email=user@company.com to sign in;
-// add return_to=/path to come back to a page.
+// add return_to=/path to come back to a page. With none of them, /login asks
+// for the work email. A [ConnectionCache] looks the organization, email domain
+// or connection up first, so that users without a working connection get a
+// clear page instead of a WorkOS error; [NewWebhookHandler] keeps it fresh with
+// WorkOS's signed connection events.
 //
 // Package [github.com/ssogate/ssogate/workostest] emulates WorkOS in-process,
 // so the whole login flow runs in tests with no WorkOS account and no network.
@@ -53,6 +63,12 @@
 //
 // Sign-out clears every cookie ssogate set. It acts only on a same-origin
 // POST or a same-origin link, so another site cannot sign users out.
+//
+// Emails are parsed strictly and their domains normalized ([ParseEmailDomain]);
+// the organization and connection a login is routed to become its intent.
+// Webhook deliveries are verified (HMAC-SHA256, constant-time, a bounded
+// clock skew and body) before anything in them is read, and events can only
+// take access away: an old or replayed one never brings back a connection.
 //
 // Failures answer a short page that leaks nothing (see [Config].ErrorHandler);
 // the API key, codes, states, tokens and cookie values are never logged.

@@ -332,13 +332,11 @@ func TestCallbackWorkOSFailures(t *testing.T) {
 			})
 			cb := f.authorize(f.startLogin("organization=org_acme"))
 			f.idp.Fail("POST /sso/token", tc.fault)
-			start := time.Now()
+			// A callback that waited out a slow WorkOS would get the real
+			// answer and sign the user in: the status tells.
 			r := f.get(cb.String())
 			if r.StatusCode != tc.wantStatus {
 				t.Errorf("got %d %q, want %d", r.StatusCode, r.body, tc.wantStatus)
-			}
-			if tc.timeout != 0 && time.Since(start) > 4*time.Second {
-				t.Errorf("callback waited %v for a slow WorkOS", time.Since(start))
 			}
 			if tc.signedIn {
 				f.wantSignedIn(workostest.AliceEmail)

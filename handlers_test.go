@@ -233,36 +233,59 @@ func TestCallbackCodeExpired(t *testing.T) {
 }
 
 // TestCallbackIntentMismatch is the attack of an administrator of one
-// organization's identity provider: a code for a user of Acme is replayed
-// into a login that was started for Globex.
+// organization's identity provider: a code for a user of another
+// connection is put into a login that was started for a given
+// organization, connection or provider. Each selector is enforced on its
+// own.
 func TestCallbackIntentMismatch(t *testing.T) {
-	f := newFlow(t, []workostest.Option{workostest.WithAutoSignIn(workostest.HankEmail)})
-	cb := f.authorize(f.startLogin("organization=" + workostest.GlobexOrganizationID))
+	tests := []struct {
+		name string
+		// The victim's login, and a user who can complete it.
+		login, user string
+		// The attacker's own sign-in, whose code is swapped in.
+		attackerSelector, attackerID, attackerUser string
+	}{
+		{"organization", "organization=" + workostest.GlobexOrganizationID, workostest.HankEmail,
+			"organization", workostest.AcmeOrganizationID, workostest.AliceEmail},
+		{"connection", "connection=" + workostest.GlobexConnectionID, workostest.HankEmail,
+			"connection", workostest.AcmeConnectionID, workostest.AliceEmail},
+		{"provider", "provider=GoogleOAuth", workostest.CarolEmail,
+			"organization", workostest.AcmeOrganizationID, workostest.AliceEmail},
+		{"organization, by a provider user", "organization=" + workostest.AcmeOrganizationID, workostest.AliceEmail,
+			"provider", "GoogleOAuth", workostest.CarolEmail},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFlow(t, []workostest.Option{workostest.WithAutoSignIn(tc.user)})
+			cb := f.authorize(f.startLogin(tc.login))
 
-	f.idp.SetAutoSignIn(workostest.AliceEmail)
-	attacker := url.Values{
-		"client_id":     {f.idp.ClientID},
-		"redirect_uri":  {f.app.URL + "/callback"},
-		"response_type": {"code"},
-		"organization":  {workostest.AcmeOrganizationID},
-		"state":         {"attacker"},
+			f.idp.SetAutoSignIn(tc.attackerUser)
+			attacker := url.Values{
+				"client_id":         {f.idp.ClientID},
+				"redirect_uri":      {f.app.URL + "/callback"},
+				"response_type":     {"code"},
+				tc.attackerSelector: {tc.attackerID},
+				"state":             {"attacker"},
+			}
+			ar := f.get(f.idp.URL + "/sso/authorize?" + attacker.Encode())
+			code := ar.location(t).Query().Get("code")
+			if code == "" {
+				t.Fatalf("no code for the attacker's login: %s", ar.location(t))
+			}
+			q := cb.Query()
+			q.Set("code", code)
+			cb.RawQuery = q.Encode()
+			r := f.get(cb.String())
+			if r.StatusCode != http.StatusForbidden {
+				t.Errorf("got %d %q, want 403", r.StatusCode, r.body)
+			}
+			if r.cookie(f.gate.cfg.CookieName) != nil {
+				t.Error("a session cookie was set")
+			}
+			f.wantSignedOut()
+			f.wantNoSecrets(code, cb.Query().Get("state"))
+		})
 	}
-	ar := f.get(f.idp.URL + "/sso/authorize?" + attacker.Encode())
-	acmeCode := ar.location(t).Query().Get("code")
-	if acmeCode == "" {
-		t.Fatal("no code for the attacker's login")
-	}
-	q := cb.Query()
-	q.Set("code", acmeCode)
-	cb.RawQuery = q.Encode()
-	r := f.get(cb.String())
-	if r.StatusCode != http.StatusForbidden {
-		t.Errorf("got %d %q, want 403", r.StatusCode, r.body)
-	}
-	if r.cookie(f.gate.cfg.CookieName) != nil {
-		t.Error("a session cookie was set")
-	}
-	f.wantSignedOut()
 }
 
 func TestCallbackWorkOSErrorRedirect(t *testing.T) {

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -345,6 +344,7 @@ func TestCallbackWorkOSFailures(t *testing.T) {
 		{"timeout", workostest.Fault{Delay: 5 * time.Second}, 200 * time.Millisecond, http.StatusGatewayTimeout, false},
 		{"rate limited then success", workostest.Fault{Status: http.StatusTooManyRequests, RetryAfter: "0", Body: `"Ratelimited"`}, 0, http.StatusSeeOther, true},
 		{"rate limited throughout", workostest.Fault{Times: 20, Status: http.StatusTooManyRequests, RetryAfter: "0", Body: `"Ratelimited"`}, 0, http.StatusServiceUnavailable, false},
+		{"API key refused", workostest.Fault{Status: http.StatusUnauthorized, Body: `{"error":"invalid_client","error_description":"Invalid client secret."}`}, 0, http.StatusInternalServerError, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -396,20 +396,25 @@ func TestConcurrentLoginsInTwoTabs(t *testing.T) {
 	f.wantSignedIn(workostest.AliceEmail)
 }
 
+// TestConcurrentLoginsInParallel signs eight browsers in at once through
+// one app and one emulator. Each runs in a parallel subtest, so that a
+// failing hop can stop its own browser with t.Fatal.
 func TestConcurrentLoginsInParallel(t *testing.T) {
 	f := newFlow(t, nil)
-	var wg sync.WaitGroup
 	for i := range 8 {
-		wg.Go(func() {
+		name := "browser " + string(rune('a'+i))
+		page := "/app/" + string(rune('a'+i))
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			// Each browser has its own jar.
 			g := *f
+			g.t = t
 			g.jar, _ = newJar()
 			g.c = &http.Client{Jar: g.jar, CheckRedirect: f.c.CheckRedirect, Timeout: f.c.Timeout}
-			g.t = t
-			g.signIn("organization=org_acme&return_to=/app/"+string(rune('a'+i)), "/app/"+string(rune('a'+i)))
+			g.signIn("organization=org_acme&return_to="+page, page)
+			g.wantSignedIn(workostest.AliceEmail)
 		})
 	}
-	wg.Wait()
 }
 
 func TestStateCookiesAreCapped(t *testing.T) {

@@ -3,8 +3,10 @@ package ssogate
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -596,6 +598,9 @@ func TestLogout(t *testing.T) {
 		if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/" {
 			t.Errorf("got %d to %q, want 303 to /", r.StatusCode, r.Header.Get("Location"))
 		}
+		if n := f.idp.Count("POST /sso/logout/authorize"); n != 0 {
+			t.Errorf("SSO logout was asked %d times for a SAML connection, want never", n)
+		}
 		f.wantSignedOut()
 	})
 }
@@ -689,4 +694,227 @@ func mustURL(t *testing.T, s string) *url.URL {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// alteredProvider is the flow's WorkOS client with some of its answers
+// changed, to stand for a WorkOS (or a Provider) that misbehaves.
+type alteredProvider struct {
+	Provider
+	// profile, if set, edits every exchanged profile.
+	profile func(*Profile)
+	// logoutURL, if set, replaces the URL AuthorizeLogout returns.
+	logoutURL string
+}
+
+func (p alteredProvider) ExchangeCode(ctx context.Context, code, verifier string) (*ProfileAndToken, error) {
+	pt, err := p.Provider.ExchangeCode(ctx, code, verifier)
+	if err == nil && p.profile != nil {
+		p.profile(&pt.Profile)
+	}
+	return pt, err
+}
+
+func (p alteredProvider) AuthorizeLogout(ctx context.Context, profileID string) (*LogoutAuthorization, error) {
+	la, err := p.Provider.AuthorizeLogout(ctx, profileID)
+	if err == nil && p.logoutURL != "" {
+		la.LogoutURL = p.logoutURL
+	}
+	return la, err
+}
+
+// alter makes the flow's gate use an alteredProvider over its WorkOS client.
+func alter(p alteredProvider) flowOption {
+	return func(c *Config) {
+		p.Provider = c.Provider
+		c.Provider = p
+	}
+}
+
+func TestCallbackRejectsMalformedResponses(t *testing.T) {
+	tests := []struct {
+		name  string
+		query func(code, state string) string
+	}{
+		{"code twice", func(code, state string) string { return "code=" + code + "&code=other&state=" + state }},
+		{"state twice", func(code, state string) string { return "code=" + code + "&state=" + state + "&state=" + state }},
+		{"error twice", func(code, state string) string { return "error=access_denied&error=server_error&state=" + state }},
+		{"code too long", func(code, state string) string { return "code=" + strings.Repeat("c", 2000) + "&state=" + state }},
+		{"state too long", func(code, state string) string { return "code=" + code + "&state=" + strings.Repeat("s", 300) }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFlow(t, nil)
+			cb := f.authorize(f.startLogin("organization=org_acme"))
+			r := f.get("/callback?" + tc.query(cb.Query().Get("code"), cb.Query().Get("state")))
+			if r.StatusCode != http.StatusBadRequest {
+				t.Errorf("got %d %q, want 400", r.StatusCode, r.body)
+			}
+			if n := f.idp.Count("POST /sso/token"); n != 0 {
+				t.Errorf("the code was exchanged %d times, want never", n)
+			}
+			f.wantSignedOut()
+		})
+	}
+}
+
+func TestCallbackErrorDescriptionShownOnlyIfPlain(t *testing.T) {
+	tests := []struct {
+		name, desc string
+		wantStatus int
+		wantShown  bool
+	}{
+		{"plain", "The user is not assigned to this application.", http.StatusBadRequest, true},
+		{"control characters", "line one\r\nSet-Cookie: x=1", http.StatusBadRequest, false},
+		{"too long", strings.Repeat("d", 1001), http.StatusBadRequest, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFlow(t, nil)
+			auth := f.startLogin("organization=org_acme")
+			q := url.Values{"error": {"connection_invalid"}, "error_description": {tc.desc}, "state": {auth.Query().Get("state")}}
+			r := f.get("/callback?" + q.Encode())
+			if r.StatusCode != tc.wantStatus {
+				t.Errorf("got status %d, want %d", r.StatusCode, tc.wantStatus)
+			}
+			if got := strings.Contains(r.body, tc.desc); got != tc.wantShown {
+				t.Errorf("page shows the description: got %v, want %v (body %q)", got, tc.wantShown, r.body)
+			}
+			f.wantSignedOut()
+		})
+	}
+}
+
+// TestAuthResponsesAreNotCached checks Cache-Control and Vary on every
+// answer of the three handlers, failures included.
+func TestAuthResponsesAreNotCached(t *testing.T) {
+	f := newFlow(t, nil)
+	cb := f.authorize(f.startLogin("organization=org_acme"))
+	logout := func() resp {
+		req, _ := http.NewRequest(http.MethodPost, f.app.URL+"/logout", nil)
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		return f.do(req)
+	}
+	checks := []struct {
+		name string
+		r    func() resp
+	}{
+		{"login", func() resp { return f.get("/login?organization=org_acme") }},
+		{"login refused", func() resp { return f.get("/login") }},
+		{"callback", func() resp { return f.get(cb.String()) }},
+		{"callback refused", func() resp { return f.get(cb.String()) }},
+		{"logout confirmation", func() resp { return f.get("/logout", "Sec-Fetch-Site", "cross-site") }},
+		{"logout", logout},
+	}
+	for _, c := range checks {
+		r := c.r()
+		if got := r.Header.Get("Cache-Control"); got != "no-store" {
+			t.Errorf("%s (%d): Cache-Control %q, want no-store", c.name, r.StatusCode, got)
+		}
+		if got := r.Header.Values("Vary"); !slices.Contains(got, "Cookie") {
+			t.Errorf("%s (%d): Vary %q, want Cookie", c.name, r.StatusCode, got)
+		}
+	}
+}
+
+func TestCallbackRejectsIncompleteProfile(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(*Profile)
+	}{
+		{"no id", func(p *Profile) { p.ID = "" }},
+		{"no connection", func(p *Profile) { p.ConnectionID = "" }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFlow(t, nil, alter(alteredProvider{profile: tc.edit}))
+			cb := f.authorize(f.startLogin("organization=org_acme"))
+			if r := f.get(cb.String()); r.StatusCode != http.StatusBadGateway {
+				t.Errorf("got %d %q, want 502", r.StatusCode, r.body)
+			}
+			f.wantSignedOut()
+		})
+	}
+}
+
+func TestIdPInitiatedRestartRejectsBadConnection(t *testing.T) {
+	f := newFlow(t, nil,
+		func(c *Config) { c.IdPInitiated = IdPInitiatedRestart },
+		alter(alteredProvider{profile: func(p *Profile) { p.ConnectionID = "conn_x&organization=org_globex" }}))
+	r := f.get("/callback?code=" + url.QueryEscape(f.idpInitiatedCode()))
+	if r.StatusCode != http.StatusBadGateway {
+		t.Errorf("got %d to %q, want 502", r.StatusCode, r.Header.Get("Location"))
+	}
+	if len(r.stateCookies()) != 0 {
+		t.Error("a login was started through a connection id that is not one")
+	}
+	f.wantSignedOut()
+}
+
+func TestCallbackSessionTooLarge(t *testing.T) {
+	f := newFlow(t, nil, func(c *Config) {
+		c.OnLogin = func(_ context.Context, p *Profile) error {
+			for i := range 500 {
+				p.Groups = append(p.Groups, fmt.Sprintf("group-with-a-long-name-%03d", i))
+			}
+			return nil
+		}
+	})
+	cb := f.authorize(f.startLogin("organization=org_acme"))
+	r := f.get(cb.String())
+	if r.StatusCode != http.StatusInternalServerError || !strings.Contains(r.body, "too large") {
+		t.Errorf("got %d %q, want 500 saying the profile is too large", r.StatusCode, r.body)
+	}
+	if c := r.cookie(f.gate.cfg.CookieName); c != nil {
+		t.Errorf("a session cookie of %d bytes was set", len(c.Value))
+	}
+	f.wantSignedOut()
+}
+
+func TestSessionCustomAttributesOverHTTP(t *testing.T) {
+	tests := []struct {
+		name string
+		keep bool
+	}{
+		{"dropped by default", false},
+		{"kept on request", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFlow(t, nil, func(c *Config) { c.KeepCustomAttributes = tc.keep })
+			f.signIn("organization=org_acme", "/")
+			s, err := f.gate.sessions.Load(requestWithJar(t, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The emulator gives Alice a department.
+			if got := s.Profile.CustomAttributes["department"] != nil; got != tc.keep {
+				t.Errorf("session has custom attributes %v, want kept: %v", s.Profile.CustomAttributes, tc.keep)
+			}
+			if s.Profile.RawAttributes != nil {
+				t.Errorf("session has raw attributes %v, want none", s.Profile.RawAttributes)
+			}
+		})
+	}
+}
+
+func TestLogoutIdPRefusesBadLogoutURL(t *testing.T) {
+	tests := []struct{ name, url string }{
+		{"javascript", "javascript:alert(1)"},
+		{"relative", "/relative"},
+		{"protocol relative", "//evil.example/x"},
+		{"no host", "https:///nohost"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFlow(t, []workostest.Option{workostest.WithAutoSignIn(workostest.HankEmail)},
+				func(c *Config) { c.LogoutIdP = true }, alter(alteredProvider{logoutURL: tc.url}))
+			f.signIn("organization=org_globex", "/")
+			req, _ := http.NewRequest(http.MethodPost, f.app.URL+"/logout", nil)
+			req.Header.Set("Sec-Fetch-Site", "same-origin")
+			if r := f.do(req); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/" {
+				t.Errorf("got %d to %q, want 303 to / (local sign-out)", r.StatusCode, r.Header.Get("Location"))
+			}
+			f.wantSignedOut()
+		})
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/sessions"
 	"github.com/ssogate/ssogate/workostest"
 )
 
@@ -917,4 +918,31 @@ func TestLogoutIdPRefusesBadLogoutURL(t *testing.T) {
 			f.wantSignedOut()
 		})
 	}
+}
+
+// TestServerSideStoreOverHTTP runs the whole flow with sessions kept by a
+// gorilla/sessions FilesystemStore, plugged in through Config.Store.
+func TestServerSideStoreOverHTTP(t *testing.T) {
+	dir := t.TempDir()
+	f := newFlow(t, nil, func(c *Config) { c.Store = sessions.NewFilesystemStore(dir, testSecret(7)) })
+	f.signIn("organization=org_acme", "/")
+	f.wantSignedIn(workostest.AliceEmail)
+	first := sessionFiles(t, dir)
+	if len(first) != 1 {
+		t.Fatalf("got session files %q after sign-in, want one", first)
+	}
+	// Signing in again replaces the stored session: no fixation, no pile-up.
+	f.signIn("organization=org_acme", "/")
+	if again := sessionFiles(t, dir); len(again) != 1 || again[0] == first[0] {
+		t.Errorf("got session files %q after a second sign-in, want one other than %q", again, first[0])
+	}
+	req, _ := http.NewRequest(http.MethodPost, f.app.URL+"/logout", nil)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	if r := f.do(req); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("logout: got %d, want 303", r.StatusCode)
+	}
+	if files := sessionFiles(t, dir); len(files) != 0 {
+		t.Errorf("got session files %q after logout, want none", files)
+	}
+	f.wantSignedOut()
 }

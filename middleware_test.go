@@ -324,3 +324,30 @@ func TestRequireSSOReturnToStaysOnSite(t *testing.T) {
 		})
 	}
 }
+
+func TestHandlerServesOnlyItsPaths(t *testing.T) {
+	g, err := New(validConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := g.Handler()
+	tests := []struct {
+		name, target string
+		wantCode     int
+	}{
+		{"login", "/login?organization=org_acme", http.StatusFound},
+		{"callback", "/callback?code=x", http.StatusBadRequest},
+		{"logout", "/logout", http.StatusOK},
+		{"other path", "/app", http.StatusNotFound},
+		{"login with a trailing slash", "/login/", http.StatusNotFound},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, tc.target, nil))
+			if rec.Code != tc.wantCode {
+				t.Errorf("got %d, want %d", rec.Code, tc.wantCode)
+			}
+		})
+	}
+}

@@ -946,3 +946,36 @@ func TestServerSideStoreOverHTTP(t *testing.T) {
 	}
 	f.wantSignedOut()
 }
+
+// TestLongestLoginStateFits starts the largest login the handlers accept,
+// with the longest return_to SafeReturnTo keeps, the longest login hint and
+// organization id, __Secure- cookie names and a long cookie domain: its
+// state cookie must still fit in the 4096 bytes browsers keep.
+func TestLongestLoginStateFits(t *testing.T) {
+	cfg := validConfig()
+	cfg.RedirectURI = "https://app.example/callback"
+	label := strings.Repeat("d", 63)
+	cfg.CookieDomain = strings.Join([]string{label, label, label, label[:50], "example"}, ".")
+	g, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	longest := "/" + strings.Repeat("a", maxReturnToLen-1)
+	if _, ok := SafeReturnTo(longest); !ok {
+		t.Fatalf("SafeReturnTo refuses %d bytes, the cap", len(longest))
+	}
+	q := url.Values{
+		"organization": {"org_" + strings.Repeat("o", maxIDLen-len("org_"))},
+		"login_hint":   {strings.Repeat("h", maxHintLen)},
+		"return_to":    {longest},
+	}
+	rec := newRecorderRequest(t, g, "/login?"+q.Encode())
+	if rec.Code != http.StatusFound {
+		t.Fatalf("got %d %q, want 302 to WorkOS", rec.Code, rec.Body)
+	}
+	for _, line := range rec.Result().Header.Values("Set-Cookie") {
+		if n := len(line); n > maxCookieBytes {
+			t.Errorf("a Set-Cookie of %d bytes, want at most %d: %.60s...", n, maxCookieBytes, line)
+		}
+	}
+}

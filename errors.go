@@ -13,8 +13,9 @@ import (
 	"unicode/utf8"
 )
 
-// Errors reported by ssogate. WorkOS failures are [*APIError] values that
-// match the sentinel for their kind with errors.Is.
+// Errors reported by ssogate, to be checked with errors.Is. WorkOS failures
+// are [*APIError] values that match the sentinel for their kind; bad
+// configuration is a [*ConfigError] that matches [ErrInvalidConfig].
 var (
 	// ErrBadRequest: WorkOS rejected the request's parameters (400).
 	ErrBadRequest = errors.New("ssogate: bad request")
@@ -42,6 +43,36 @@ var (
 	// arguments, such as an empty code or two selectors in
 	// [AuthorizationURLOptions]. Nothing was sent to WorkOS.
 	ErrInvalidOptions = errors.New("ssogate: invalid options")
+
+	// ErrInvalidConfig: a configuration field is missing or malformed. It
+	// is matched by every [*ConfigError].
+	ErrInvalidConfig = errors.New("ssogate: invalid configuration")
+
+	// ErrNoSession: the request carries no valid session. Every reason a
+	// session cookie is refused (missing, tampered with, expired, sealed with
+	// a key no longer configured, undecodable) reports this same error, so
+	// that nothing about the cause leaks to the client.
+	ErrNoSession = errors.New("ssogate: no session")
+
+	// ErrSessionTooLarge: the session does not fit in a cookie. Browsers
+	// drop a Set-Cookie larger than 4096 bytes (name, value and attributes
+	// together) without a word, which would sign the user in on the server's
+	// side and out on the browser's. ssogate refuses instead: when the
+	// session cookie would exceed 4096 bytes, nothing is written and the
+	// login fails with this error. Profiles with very long group lists need
+	// a server-side [github.com/gorilla/sessions.Store] (such as a Redis or
+	// filesystem store), or an OnLogin hook that trims Profile.Groups to the
+	// ones the application uses.
+	ErrSessionTooLarge = errors.New("ssogate: session too large for a cookie")
+
+	// ErrNoState: the callback carries no state, or the browser has no
+	// login state cookie for it, or that cookie could not be opened or has
+	// expired. The login must start again.
+	ErrNoState = errors.New("ssogate: login state missing or expired")
+
+	// ErrStateMismatch: the login state cookie does not belong to the state
+	// the callback carries.
+	ErrStateMismatch = errors.New("ssogate: login state mismatch")
 )
 
 // APIError is an error response from WorkOS. It matches the sentinel of its
@@ -228,6 +259,8 @@ type FieldError struct {
 	Message string `json:"message,omitempty"`
 }
 
+// Error describes the failure: the request, the status, WorkOS's code and
+// message and the request id. It never holds a secret of the request.
 func (e *APIError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "ssogate: workos %s %s: %d %s", e.Method, e.Path, e.StatusCode, http.StatusText(e.StatusCode))
@@ -274,9 +307,6 @@ func (e *APIError) Is(target error) bool {
 	return false
 }
 
-// ErrInvalidConfig is matched by every [*ConfigError].
-var ErrInvalidConfig = errors.New("ssogate: invalid configuration")
-
 // ConfigError reports a missing or malformed configuration field.
 type ConfigError struct {
 	// Field names the field, such as "Config.RedirectURI".
@@ -285,6 +315,7 @@ type ConfigError struct {
 	Problem string
 }
 
+// Error names the field and says what is wrong with it.
 func (e *ConfigError) Error() string {
 	return "ssogate: invalid configuration: " + e.Field + ": " + e.Problem
 }

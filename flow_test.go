@@ -304,11 +304,21 @@ func (f *flow) wantSignedOut() {
 	}
 }
 
-// wantNoSecrets checks that nothing secret reached the logs.
+// wantNoSecrets checks that nothing secret reached the logs: the given
+// values, the API key, the cookie secret and the value of every cookie the
+// browser holds for the app.
 func (f *flow) wantNoSecrets(secrets ...string) {
 	f.t.Helper()
 	logs := f.logs.String()
-	for _, s := range append(secrets, f.idp.APIKey, string(flowSecret)) {
+	secrets = append(secrets, f.idp.APIKey, string(flowSecret))
+	for _, path := range []string{"/", "/callback"} {
+		for _, c := range f.jar.Cookies(mustURL(f.t, f.app.URL+path)) {
+			if len(c.Value) >= 16 { // too short to be a sealed value, and prone to chance matches
+				secrets = append(secrets, c.Value)
+			}
+		}
+	}
+	for _, s := range secrets {
 		if s != "" && strings.Contains(logs, s) {
 			f.t.Errorf("logs contain the secret %q:\n%s", s, logs)
 		}

@@ -3,13 +3,15 @@ package ssogate
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/gorilla/sessions"
 	"github.com/ssogate/ssogate/workostest"
 )
 
@@ -237,36 +239,59 @@ func TestCallbackCodeExpired(t *testing.T) {
 }
 
 // TestCallbackIntentMismatch is the attack of an administrator of one
-// organization's identity provider: a code for a user of Acme is replayed
-// into a login that was started for Globex.
+// organization's identity provider: a code for a user of another
+// connection is put into a login that was started for a given
+// organization, connection or provider. Each selector is enforced on its
+// own.
 func TestCallbackIntentMismatch(t *testing.T) {
-	f := newFlow(t, []workostest.Option{workostest.WithAutoSignIn(workostest.HankEmail)})
-	cb := f.authorize(f.startLogin("organization=" + workostest.GlobexOrganizationID))
+	tests := []struct {
+		name string
+		// The victim's login, and a user who can complete it.
+		login, user string
+		// The attacker's own sign-in, whose code is swapped in.
+		attackerSelector, attackerID, attackerUser string
+	}{
+		{"organization", "organization=" + workostest.GlobexOrganizationID, workostest.HankEmail,
+			"organization", workostest.AcmeOrganizationID, workostest.AliceEmail},
+		{"connection", "connection=" + workostest.GlobexConnectionID, workostest.HankEmail,
+			"connection", workostest.AcmeConnectionID, workostest.AliceEmail},
+		{"provider", "provider=GoogleOAuth", workostest.CarolEmail,
+			"organization", workostest.AcmeOrganizationID, workostest.AliceEmail},
+		{"organization, by a provider user", "organization=" + workostest.AcmeOrganizationID, workostest.AliceEmail,
+			"provider", "GoogleOAuth", workostest.CarolEmail},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFlow(t, []workostest.Option{workostest.WithAutoSignIn(tc.user)})
+			cb := f.authorize(f.startLogin(tc.login))
 
-	f.idp.SetAutoSignIn(workostest.AliceEmail)
-	attacker := url.Values{
-		"client_id":     {f.idp.ClientID},
-		"redirect_uri":  {f.app.URL + "/callback"},
-		"response_type": {"code"},
-		"organization":  {workostest.AcmeOrganizationID},
-		"state":         {"attacker"},
+			f.idp.SetAutoSignIn(tc.attackerUser)
+			attacker := url.Values{
+				"client_id":         {f.idp.ClientID},
+				"redirect_uri":      {f.app.URL + "/callback"},
+				"response_type":     {"code"},
+				tc.attackerSelector: {tc.attackerID},
+				"state":             {"attacker"},
+			}
+			ar := f.get(f.idp.URL + "/sso/authorize?" + attacker.Encode())
+			code := ar.location(t).Query().Get("code")
+			if code == "" {
+				t.Fatalf("no code for the attacker's login: %s", ar.location(t))
+			}
+			q := cb.Query()
+			q.Set("code", code)
+			cb.RawQuery = q.Encode()
+			r := f.get(cb.String())
+			if r.StatusCode != http.StatusForbidden {
+				t.Errorf("got %d %q, want 403", r.StatusCode, r.body)
+			}
+			if r.cookie(f.gate.cfg.CookieName) != nil {
+				t.Error("a session cookie was set")
+			}
+			f.wantSignedOut()
+			f.wantNoSecrets(code, cb.Query().Get("state"))
+		})
 	}
-	ar := f.get(f.idp.URL + "/sso/authorize?" + attacker.Encode())
-	acmeCode := ar.location(t).Query().Get("code")
-	if acmeCode == "" {
-		t.Fatal("no code for the attacker's login")
-	}
-	q := cb.Query()
-	q.Set("code", acmeCode)
-	cb.RawQuery = q.Encode()
-	r := f.get(cb.String())
-	if r.StatusCode != http.StatusForbidden {
-		t.Errorf("got %d %q, want 403", r.StatusCode, r.body)
-	}
-	if r.cookie(f.gate.cfg.CookieName) != nil {
-		t.Error("a session cookie was set")
-	}
-	f.wantSignedOut()
 }
 
 func TestCallbackWorkOSErrorRedirect(t *testing.T) {
@@ -331,6 +356,7 @@ func TestCallbackWorkOSFailures(t *testing.T) {
 		{"timeout", workostest.Fault{Delay: 5 * time.Second}, 200 * time.Millisecond, http.StatusGatewayTimeout, false},
 		{"rate limited then success", workostest.Fault{Status: http.StatusTooManyRequests, RetryAfter: "0", Body: `"Ratelimited"`}, 0, http.StatusSeeOther, true},
 		{"rate limited throughout", workostest.Fault{Times: 20, Status: http.StatusTooManyRequests, RetryAfter: "0", Body: `"Ratelimited"`}, 0, http.StatusServiceUnavailable, false},
+		{"API key refused", workostest.Fault{Status: http.StatusUnauthorized, Body: `{"error":"invalid_client","error_description":"Invalid client secret."}`}, 0, http.StatusInternalServerError, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -341,13 +367,11 @@ func TestCallbackWorkOSFailures(t *testing.T) {
 			})
 			cb := f.authorize(f.startLogin("organization=org_acme"))
 			f.idp.Fail("POST /sso/token", tc.fault)
-			start := time.Now()
+			// A callback that waited out a slow WorkOS would get the real
+			// answer and sign the user in: the status tells.
 			r := f.get(cb.String())
 			if r.StatusCode != tc.wantStatus {
 				t.Errorf("got %d %q, want %d", r.StatusCode, r.body, tc.wantStatus)
-			}
-			if tc.timeout != 0 && time.Since(start) > 4*time.Second {
-				t.Errorf("callback waited %v for a slow WorkOS", time.Since(start))
 			}
 			if tc.signedIn {
 				f.wantSignedIn(workostest.AliceEmail)
@@ -384,20 +408,25 @@ func TestConcurrentLoginsInTwoTabs(t *testing.T) {
 	f.wantSignedIn(workostest.AliceEmail)
 }
 
+// TestConcurrentLoginsInParallel signs eight browsers in at once through
+// one app and one emulator. Each runs in a parallel subtest, so that a
+// failing hop can stop its own browser with t.Fatal.
 func TestConcurrentLoginsInParallel(t *testing.T) {
 	f := newFlow(t, nil)
-	var wg sync.WaitGroup
 	for i := range 8 {
-		wg.Go(func() {
+		name := "browser " + string(rune('a'+i))
+		page := "/app/" + string(rune('a'+i))
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			// Each browser has its own jar.
 			g := *f
+			g.t = t
 			g.jar, _ = newJar()
 			g.c = &http.Client{Jar: g.jar, CheckRedirect: f.c.CheckRedirect, Timeout: f.c.Timeout}
-			g.t = t
-			g.signIn("organization=org_acme&return_to=/app/"+string(rune('a'+i)), "/app/"+string(rune('a'+i)))
+			g.signIn("organization=org_acme&return_to="+page, page)
+			g.wantSignedIn(workostest.AliceEmail)
 		})
 	}
-	wg.Wait()
 }
 
 func TestStateCookiesAreCapped(t *testing.T) {
@@ -579,6 +608,9 @@ func TestLogout(t *testing.T) {
 		if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/" {
 			t.Errorf("got %d to %q, want 303 to /", r.StatusCode, r.Header.Get("Location"))
 		}
+		if n := f.idp.Count("POST /sso/logout/authorize"); n != 0 {
+			t.Errorf("SSO logout was asked %d times for a SAML connection, want never", n)
+		}
 		f.wantSignedOut()
 	})
 }
@@ -672,4 +704,287 @@ func mustURL(t *testing.T, s string) *url.URL {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// alteredProvider is the flow's WorkOS client with some of its answers
+// changed, to stand for a WorkOS (or a Provider) that misbehaves.
+type alteredProvider struct {
+	Provider
+	// profile, if set, edits every exchanged profile.
+	profile func(*Profile)
+	// logoutURL, if set, replaces the URL AuthorizeLogout returns.
+	logoutURL string
+}
+
+func (p alteredProvider) ExchangeCode(ctx context.Context, code, verifier string) (*ProfileAndToken, error) {
+	pt, err := p.Provider.ExchangeCode(ctx, code, verifier)
+	if err == nil && p.profile != nil {
+		p.profile(&pt.Profile)
+	}
+	return pt, err
+}
+
+func (p alteredProvider) AuthorizeLogout(ctx context.Context, profileID string) (*LogoutAuthorization, error) {
+	la, err := p.Provider.AuthorizeLogout(ctx, profileID)
+	if err == nil && p.logoutURL != "" {
+		la.LogoutURL = p.logoutURL
+	}
+	return la, err
+}
+
+// alter makes the flow's gate use an alteredProvider over its WorkOS client.
+func alter(p alteredProvider) flowOption {
+	return func(c *Config) {
+		p.Provider = c.Provider
+		c.Provider = p
+	}
+}
+
+func TestCallbackRejectsMalformedResponses(t *testing.T) {
+	tests := []struct {
+		name  string
+		query func(code, state string) string
+	}{
+		{"code twice", func(code, state string) string { return "code=" + code + "&code=other&state=" + state }},
+		{"state twice", func(code, state string) string { return "code=" + code + "&state=" + state + "&state=" + state }},
+		{"error twice", func(code, state string) string { return "error=access_denied&error=server_error&state=" + state }},
+		{"code too long", func(code, state string) string { return "code=" + strings.Repeat("c", 2000) + "&state=" + state }},
+		{"state too long", func(code, state string) string { return "code=" + code + "&state=" + strings.Repeat("s", 300) }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFlow(t, nil)
+			cb := f.authorize(f.startLogin("organization=org_acme"))
+			r := f.get("/callback?" + tc.query(cb.Query().Get("code"), cb.Query().Get("state")))
+			if r.StatusCode != http.StatusBadRequest {
+				t.Errorf("got %d %q, want 400", r.StatusCode, r.body)
+			}
+			if n := f.idp.Count("POST /sso/token"); n != 0 {
+				t.Errorf("the code was exchanged %d times, want never", n)
+			}
+			f.wantSignedOut()
+		})
+	}
+}
+
+func TestCallbackErrorDescriptionShownOnlyIfPlain(t *testing.T) {
+	tests := []struct {
+		name, desc string
+		wantStatus int
+		wantShown  bool
+	}{
+		{"plain", "The user is not assigned to this application.", http.StatusBadRequest, true},
+		{"control characters", "line one\r\nSet-Cookie: x=1", http.StatusBadRequest, false},
+		{"too long", strings.Repeat("d", 1001), http.StatusBadRequest, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFlow(t, nil)
+			auth := f.startLogin("organization=org_acme")
+			q := url.Values{"error": {"connection_invalid"}, "error_description": {tc.desc}, "state": {auth.Query().Get("state")}}
+			r := f.get("/callback?" + q.Encode())
+			if r.StatusCode != tc.wantStatus {
+				t.Errorf("got status %d, want %d", r.StatusCode, tc.wantStatus)
+			}
+			if got := strings.Contains(r.body, tc.desc); got != tc.wantShown {
+				t.Errorf("page shows the description: got %v, want %v (body %q)", got, tc.wantShown, r.body)
+			}
+			f.wantSignedOut()
+		})
+	}
+}
+
+// TestAuthResponsesAreNotCached checks Cache-Control and Vary on every
+// answer of the three handlers, failures included.
+func TestAuthResponsesAreNotCached(t *testing.T) {
+	f := newFlow(t, nil)
+	cb := f.authorize(f.startLogin("organization=org_acme"))
+	logout := func() resp {
+		req, _ := http.NewRequest(http.MethodPost, f.app.URL+"/logout", nil)
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		return f.do(req)
+	}
+	checks := []struct {
+		name string
+		r    func() resp
+	}{
+		{"login", func() resp { return f.get("/login?organization=org_acme") }},
+		{"login refused", func() resp { return f.get("/login") }},
+		{"callback", func() resp { return f.get(cb.String()) }},
+		{"callback refused", func() resp { return f.get(cb.String()) }},
+		{"logout confirmation", func() resp { return f.get("/logout", "Sec-Fetch-Site", "cross-site") }},
+		{"logout", logout},
+	}
+	for _, c := range checks {
+		r := c.r()
+		if got := r.Header.Get("Cache-Control"); got != "no-store" {
+			t.Errorf("%s (%d): Cache-Control %q, want no-store", c.name, r.StatusCode, got)
+		}
+		if got := r.Header.Values("Vary"); !slices.Contains(got, "Cookie") {
+			t.Errorf("%s (%d): Vary %q, want Cookie", c.name, r.StatusCode, got)
+		}
+	}
+}
+
+func TestCallbackRejectsIncompleteProfile(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(*Profile)
+	}{
+		{"no id", func(p *Profile) { p.ID = "" }},
+		{"no connection", func(p *Profile) { p.ConnectionID = "" }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFlow(t, nil, alter(alteredProvider{profile: tc.edit}))
+			cb := f.authorize(f.startLogin("organization=org_acme"))
+			if r := f.get(cb.String()); r.StatusCode != http.StatusBadGateway {
+				t.Errorf("got %d %q, want 502", r.StatusCode, r.body)
+			}
+			f.wantSignedOut()
+		})
+	}
+}
+
+func TestIdPInitiatedRestartRejectsBadConnection(t *testing.T) {
+	f := newFlow(t, nil,
+		func(c *Config) { c.IdPInitiated = IdPInitiatedRestart },
+		alter(alteredProvider{profile: func(p *Profile) { p.ConnectionID = "conn_x&organization=org_globex" }}))
+	r := f.get("/callback?code=" + url.QueryEscape(f.idpInitiatedCode()))
+	if r.StatusCode != http.StatusBadGateway {
+		t.Errorf("got %d to %q, want 502", r.StatusCode, r.Header.Get("Location"))
+	}
+	if len(r.stateCookies()) != 0 {
+		t.Error("a login was started through a connection id that is not one")
+	}
+	f.wantSignedOut()
+}
+
+func TestCallbackSessionTooLarge(t *testing.T) {
+	f := newFlow(t, nil, func(c *Config) {
+		c.OnLogin = func(_ context.Context, p *Profile) error {
+			for i := range 500 {
+				p.Groups = append(p.Groups, fmt.Sprintf("group-with-a-long-name-%03d", i))
+			}
+			return nil
+		}
+	})
+	cb := f.authorize(f.startLogin("organization=org_acme"))
+	r := f.get(cb.String())
+	if r.StatusCode != http.StatusInternalServerError || !strings.Contains(r.body, "too large") {
+		t.Errorf("got %d %q, want 500 saying the profile is too large", r.StatusCode, r.body)
+	}
+	if c := r.cookie(f.gate.cfg.CookieName); c != nil {
+		t.Errorf("a session cookie of %d bytes was set", len(c.Value))
+	}
+	f.wantSignedOut()
+}
+
+func TestSessionCustomAttributesOverHTTP(t *testing.T) {
+	tests := []struct {
+		name string
+		keep bool
+	}{
+		{"dropped by default", false},
+		{"kept on request", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFlow(t, nil, func(c *Config) { c.KeepCustomAttributes = tc.keep })
+			f.signIn("organization=org_acme", "/")
+			s, err := f.gate.sessions.Load(requestWithJar(t, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The emulator gives Alice a department.
+			if got := s.Profile.CustomAttributes["department"] != nil; got != tc.keep {
+				t.Errorf("session has custom attributes %v, want kept: %v", s.Profile.CustomAttributes, tc.keep)
+			}
+			if s.Profile.RawAttributes != nil {
+				t.Errorf("session has raw attributes %v, want none", s.Profile.RawAttributes)
+			}
+		})
+	}
+}
+
+func TestLogoutIdPRefusesBadLogoutURL(t *testing.T) {
+	tests := []struct{ name, url string }{
+		{"javascript", "javascript:alert(1)"},
+		{"relative", "/relative"},
+		{"protocol relative", "//evil.example/x"},
+		{"no host", "https:///nohost"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFlow(t, []workostest.Option{workostest.WithAutoSignIn(workostest.HankEmail)},
+				func(c *Config) { c.LogoutIdP = true }, alter(alteredProvider{logoutURL: tc.url}))
+			f.signIn("organization=org_globex", "/")
+			req, _ := http.NewRequest(http.MethodPost, f.app.URL+"/logout", nil)
+			req.Header.Set("Sec-Fetch-Site", "same-origin")
+			if r := f.do(req); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/" {
+				t.Errorf("got %d to %q, want 303 to / (local sign-out)", r.StatusCode, r.Header.Get("Location"))
+			}
+			f.wantSignedOut()
+		})
+	}
+}
+
+// TestServerSideStoreOverHTTP runs the whole flow with sessions kept by a
+// gorilla/sessions FilesystemStore, plugged in through Config.Store.
+func TestServerSideStoreOverHTTP(t *testing.T) {
+	dir := t.TempDir()
+	f := newFlow(t, nil, func(c *Config) { c.Store = sessions.NewFilesystemStore(dir, testSecret(7)) })
+	f.signIn("organization=org_acme", "/")
+	f.wantSignedIn(workostest.AliceEmail)
+	first := sessionFiles(t, dir)
+	if len(first) != 1 {
+		t.Fatalf("got session files %q after sign-in, want one", first)
+	}
+	// Signing in again replaces the stored session: no fixation, no pile-up.
+	f.signIn("organization=org_acme", "/")
+	if again := sessionFiles(t, dir); len(again) != 1 || again[0] == first[0] {
+		t.Errorf("got session files %q after a second sign-in, want one other than %q", again, first[0])
+	}
+	req, _ := http.NewRequest(http.MethodPost, f.app.URL+"/logout", nil)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	if r := f.do(req); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("logout: got %d, want 303", r.StatusCode)
+	}
+	if files := sessionFiles(t, dir); len(files) != 0 {
+		t.Errorf("got session files %q after logout, want none", files)
+	}
+	f.wantSignedOut()
+}
+
+// TestLongestLoginStateFits starts the largest login the handlers accept,
+// with the longest return_to SafeReturnTo keeps, the longest login hint and
+// organization id, __Secure- cookie names and a long cookie domain: its
+// state cookie must still fit in the 4096 bytes browsers keep.
+func TestLongestLoginStateFits(t *testing.T) {
+	cfg := validConfig()
+	cfg.RedirectURI = "https://app.example/callback"
+	label := strings.Repeat("d", 63)
+	cfg.CookieDomain = strings.Join([]string{label, label, label, label[:50], "example"}, ".")
+	g, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	longest := "/" + strings.Repeat("a", maxReturnToLen-1)
+	if _, ok := SafeReturnTo(longest); !ok {
+		t.Fatalf("SafeReturnTo refuses %d bytes, the cap", len(longest))
+	}
+	q := url.Values{
+		"organization": {"org_" + strings.Repeat("o", maxIDLen-len("org_"))},
+		"login_hint":   {strings.Repeat("h", maxHintLen)},
+		"return_to":    {longest},
+	}
+	rec := newRecorderRequest(t, g, "/login?"+q.Encode())
+	if rec.Code != http.StatusFound {
+		t.Fatalf("got %d %q, want 302 to WorkOS", rec.Code, rec.Body)
+	}
+	for _, line := range rec.Result().Header.Values("Set-Cookie") {
+		if n := len(line); n > maxCookieBytes {
+			t.Errorf("a Set-Cookie of %d bytes, want at most %d: %.60s...", n, maxCookieBytes, line)
+		}
+	}
 }

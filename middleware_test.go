@@ -75,6 +75,16 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"malformed API key", func(c *Config) { c.Provider = nil; c.APIKey, c.ClientID = "pk_x", "client_x" }, "Config.APIKey"},
 		{"malformed client ID", func(c *Config) { c.Provider = nil; c.APIKey, c.ClientID = "sk_test_x", "x" }, "Config.ClientID"},
 		{"unknown IdP-initiated policy", func(c *Config) { c.IdPInitiated = 7 }, "Config.IdPInitiated"},
+		{"__Secure- cookie over http", func(c *Config) { c.CookieName = "__Secure-x" }, "Config.CookieName"},
+		{"__Host- cookie with insecure cookies", func(c *Config) {
+			c.RedirectURI, c.InsecureCookies, c.CookieName = "https://app.example/callback", true, "__Host-x"
+		}, "Config.CookieName"},
+		{"logout path is the callback", func(c *Config) { c.LogoutPath = "/callback" }, "Config.LoginPath"},
+		{"login and logout paths equal", func(c *Config) { c.LoginPath, c.LogoutPath = "/auth", "/auth" }, "Config.LoginPath"},
+		{"negative exchange timeout", func(c *Config) { c.ExchangeTimeout = -time.Second }, "Config.ExchangeTimeout"},
+		{"lifetime under a minute", func(c *Config) { c.SessionLifetime = time.Second }, "Config.SessionLifetime"},
+		{"redirect URI with fragment", func(c *Config) { c.RedirectURI = "https://app.example/callback#x" }, "Config.RedirectURI"},
+		{"bad default connection", func(c *Config) { c.DefaultConnection = "org_acme" }, "Config.DefaultConnection"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -238,5 +248,116 @@ func TestProfileFromContext(t *testing.T) {
 	p, ok := ProfileFromContext(context.WithValue(context.Background(), contextKey{}, s))
 	if !ok || p.Email != "a@b.c" {
 		t.Errorf("got %v, %v", p, ok)
+	}
+}
+
+func TestNewCookieOptions(t *testing.T) {
+	tests := []struct {
+		name       string
+		modify     func(*Config)
+		wantName   string
+		wantSecure bool
+		wantDomain string
+	}{
+		{"https", func(c *Config) { c.RedirectURI = "https://app.example/callback" }, "__Host-ssogate", true, ""},
+		{"https with a domain", func(c *Config) { c.RedirectURI, c.CookieDomain = "https://app.example/callback", "app.example" }, "ssogate", true, "app.example"},
+		{"https with insecure cookies", func(c *Config) { c.RedirectURI, c.InsecureCookies = "https://app.example/callback", true }, "ssogate", false, ""},
+		{"http", func(c *Config) {}, "ssogate", false, ""},
+		{"own name", func(c *Config) { c.CookieName = "app_session" }, "app_session", false, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := validConfig()
+			tc.modify(&cfg)
+			g, err := New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Every cookie the Middleware sets: a login state, its index
+			// and a session.
+			cookies := newRecorderRequest(t, g, "/login?organization=org_acme").Result().Cookies()
+			rec := httptest.NewRecorder()
+			if _, err := g.sessions.Save(rec, httptest.NewRequest(http.MethodGet, "/callback", nil), &Profile{ID: "prof_1"}); err != nil {
+				t.Fatal(err)
+			}
+			cookies = append(cookies, rec.Result().Cookies()...)
+			if len(cookies) != 3 {
+				t.Fatalf("got %d cookies, want a state, its index and a session", len(cookies))
+			}
+			for _, c := range cookies {
+				if c.Secure != tc.wantSecure || c.Domain != tc.wantDomain || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode {
+					t.Errorf("cookie %s: Secure %v, Domain %q, HttpOnly %v, SameSite %v; want Secure %v, Domain %q, HttpOnly, Lax",
+						c.Name, c.Secure, c.Domain, c.HttpOnly, c.SameSite, tc.wantSecure, tc.wantDomain)
+				}
+			}
+			if got := cookies[2].Name; got != tc.wantName {
+				t.Errorf("session cookie name: got %q, want %q", got, tc.wantName)
+			}
+		})
+	}
+}
+
+func TestRequireSSOServesLogout(t *testing.T) {
+	g, err := New(validConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Behind RequireSSO, a signed-out browser's sign-out link must reach
+	// the logout handler (its confirmation page), not the login redirect.
+	rec := newRecorderRequest(t, g, "/logout")
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `method="post"`) {
+		t.Errorf("/logout behind RequireSSO: got %d %q, want 200 confirmation form", rec.Code, rec.Body)
+	}
+}
+
+func TestRequireSSOReturnToStaysOnSite(t *testing.T) {
+	g, err := New(validConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := g.RequireSSO(http.NotFoundHandler())
+	tests := []struct{ name, target, want string }{
+		{"protocol relative path", "//evil.example/x", "/login"},
+		{"backslash path", "/\\evil.example", "/login"},
+		{"the landing page", "/", "/login"},
+		{"dot segments", "/a/../app", "/login?return_to=%2Fapp"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodGet, tc.target, nil)
+			req.Header.Set("Sec-Fetch-Mode", "navigate")
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if got := rec.Header().Get("Location"); rec.Code != http.StatusFound || got != tc.want {
+				t.Errorf("got %d to %q, want 302 to %q", rec.Code, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestHandlerServesOnlyItsPaths(t *testing.T) {
+	g, err := New(validConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := g.Handler()
+	tests := []struct {
+		name, target string
+		wantCode     int
+	}{
+		{"login", "/login?organization=org_acme", http.StatusFound},
+		{"callback", "/callback?code=x", http.StatusBadRequest},
+		{"logout", "/logout", http.StatusOK},
+		{"other path", "/app", http.StatusNotFound},
+		{"login with a trailing slash", "/login/", http.StatusNotFound},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, tc.target, nil))
+			if rec.Code != tc.wantCode {
+				t.Errorf("got %d, want %d", rec.Code, tc.wantCode)
+			}
+		})
 	}
 }

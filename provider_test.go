@@ -901,14 +901,15 @@ func TestRetryStopsBeforeDeadline(t *testing.T) {
 func TestRetryContextCancelledDuringWait(t *testing.T) {
 	srv := newTestServer(t, testResponse{status: 429, header: map[string]string{"Retry-After": "30"}})
 	c, _ := newTestClient(t, srv.URL, RetryPolicy{})
-	c.sleep = sleepContext // really wait
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(20*time.Millisecond, cancel)
-	start := time.Now()
-	_, err := c.GetConnection(ctx, "conn_1")
-	if elapsed := time.Since(start); elapsed > 5*time.Second {
-		t.Errorf("returned after %v, want promptly", elapsed)
+	defer cancel()
+	// The caller gives up once the 30 s wait has begun; the real sleep
+	// must end then, or this test hangs.
+	c.sleep = func(ctx context.Context, d time.Duration) error {
+		cancel()
+		return sleepContext(ctx, d)
 	}
+	_, err := c.GetConnection(ctx, "conn_1")
 	if !errors.Is(err, context.Canceled) || !errors.Is(err, ErrRateLimited) {
 		t.Errorf("got %v, want context.Canceled wrapped with the last error", err)
 	}
@@ -1182,6 +1183,10 @@ type pagedProvider struct {
 
 func (p *pagedProvider) ListConnections(_ context.Context, opts ListConnectionsOptions) (*ConnectionList, error) {
 	p.calls = append(p.calls, opts.After)
+	if opts.Before != "" {
+		// WorkOS refuses before and after together.
+		return nil, fmt.Errorf("before %q sent with after %q", opts.Before, opts.After)
+	}
 	if opts.After == p.errAt && p.errAt != "" {
 		return nil, ErrServer
 	}
@@ -1267,5 +1272,187 @@ func TestAllConnectionsOverHTTP(t *testing.T) {
 	}
 	if got := srv.recorded()[1].RawQuery; got != "after=c1&limit=1" {
 		t.Errorf("second query: got %q, want after=c1&limit=1", got)
+	}
+}
+
+// countingBody is an endless response body that counts the bytes read from
+// it, and fails with err (if set) once limit bytes have been read.
+type countingBody struct {
+	mu    sync.Mutex // guards n
+	n     int64
+	limit int64 // 0: endless
+	err   error
+	fill  byte
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.limit > 0 && b.n >= b.limit {
+		return 0, b.err
+	}
+	if b.limit > 0 {
+		p = p[:min(int64(len(p)), b.limit-b.n)]
+	}
+	for i := range p {
+		p[i] = b.fill
+	}
+	b.n += int64(len(p))
+	return len(p), nil
+}
+
+func (b *countingBody) Close() error { return nil }
+
+func (b *countingBody) read() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.n
+}
+
+// bodyTransport answers every request with status and a fresh body from
+// newBody, and counts the requests.
+type bodyTransport struct {
+	mu      sync.Mutex // guards n and bodies
+	n       int
+	bodies  []*countingBody
+	status  int
+	newBody func() *countingBody
+}
+
+func (bt *bodyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil {
+		io.Copy(io.Discard, r.Body)
+		r.Body.Close()
+	}
+	body := bt.newBody()
+	bt.mu.Lock()
+	bt.n++
+	bt.bodies = append(bt.bodies, body)
+	bt.mu.Unlock()
+	return &http.Response{
+		StatusCode: bt.status,
+		Header:     http.Header{"Content-Type": {"application/json"}},
+		Body:       body,
+		Request:    r,
+	}, nil
+}
+
+func (bt *bodyTransport) attempts() int {
+	bt.mu.Lock()
+	defer bt.mu.Unlock()
+	return bt.n
+}
+
+func newTransportClient(t *testing.T, bt *bodyTransport, retry RetryPolicy) (*Client, *waitRecorder) {
+	t.Helper()
+	c, err := NewClient(ClientConfig{
+		APIKey: testAPIKey, ClientID: testClientID, BaseURL: "https://api.workos.test",
+		HTTPClient: &http.Client{Transport: bt}, Retry: retry,
+	})
+	if err != nil {
+		t.Fatalf("NewClient: %v", err)
+	}
+	w := &waitRecorder{}
+	c.sleep = w.sleep
+	c.randN = func(n int64) int64 { return n - 1 }
+	return c, w
+}
+
+// TestResponseBodiesAreCapped checks that a hostile or broken server that
+// streams an endless body gets at most a bounded read, for errors and
+// successes alike.
+func TestResponseBodiesAreCapped(t *testing.T) {
+	tests := []struct {
+		name    string
+		status  int
+		maxRead int64
+	}{
+		{"error body", http.StatusBadRequest, maxErrorBody},
+		{"success body", http.StatusOK, maxSuccessBody + 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			bt := &bodyTransport{status: tt.status, newBody: func() *countingBody { return &countingBody{fill: 'x'} }}
+			c, _ := newTransportClient(t, bt, RetryPolicy{MaxRetries: -1})
+			if _, err := c.GetConnection(context.Background(), "conn_1"); err == nil {
+				t.Fatal("got nil error, want one")
+			}
+			if got := bt.bodies[0].read(); got > tt.maxRead {
+				t.Errorf("read %d bytes of the body, want at most %d", got, tt.maxRead)
+			}
+		})
+	}
+}
+
+// TestBrokenSuccessBody checks a 200 whose body breaks off: WorkOS has
+// acted on the request, so only requests that are safe to repeat are
+// retried; the code exchange, whose code is now spent, is not.
+func TestBrokenSuccessBody(t *testing.T) {
+	tests := []struct {
+		name         string
+		call         func(*Client) error
+		wantAttempts int
+	}{
+		{"ExchangeCode", func(c *Client) error { _, err := c.ExchangeCode(context.Background(), "code", "v"); return err }, 1},
+		{"GetConnection", func(c *Client) error { _, err := c.GetConnection(context.Background(), "conn_1"); return err }, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			bt := &bodyTransport{status: http.StatusOK, newBody: func() *countingBody {
+				return &countingBody{fill: ' ', limit: 10, err: io.ErrUnexpectedEOF}
+			}}
+			c, _ := newTransportClient(t, bt, RetryPolicy{MaxRetries: 2})
+			err := tt.call(c)
+			if !errors.Is(err, io.ErrUnexpectedEOF) {
+				t.Errorf("got %v, want io.ErrUnexpectedEOF", err)
+			}
+			if got := bt.attempts(); got != tt.wantAttempts {
+				t.Errorf("attempts: got %d, want %d", got, tt.wantAttempts)
+			}
+		})
+	}
+}
+
+func TestExchangeCodeExpiresInOutOfRange(t *testing.T) {
+	for _, v := range []string{"-600", "0", "1e300", "4294967296"} {
+		t.Run(v, func(t *testing.T) {
+			srv := newTestServer(t, testResponse{body: `{"access_token":"tok","expires_in":` + v + `,"profile":{"id":"prof_1"}}`})
+			c, _ := newTestClient(t, srv.URL, RetryPolicy{})
+			got, err := c.ExchangeCode(context.Background(), "code", "")
+			if err != nil {
+				t.Fatalf("ExchangeCode: %v", err)
+			}
+			if got.ExpiresIn != 0 {
+				t.Errorf("ExpiresIn: got %v, want 0 for expires_in %s", got.ExpiresIn, v)
+			}
+		})
+	}
+}
+
+// TestIncompleteResponses checks that a 200 missing the one field a
+// method exists to return is an error, not a zero value.
+func TestIncompleteResponses(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+		call func(*Client) error
+	}{
+		{"profile without id", `{"object":"profile","email":"a@b.test"}`, func(c *Client) error {
+			_, err := c.GetProfile(context.Background(), "tok")
+			return err
+		}},
+		{"logout without URL", `{"logout_token":"lt"}`, func(c *Client) error {
+			_, err := c.AuthorizeLogout(context.Background(), "prof_1")
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newTestServer(t, testResponse{body: tt.body})
+			c, _ := newTestClient(t, srv.URL, RetryPolicy{})
+			if err := tt.call(c); err == nil || !strings.HasPrefix(err.Error(), "ssogate: workos ") {
+				t.Errorf("got %v, want an ssogate error", err)
+			}
+		})
 	}
 }

@@ -8,12 +8,15 @@ import (
 
 // maxReturnToLen caps a return_to value. Longer values are refused rather
 // than truncated, so a truncated URL can never point somewhere unintended.
-const maxReturnToLen = 2048
+// The login state cookie carries the return path: at this length it still
+// fits in the 4096 bytes browsers keep, with the longest login hint, ids and
+// cookie domain, so an accepted return_to can never make a login fail.
+const maxReturnToLen = 1024
 
 // SafeReturnTo checks that raw is a same-origin relative URL (a path, with
 // an optional query) that is safe to redirect to after sign-in, and returns
-// it normalized. It reports false for anything else; the caller then uses its
-// default path.
+// it normalized. It reports false for anything else, and for values longer
+// than 1024 bytes; the caller then uses its default path.
 //
 // The check parses and normalizes the URL instead of matching patterns,
 // because browsers are lenient in ways that turn "relative" strings into

@@ -156,15 +156,11 @@ func TestSleepContext(t *testing.T) {
 	if err := sleepContext(context.Background(), time.Millisecond); err != nil {
 		t.Errorf("short sleep: got %v, want nil", err)
 	}
+	// An hour-long sleep that ignored its context would hang this test.
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(10*time.Millisecond, cancel)
-	start := time.Now()
-	err := sleepContext(ctx, time.Hour)
-	if !errors.Is(err, context.Canceled) {
+	if err := sleepContext(ctx, time.Hour); !errors.Is(err, context.Canceled) {
 		t.Errorf("got %v, want context.Canceled", err)
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("returned after %v, want promptly", d)
 	}
 }
 

@@ -22,35 +22,6 @@ import (
 	"github.com/gorilla/sessions"
 )
 
-// Errors about sessions and login state.
-var (
-	// ErrNoSession: the request carries no valid session. Every reason a
-	// session cookie is refused (missing, tampered with, expired, sealed with
-	// a key no longer configured, undecodable) reports this same error, so
-	// that nothing about the cause leaks to the client.
-	ErrNoSession = errors.New("ssogate: no session")
-
-	// ErrSessionTooLarge: the session does not fit in a cookie. Browsers
-	// drop a Set-Cookie larger than 4096 bytes (name, value and attributes
-	// together) without a word, which would sign the user in on the server's
-	// side and out on the browser's. ssogate refuses instead: when the
-	// session cookie would exceed 4096 bytes, nothing is written and the
-	// login fails with this error. Profiles with very long group lists need
-	// a server-side [sessions.Store] (such as a Redis or filesystem store),
-	// or an OnLogin hook that trims Profile.Groups to the ones the
-	// application uses.
-	ErrSessionTooLarge = errors.New("ssogate: session too large for a cookie")
-
-	// ErrNoState: the callback carries no state, or the browser has no
-	// login state cookie for it, or that cookie could not be opened or has
-	// expired. The login must start again.
-	ErrNoState = errors.New("ssogate: login state missing or expired")
-
-	// ErrStateMismatch: the login state cookie does not belong to the state
-	// the callback carries.
-	ErrStateMismatch = errors.New("ssogate: login state mismatch")
-)
-
 // errStateTooLarge reports login state that does not fit in a cookie; in
 // practice an overlong return path that the handler should have refused.
 var errStateTooLarge = errors.New("ssogate: login state too large for a cookie")

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -523,6 +524,47 @@ func TestSessionCacheBounded(t *testing.T) {
 	}
 	if _, res := c.get("value-unknown", now); res != cacheMiss {
 		t.Errorf("got %v for an unknown value, want a miss", res)
+	}
+}
+
+// TestSessionCacheCollision plants, under the hash of Bob's cookie, a
+// cache entry for Alice's, as a 64-bit hash collision would: Bob must
+// still get his own session, and removing his cookie must not drop hers.
+func TestSessionCacheCollision(t *testing.T) {
+	clock := newTestClock()
+	m := newTestManager(t, testConfig(clock))
+	alice := saveSession(t, m, aliceProfile())
+	bobProfile := aliceProfile()
+	bobProfile.ID, bobProfile.Email = "prof_bob", "bob@example.test"
+	bob := saveSession(t, m, bobProfile)
+	aliceSession, err := m.Load(requestWith("/", alice))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+
+	h := maphash.String(m.cache.seed, bob.Value)
+	sh := m.cache.shard(h)
+	sh.mu.Lock()
+	sh.m[h] = cacheEntry{value: alice.Value, sess: aliceSession, deadline: clock.Now().Unix() + 3600}
+	sh.mu.Unlock()
+
+	got, err := m.Load(requestWith("/", bob))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if got.Profile.ID != "prof_bob" {
+		t.Errorf("got the session of %s for Bob's cookie, want prof_bob", got.Profile.ID)
+	}
+
+	sh.mu.Lock()
+	sh.m[h] = cacheEntry{value: alice.Value, sess: aliceSession, deadline: clock.Now().Unix() + 3600}
+	sh.mu.Unlock()
+	m.cache.remove(bob.Value)
+	sh.mu.RLock()
+	e, ok := sh.m[h]
+	sh.mu.RUnlock()
+	if !ok || e.sess != aliceSession {
+		t.Error("removing Bob's cookie dropped the entry of another value")
 	}
 }
 

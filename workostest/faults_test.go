@@ -95,16 +95,12 @@ func TestFailDelayEndsWithClientContext(t *testing.T) {
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/connections", nil)
 	req.Header.Set("Authorization", "Bearer "+s.APIKey)
-	start := time.Now()
 	_, err := s.Client().Do(req)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("got error %v, want context.DeadlineExceeded", err)
 	}
-	// Close must not wait for the hour either.
+	// Close must not wait for the hour either: if it did, this test would hang.
 	s.Close()
-	if d := time.Since(start); d > 10*time.Second {
-		t.Errorf("took %v", d)
-	}
 }
 
 func TestFailDelayEndsOnClose(t *testing.T) {
@@ -129,12 +125,7 @@ func TestFailDelayEndsOnClose(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	closed := make(chan struct{})
-	go func() { s.Close(); close(closed) }()
-	select {
-	case <-closed:
-	case <-time.After(10 * time.Second):
-		t.Fatal("Close waited for the delay")
-	}
+	// A Close that waited for the hour-long delay would hang this test.
+	s.Close()
 	<-done
 }

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -16,6 +17,12 @@ import (
 // startApp runs the example on a free port with the given environment and
 // returns its base URL.
 func startApp(t *testing.T, env map[string]string) string {
+	t.Helper()
+	return startAppOutput(t, env, io.Discard)
+}
+
+// startAppOutput is startApp with the app's output going to out.
+func startAppOutput(t *testing.T, env map[string]string, out io.Writer) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
@@ -26,7 +33,7 @@ func startApp(t *testing.T, env map[string]string) string {
 		}
 		return env[k]
 	}
-	go func() { done <- run(ctx, getenv, io.Discard, ready) }()
+	go func() { done <- run(ctx, getenv, out, ready) }()
 	select {
 	case u := <-ready:
 		t.Cleanup(func() {
@@ -39,11 +46,45 @@ func startApp(t *testing.T, env map[string]string) string {
 	case err := <-done:
 		cancel()
 		t.Fatalf("run: %v", err)
-	case <-time.After(10 * time.Second):
-		cancel()
-		t.Fatal("the app did not start")
 	}
 	return ""
+}
+
+// syncBuffer collects the output of the app's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex // guards b
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestEmulatorModeOutput checks what the example prints with no
+// WORKOS_API_KEY: the URL to open, the test users and the warning about
+// the random cookie password.
+func TestEmulatorModeOutput(t *testing.T) {
+	var out syncBuffer
+	base := startAppOutput(t, nil, &out)
+	got := out.String()
+	for _, want := range []string{
+		"WorkOS emulator at http://127.0.0.1:",
+		"Open " + base,
+		"alice@acme.com", "bob@acme.com", "hank@globex.com", "carol@gmail.com",
+		"WORKOS_COOKIE_PASSWORD is not set",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q:\n%s", want, got)
+		}
+	}
 }
 
 type browser struct {
@@ -172,11 +213,23 @@ func TestSignInThroughTheEmulatorPage(t *testing.T) {
 }
 
 func TestRealKeyNeedsCookiePassword(t *testing.T) {
-	getenv := func(k string) string {
-		return map[string]string{"ADDR": "127.0.0.1:0", "WORKOS_API_KEY": "sk_test_x", "WORKOS_CLIENT_ID": "client_x"}[k]
+	tests := []struct {
+		name     string
+		password string
+	}{
+		{"missing", ""},
+		{"too short", "short"},
 	}
-	err := run(context.Background(), getenv, io.Discard, nil)
-	if err == nil || !strings.Contains(err.Error(), "WORKOS_COOKIE_PASSWORD") {
-		t.Errorf("got %v, want a refusal naming WORKOS_COOKIE_PASSWORD", err)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			env := map[string]string{
+				"ADDR": "127.0.0.1:0", "WORKOS_API_KEY": "sk_test_x", "WORKOS_CLIENT_ID": "client_x",
+				"WORKOS_COOKIE_PASSWORD": tc.password,
+			}
+			err := run(context.Background(), func(k string) string { return env[k] }, io.Discard, nil)
+			if err == nil || !strings.Contains(err.Error(), "WORKOS_COOKIE_PASSWORD") {
+				t.Errorf("got %v, want a refusal naming WORKOS_COOKIE_PASSWORD", err)
+			}
+		})
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -28,6 +29,7 @@ type HTTPError struct {
 	Err error
 }
 
+// Error returns the status, the message and the cause, for logs.
 func (e *HTTPError) Error() string {
 	s := "ssogate: " + strconv.Itoa(e.Status) + " " + e.Message
 	if e.Err != nil {
@@ -344,6 +346,23 @@ func (m *Middleware) Callback(w http.ResponseWriter, r *http.Request) {
 // browser; Callback only responds.
 func (m *Middleware) completeLogin(w http.ResponseWriter, r *http.Request) (string, *HTTPError) {
 	q := r.URL.Query()
+	// Every state the callback names is spent before anything else is
+	// checked: TakeState deletes the flow's cookie whatever the outcome, so
+	// a state can never be used twice, even after a malformed callback.
+	var (
+		st       *loginState
+		stateErr error
+	)
+	states := q["state"]
+	for i, s := range states[:min(len(states), maxStateCookies)] {
+		if s == "" || len(s) > maxStateLen || slices.Contains(states[:i], s) {
+			continue
+		}
+		got, err := m.sessions.TakeState(w, r, s)
+		if i == 0 {
+			st, stateErr = got, err
+		}
+	}
 	if err := onlyOnce(q, "code", "state", "error", "error_description"); err != nil {
 		return "", err
 	}
@@ -353,13 +372,8 @@ func (m *Middleware) completeLogin(w http.ResponseWriter, r *http.Request) (stri
 		return "", badRequest("The sign-in response is malformed.")
 	}
 
-	var st *loginState
 	if state != "" {
-		var err error
-		// TakeState deletes the flow's cookie whatever the outcome, so a
-		// state can never be used twice.
-		st, err = m.sessions.TakeState(w, r, state)
-		if err != nil && errCode == "" {
+		if err := stateErr; err != nil && errCode == "" {
 			if errors.Is(err, ErrStateMismatch) {
 				return "", &HTTPError{Status: http.StatusBadRequest, Message: "The sign-in could not be verified. Please sign in again.", RetryURL: m.cfg.LoginPath, Err: err}
 			}
@@ -376,7 +390,10 @@ func (m *Middleware) completeLogin(w http.ResponseWriter, r *http.Request) (stri
 			status = http.StatusForbidden
 		}
 		msg := "Sign-in failed"
-		if d := strings.TrimSpace(errDesc); d != "" && !hasControl(d) {
+		// Only a flow this browser started earns the description: anyone
+		// can link to the callback with an error_description of their
+		// choosing ("call support at ..."), to be shown on this site.
+		if d := strings.TrimSpace(errDesc); st != nil && d != "" && !hasControl(d) {
 			msg += ": " + d
 		} else {
 			msg += "."
@@ -520,7 +537,7 @@ func (m *Middleware) Logout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	case http.MethodGet, http.MethodHead:
-		if r.Method == http.MethodHead || r.Header.Get("Sec-Fetch-Site") != "same-origin" || isPrefetch(r) {
+		if r.Method == http.MethodHead || !sameOriginNavigation(r) || isPrefetch(r) {
 			writePage(w, http.StatusOK, logoutPage, struct{ Action string }{m.cfg.LogoutPath})
 			return
 		}
@@ -560,6 +577,17 @@ var crossOrigin = http.NewCrossOriginProtection()
 // session for a connection type: only OIDC connections support it.
 func supportsSSOLogout(t ConnectionType) bool {
 	return strings.HasSuffix(string(t), "OIDC")
+}
+
+// sameOriginNavigation reports whether r is the browser following a link of
+// this site to a new page. A same-origin image, frame, script or fetch (such
+// as markup a user managed to post on the site) is not one: it must not sign
+// anyone out.
+func sameOriginNavigation(r *http.Request) bool {
+	h := r.Header
+	dest := h.Get("Sec-Fetch-Dest")
+	return h.Get("Sec-Fetch-Site") == "same-origin" && h.Get("Sec-Fetch-Mode") == "navigate" &&
+		(dest == "" || dest == "document")
 }
 
 func isPrefetch(r *http.Request) bool {

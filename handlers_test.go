@@ -988,3 +988,99 @@ func TestLongestLoginStateFits(t *testing.T) {
 		}
 	}
 }
+
+// TestMalformedCallbackSpendsState checks that a malformed callback still
+// deletes the state cookie of the flow it names.
+func TestMalformedCallbackSpendsState(t *testing.T) {
+	tests := []struct {
+		name  string
+		query func(code, state string) string
+	}{
+		{"code twice", func(code, state string) string { return "code=" + code + "&code=other&state=" + state }},
+		{"state twice", func(code, state string) string { return "code=" + code + "&state=" + state + "&state=" + state }},
+		{"code too long", func(code, state string) string { return "code=" + strings.Repeat("c", 2000) + "&state=" + state }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFlow(t, nil)
+			cb := f.authorize(f.startLogin("organization=org_acme"))
+			r := f.get("/callback?" + tc.query(cb.Query().Get("code"), cb.Query().Get("state")))
+			if r.StatusCode != http.StatusBadRequest {
+				t.Errorf("got %d, want 400", r.StatusCode)
+			}
+			if sc := r.stateCookies(); len(sc) != 1 || sc[0].MaxAge >= 0 {
+				t.Errorf("malformed callback did not delete the state cookie: %v", sc)
+			}
+			// The untouched callback can no longer complete the login.
+			if r := f.get(cb.String()); r.StatusCode != http.StatusBadRequest {
+				t.Errorf("the flow completed after a malformed callback: got %d, want 400", r.StatusCode)
+			}
+			f.wantSignedOut()
+		})
+	}
+}
+
+// TestLogoutNotBySameOriginSubresource checks that markup on the site
+// itself (an image or a frame pointing at /logout) cannot sign users out:
+// only a navigation to a new page can.
+func TestLogoutNotBySameOriginSubresource(t *testing.T) {
+	tests := []struct {
+		name, mode, dest string
+	}{
+		{"image", "no-cors", "image"},
+		{"frame", "navigate", "iframe"},
+		{"fetch", "cors", "empty"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFlow(t, nil)
+			f.signIn("organization=org_acme", "/")
+			r := f.get("/logout", "Sec-Fetch-Site", "same-origin", "Sec-Fetch-Mode", tc.mode, "Sec-Fetch-Dest", tc.dest)
+			if r.StatusCode != http.StatusOK || !strings.Contains(r.body, `method="post"`) {
+				t.Errorf("got %d, want 200 confirmation form", r.StatusCode)
+			}
+			f.wantSignedIn("alice@acme.com")
+		})
+	}
+	// A plain same-origin link still signs out.
+	f := newFlow(t, nil)
+	f.signIn("organization=org_acme", "/")
+	if r := f.get("/logout", "Sec-Fetch-Site", "same-origin", "Sec-Fetch-Dest", "document"); r.StatusCode != http.StatusSeeOther {
+		t.Errorf("same-origin link: got %d, want 303", r.StatusCode)
+	}
+	f.wantSignedOut()
+}
+
+// TestCallbackErrorDescriptionNeedsOurState checks that text in a forged
+// error redirect, one that no login of this browser started, is not shown
+// on the site.
+func TestCallbackErrorDescriptionNeedsOurState(t *testing.T) {
+	const lure = "Your account is locked. Call support at +1 555 0100."
+	tests := []struct {
+		name  string
+		state string
+	}{
+		{"no state", ""},
+		{"unknown state", newState()},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFlow(t, nil)
+			q := url.Values{"error": {"access_denied"}, "error_description": {lure}}
+			if tc.state != "" {
+				q.Set("state", tc.state)
+			}
+			r := f.get("/callback?" + q.Encode())
+			if r.StatusCode != http.StatusForbidden || strings.Contains(r.body, "Call support") {
+				t.Errorf("got %d %q, want 403 without the forged text", r.StatusCode, r.body)
+			}
+		})
+	}
+	// A flow of ours still shows WorkOS's description.
+	f := newFlow(t, nil)
+	auth := f.startLogin("organization=org_acme")
+	q := url.Values{"error": {"access_denied"}, "error_description": {lure}, "state": {auth.Query().Get("state")}}
+	if r := f.get("/callback?" + q.Encode()); !strings.Contains(r.body, "Call support") {
+		t.Errorf("our own flow's error page lost the description: %q", r.body)
+	}
+}

@@ -1,6 +1,7 @@
 package ssogate
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -40,7 +41,10 @@ const (
 	// IdPInitiatedRestart exchanges the code only to learn which connection
 	// it came from, discards the profile, and starts a normal login through
 	// that connection. The identity provider's own session usually makes the
-	// second round trip invisible to the user.
+	// second round trip invisible to the user. It still lets an identity
+	// provider start a login in a victim's browser: an administrator of any
+	// customer's identity provider can sign the victim in to an account of
+	// that organization (login CSRF). Use it only where that is acceptable.
 	IdPInitiatedRestart
 )
 
@@ -120,8 +124,10 @@ type Config struct {
 	// an [*HTTPError] is shown as it is; any other error is shown as 403
 	// Forbidden. Default: every profile is accepted.
 	OnLogin func(ctx context.Context, p *Profile) error
-	// ErrorHandler answers every failure of the login handlers and the
-	// middleware. err is an [*HTTPError]. Default: a minimal HTML page with
+	// ErrorHandler answers every failure of the login, callback and logout
+	// handlers. err is an [*HTTPError]. ([Middleware.RequireSSO] has no
+	// failures to answer: a request without a valid session is redirected to
+	// sign in or answered 401.) Default: a minimal HTML page with
 	// the status and the error's public message; details are logged, never
 	// shown.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err *HTTPError)
@@ -159,8 +165,10 @@ type Middleware struct {
 	connections  *ConnectionCache
 	sessions     *sessionManager
 	log          *slog.Logger
-	callbackPath string
-	now          func() time.Time
+	callbackPath string // escaped, as in the redirect URI and the state cookies' Path
+	// callbackRoute is the callback path unescaped, as r.URL.Path holds it.
+	callbackRoute string
+	now           func() time.Time
 }
 
 // New validates cfg, fills in its defaults and returns a Middleware. An
@@ -317,13 +325,14 @@ func newMiddleware(cfg Config, now func() time.Time) (*Middleware, error) {
 		return nil, err
 	}
 	return &Middleware{
-		cfg:          cfg,
-		provider:     cfg.Provider,
-		connections:  cfg.Connections,
-		sessions:     sm,
-		log:          cfg.Logger,
-		callbackPath: callbackPath,
-		now:          now,
+		cfg:           cfg,
+		provider:      cfg.Provider,
+		connections:   cfg.Connections,
+		sessions:      sm,
+		log:           cfg.Logger,
+		callbackPath:  callbackPath,
+		callbackRoute: cmp.Or(redirect.Path, "/"),
+		now:           now,
 	}, nil
 }
 
@@ -398,7 +407,7 @@ func (m *Middleware) authHandler(path string) http.HandlerFunc {
 	switch path {
 	case m.cfg.LoginPath:
 		return m.Login
-	case m.callbackPath:
+	case m.callbackRoute:
 		return m.Callback
 	case m.cfg.LogoutPath:
 		return m.Logout

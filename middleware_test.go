@@ -361,3 +361,18 @@ func TestHandlerServesOnlyItsPaths(t *testing.T) {
 		})
 	}
 }
+
+// TestEscapedCallbackPathNotGated checks that RequireSSO serves a callback
+// whose path has escapes in the redirect URI, rather than gating it.
+func TestEscapedCallbackPathNotGated(t *testing.T) {
+	cfg := validConfig()
+	cfg.RedirectURI = "http://localhost:8080/auth/caf%C3%A9"
+	g, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := newRecorderRequest(t, g, "/auth/caf%C3%A9?code=x")
+	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "must start from this site") {
+		t.Errorf("got %d %q, want the callback's 400", rec.Code, rec.Body)
+	}
+}

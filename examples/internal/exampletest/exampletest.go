@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,6 +30,13 @@ type RunFunc func(ctx context.Context, getenv func(string) string, out io.Writer
 // returns its base URL. The app stops when the test ends.
 func Start(t testing.TB, run RunFunc, env map[string]string) string {
 	t.Helper()
+	return StartOutput(t, run, env, io.Discard)
+}
+
+// StartOutput is [Start] with the app's output going to out, which must be
+// safe for concurrent use.
+func StartOutput(t testing.TB, run RunFunc, env map[string]string, out io.Writer) string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
@@ -38,7 +46,7 @@ func Start(t testing.TB, run RunFunc, env map[string]string) string {
 		}
 		return env[k]
 	}
-	go func() { done <- run(ctx, getenv, io.Discard, ready) }()
+	go func() { done <- run(ctx, getenv, out, ready) }()
 	select {
 	case u := <-ready:
 		t.Cleanup(func() {
@@ -354,15 +362,52 @@ func TestRoutes(t *testing.T, run RunFunc) {
 		}
 	})
 
-	t.Run("a real API key needs a cookie password", func(t *testing.T) {
-		getenv := func(k string) string {
-			return map[string]string{"ADDR": "127.0.0.1:0", "WORKOS_API_KEY": "sk_test_x", "WORKOS_CLIENT_ID": "client_x"}[k]
-		}
-		err := run(context.Background(), getenv, io.Discard, nil)
-		if err == nil || !strings.Contains(err.Error(), "WORKOS_COOKIE_PASSWORD") {
-			t.Errorf("got %v, want a refusal naming WORKOS_COOKIE_PASSWORD", err)
+	t.Run("emulator mode output", func(t *testing.T) {
+		var out syncBuffer
+		base := StartOutput(t, run, nil, &out)
+		got := out.String()
+		for _, want := range []string{
+			"WorkOS emulator at http://127.0.0.1:",
+			"Open " + base,
+			"alice@acme.com", "bob@acme.com", "hank@globex.com", "carol@gmail.com",
+			"WORKOS_COOKIE_PASSWORD is not set",
+		} {
+			if !strings.Contains(got, want) {
+				t.Errorf("output lacks %q:\n%s", want, got)
+			}
 		}
 	})
+
+	t.Run("a real API key needs a cookie password", func(t *testing.T) {
+		for _, password := range []string{"", "short"} {
+			env := map[string]string{
+				"ADDR": "127.0.0.1:0", "WORKOS_API_KEY": "sk_test_x", "WORKOS_CLIENT_ID": "client_x",
+				"WORKOS_COOKIE_PASSWORD": password,
+			}
+			err := run(context.Background(), func(k string) string { return env[k] }, io.Discard, nil)
+			if err == nil || !strings.Contains(err.Error(), "WORKOS_COOKIE_PASSWORD") {
+				t.Errorf("password %q: got %v, want a refusal naming WORKOS_COOKIE_PASSWORD", password, err)
+			}
+		}
+	})
+}
+
+// syncBuffer collects the output of an app's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex // guards b
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // checkPrivate checks that a gated route's response, whatever it is, keeps

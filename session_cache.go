@@ -1,0 +1,178 @@
+package ssogate
+
+import (
+	"hash/maphash"
+	"strings"
+	"sync"
+)
+
+const (
+	// sessionCacheSize bounds the number of cached sessions.
+	sessionCacheSize = 4096
+	// sessionCacheShards spreads the cache over locks, so that parallel
+	// requests for different users do not meet on one.
+	sessionCacheShards = 16
+	// evictionSample is how many entries a full shard looks at to find one
+	// to evict.
+	evictionSample = 4
+)
+
+// cacheResult is the outcome of a cache lookup.
+type cacheResult int
+
+const (
+	cacheMiss    cacheResult = iota // unknown value: verify it
+	cacheHit                        // verified and live
+	cacheExpired                    // verified once, but expired since
+)
+
+// sessionCache maps session cookie values that verified to their decoded,
+// immutable sessions, so that a request repeating a cookie skips the HMAC,
+// the decryption and the decoding.
+//
+// It is sound because opening a cookie is a pure function of the value and
+// the manager's keys, which never change, except for the expiry, which is
+// checked on every hit. Only values that verified are inserted, so forged
+// values cannot fill it. Lookups hash the value with a per-process random
+// seed and then compare it in constant time, so that the response time says
+// nothing about the cached values.
+//
+// It holds at most [sessionCacheSize] entries. When a shard is full, an
+// insert samples a few of its entries (Go randomizes map iteration) and
+// evicts the expired ones among them, or else the first one sampled: random
+// replacement, which costs a single re-verification when it guesses wrong.
+type sessionCache struct {
+	seed   maphash.Seed
+	shards [sessionCacheShards]cacheShard
+}
+
+type cacheShard struct {
+	mu sync.RWMutex // guards m
+	m  map[uint64]cacheEntry
+
+	_ [32]byte // keeps shards on separate cache lines
+}
+
+type cacheEntry struct {
+	value    string
+	sess     *Session
+	deadline int64 // Unix second at which sess expires
+}
+
+func newSessionCache() *sessionCache {
+	c := &sessionCache{seed: maphash.MakeSeed()}
+	for i := range c.shards {
+		c.shards[i].m = make(map[uint64]cacheEntry)
+	}
+	return c
+}
+
+// shard returns the shard for hash h.
+func (c *sessionCache) shard(h uint64) *cacheShard {
+	return &c.shards[h>>(64-4)] // top 4 bits: 16 shards
+}
+
+// get looks value up at Unix second now.
+func (c *sessionCache) get(value string, now int64) (*Session, cacheResult) {
+	h := maphash.String(c.seed, value)
+	sh := c.shard(h)
+	sh.mu.RLock()
+	e, ok := sh.m[h]
+	sh.mu.RUnlock()
+	if !ok || !constantTimeEqual(e.value, value) {
+		return nil, cacheMiss
+	}
+	if now >= e.deadline {
+		sh.mu.Lock()
+		if cur, ok := sh.m[h]; ok && cur.sess == e.sess {
+			delete(sh.m, h)
+		}
+		sh.mu.Unlock()
+		return nil, cacheExpired
+	}
+	return e.sess, cacheHit
+}
+
+// put caches s, which value verified to and which is live until deadline;
+// now is the current Unix second.
+func (c *sessionCache) put(value string, s *Session, deadline, now int64) {
+	// The value may be a slice of a much longer Cookie header.
+	value = strings.Clone(value)
+	h := maphash.String(c.seed, value)
+	sh := c.shard(h)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if _, ok := sh.m[h]; !ok && len(sh.m) >= sessionCacheSize/sessionCacheShards {
+		sh.evict(now)
+	}
+	sh.m[h] = cacheEntry{value: value, sess: s, deadline: deadline}
+}
+
+// evict makes room in a full shard at Unix second now. The caller holds sh.mu.
+func (sh *cacheShard) evict(now int64) {
+	var first uint64
+	seen, evicted := 0, false
+	for h, e := range sh.m {
+		if seen == 0 {
+			first = h
+		}
+		if e.deadline <= now {
+			delete(sh.m, h)
+			evicted = true
+		}
+		if seen++; seen == evictionSample {
+			break
+		}
+	}
+	if !evicted {
+		delete(sh.m, first)
+	}
+}
+
+// remove drops value from the cache.
+func (c *sessionCache) remove(value string) {
+	h := maphash.String(c.seed, value)
+	sh := c.shard(h)
+	sh.mu.Lock()
+	if e, ok := sh.m[h]; ok && constantTimeEqual(e.value, value) {
+		delete(sh.m, h)
+	}
+	sh.mu.Unlock()
+}
+
+// len returns the number of cached sessions.
+func (c *sessionCache) len() int {
+	n := 0
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.RLock()
+		n += len(sh.m)
+		sh.mu.RUnlock()
+	}
+	return n
+}
+
+// constantTimeEqual reports whether a == b in time that depends only on
+// their lengths. It is subtle.ConstantTimeCompare for strings, eight bytes
+// at a time (the compiler merges the byte loads).
+func constantTimeEqual(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	var v uint64
+	for len(a) >= 8 && len(b) >= 8 {
+		v |= le64(a) ^ le64(b)
+		a, b = a[8:], b[8:]
+	}
+	for i := 0; i < len(a) && i < len(b); i++ {
+		v |= uint64(a[i] ^ b[i])
+	}
+	return v == 0
+}
+
+// le64 returns the first eight bytes of s as a little-endian uint64.
+func le64(s string) uint64 {
+	_ = s[7] // one bounds check
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}

@@ -156,6 +156,10 @@ type ConnectionCache struct {
 	count  int
 	events map[string]connectionEventState
 
+	// onEvent, if set, shares an applied connection event: the
+	// [Middleware] that uses the cache revokes and publishes through it.
+	onEvent atomic.Pointer[eventHook]
+
 	// limitMu guards the token bucket of MaxFetchesPerMinute.
 	limitMu    sync.Mutex
 	tokens     float64
@@ -707,6 +711,13 @@ const (
 // connection event without a valid connection or time.
 var ErrInvalidEvent = errors.New("ssogate: invalid event")
 
+// eventHook is called with each connection event applied through
+// [ConnectionCache.ApplyEvent], and the connection it names.
+type eventHook func(ctx context.Context, ev *Event, conn *Connection) error
+
+// eventShareTimeout bounds the sharing of an event applied by ApplyEvent.
+const eventShareTimeout = 5 * time.Second
+
 // ApplyEvent brings the cache up to date with a WorkOS event: a connection's
 // activation, deactivation or deletion drops the cached answers it affects
 // (by connection, organization and domains), so the next lookup asks WorkOS.
@@ -716,18 +727,44 @@ var ErrInvalidEvent = errors.New("ssogate: invalid event")
 // older than one already applied for the same connection is ignored, and a
 // deleted connection stays deleted. The event's data is never cached as an
 // answer: events only ever take access away; WorkOS's own answers grant it.
+//
+// When the cache serves a [Middleware], the event also reaches the other
+// replicas through its [Backplane], and a deactivation or deletion revokes
+// the connection's sessions (see [Config].KeepSessionsOfRemovedConnections).
+// An error matching [ErrInvalidEvent] reports a malformed event; any other,
+// that it could not be shared in time (it holds here all the same).
 func (c *ConnectionCache) ApplyEvent(ev *Event) error {
+	ctx, cancel := context.WithTimeout(context.Background(), eventShareTimeout)
+	defer cancel()
+	return c.applyAndShare(ctx, ev)
+}
+
+// applyAndShare applies ev here and hands it to the hook, if any.
+func (c *ConnectionCache) applyAndShare(ctx context.Context, ev *Event) error {
+	conn, err := c.applyEvent(ev)
+	if err != nil || conn == nil {
+		return err
+	}
+	if h := c.onEvent.Load(); h != nil {
+		return (*h)(ctx, ev, conn)
+	}
+	return nil
+}
+
+// applyEvent is ApplyEvent on this cache alone. It returns the connection
+// a connection event names, and nil for other events.
+func (c *ConnectionCache) applyEvent(ev *Event) (*Connection, error) {
 	switch ev.Event {
 	case EventConnectionActivated, EventConnectionDeactivated, EventConnectionDeleted:
 	default:
-		return nil
+		return nil, nil
 	}
 	var conn Connection
 	if err := json.Unmarshal(ev.Data, &conn); err != nil || !wellFormed(&conn) {
-		return fmt.Errorf("%w: %s without a valid connection", ErrInvalidEvent, ev.Event)
+		return nil, fmt.Errorf("%w: %s without a valid connection", ErrInvalidEvent, ev.Event)
 	}
 	if ev.CreatedAt.IsZero() {
-		return fmt.Errorf("%w: %s without created_at", ErrInvalidEvent, ev.Event)
+		return nil, fmt.Errorf("%w: %s without created_at", ErrInvalidEvent, ev.Event)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -739,7 +776,7 @@ func (c *ConnectionCache) ApplyEvent(ev *Event) error {
 	last, seen := c.events[conn.ID]
 	switch {
 	case seen && (last.deleted || ev.CreatedAt.Before(last.at)):
-		return nil // older than what is known
+		return &conn, nil // older than what is known
 	case seen && ev.CreatedAt.Equal(last.at):
 		// Events of the same instant cannot be ordered: keep the more
 		// restrictive record, and let WorkOS's answer decide.
@@ -766,7 +803,7 @@ func (c *ConnectionCache) ApplyEvent(ev *Event) error {
 		}
 	}
 	c.invalidateLocked(conn.ID, conn.OrganizationID, domains)
-	return nil
+	return &conn, nil
 }
 
 // forgetOldestEventLocked makes room in the bounded record of events.

@@ -73,6 +73,25 @@ var (
 	// ErrStateMismatch: the login state cookie does not belong to the state
 	// the callback carries.
 	ErrStateMismatch = errors.New("ssogate: login state mismatch")
+
+	// ErrSessionRevoked: a [Revocation] matches the session. Requests that
+	// carry it are treated as signed out, like [ErrNoSession].
+	ErrSessionRevoked = errors.New("ssogate: session revoked")
+
+	// ErrInvalidRevocation: [Middleware.Revoke] was given a revocation of
+	// an unknown kind or with an empty or malformed id, which the error
+	// names. Nothing was revoked.
+	ErrInvalidRevocation = errors.New("ssogate: invalid revocation")
+
+	// ErrNotShared: a revocation or connection event holds on this replica
+	// but the [Backplane] could not store it in time for the others; the
+	// error wraps the backplane's.
+	ErrNotShared = errors.New("ssogate: not shared with the other replicas")
+
+	// ErrRevocationsUnavailable: the [Backplane] asked this replica to
+	// fail closed, because it may have missed revocations. Gated requests
+	// are answered 503 until it recovers.
+	ErrRevocationsUnavailable = errors.New("ssogate: revocations unavailable")
 )
 
 // APIError is an error response from WorkOS. It matches the sentinel of its

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // HTTPError is a failure of the login, callback or logout handler, as handed
@@ -58,7 +59,7 @@ type loginIntent struct {
 
 // loginParams are the query parameters /login reads. Each may appear once:
 // a parameter given twice is refused rather than guessed at.
-var loginParams = []string{"organization", "connection", "provider", "email", "domain", "login_hint", "return_to"}
+var loginParams = []string{"organization", "connection", "provider", "email", "domain", "login_hint", "return_to", "prompt"}
 
 // onlyOnce reports the first of keys that q holds more than once.
 func onlyOnce(q url.Values, keys ...string) *HTTPError {
@@ -129,6 +130,7 @@ type loginRequest struct {
 	loginHint  string
 	domainHint string
 	returnTo   string
+	forceLogin bool         // prompt=login: the identity provider must authenticate anew
 	askEmail   bool         // nothing says where to sign in
 	choices    []Connection // the user must choose one of these
 }
@@ -165,7 +167,10 @@ func (m *Middleware) parseLogin(r *http.Request) (loginRequest, *HTTPError) {
 		return req, badRequest("Unknown sign-in provider.")
 	case len(req.loginHint) > maxHintLen || hasControl(req.loginHint):
 		return req, badRequest("The login hint is not a valid email address.")
+	case q.Has("prompt") && q.Get("prompt") != "login":
+		return req, badRequest("The only prompt is login.")
 	}
+	req.forceLogin = q.Get("prompt") == "login"
 	switch {
 	case email != "":
 		d, err := ParseEmailDomain(email)
@@ -295,6 +300,7 @@ func (m *Middleware) startLogin(w http.ResponseWriter, r *http.Request, req logi
 		CodeChallenge: PKCEChallenge(st.Verifier),
 		LoginHint:     st.LoginHint,
 		DomainHint:    req.domainHint,
+		ForceLogin:    req.forceLogin,
 	}
 	// The intent may name both an organization and its connection; WorkOS
 	// takes exactly one selector, the most specific.
@@ -552,6 +558,17 @@ func (m *Middleware) Logout(w http.ResponseWriter, r *http.Request) {
 		m.log.Error("ssogate: clearing the session failed", "err", err)
 	}
 	m.sessions.ClearStates(w, r)
+	if s != nil {
+		// A copy of the cookie must stop working too, on every replica.
+		ctx, cancel := context.WithTimeout(r.Context(), logoutShareTimeout)
+		err := m.publish(ctx, Update{Revocations: []Revocation{{
+			Kind: SessionRevocation, ID: s.ID, At: m.now(), Expires: s.ExpiresAt,
+		}}})
+		cancel()
+		if err != nil {
+			m.log.Warn("ssogate: sign-out not yet shared with the other replicas", "profile_id", s.Profile.ID, "err", err)
+		}
+	}
 
 	target := m.cfg.AfterLogoutPath
 	if m.cfg.LogoutIdP && s != nil && supportsSSOLogout(s.Profile.ConnectionType) {
@@ -569,6 +586,11 @@ func (m *Middleware) Logout(w http.ResponseWriter, r *http.Request) {
 	}
 	http.Redirect(w, r, target, http.StatusSeeOther)
 }
+
+// logoutShareTimeout bounds how long a sign-out waits for the backplane to
+// store the session's revocation; it holds on this replica at once, and a
+// backplane that keeps trying shares it later.
+const logoutShareTimeout = time.Second
 
 // crossOrigin rejects cross-site POSTs using Fetch Metadata and Origin.
 var crossOrigin = http.NewCrossOriginProtection()

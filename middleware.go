@@ -76,9 +76,16 @@ type Config struct {
 	// by putting the new one first and dropping the old one a session
 	// lifetime later. Required.
 	CookieSecrets [][]byte
-	// SessionLifetime is how long a session lasts after sign-in, with no
-	// sliding renewal. Default 8 h; at most 24 h.
+	// SessionLifetime is how long a session lasts after sign-in, however
+	// active the user. Default 8 h; at most 24 h.
 	SessionLifetime time.Duration
+	// IdleTimeout, if set, also ends a session that has made no gated
+	// request for that long. It needs no server state: the session cookie
+	// carries its last-seen time, and a gated request writes it anew once a
+	// tenth of IdleTimeout has passed since it was last written, so a
+	// session ends between 90% and 100% of IdleTimeout after its last
+	// request. Default 0: off. At least one minute when set.
+	IdleTimeout time.Duration
 	// CookieName names the session cookie. Default "__Host-ssogate" when
 	// cookies are Secure and CookieDomain is empty (the __Host- prefix makes
 	// browsers refuse the cookie from subdomains and over plain HTTP), and
@@ -116,7 +123,22 @@ type Config struct {
 	// Connections looks up the connections that route organizations and
 	// email domains. Default: a [*ConnectionCache] with default settings
 	// over Provider. Share one with [NewWebhookHandler] to keep it fresh.
+	// A cache serves one Middleware.
 	Connections *ConnectionCache
+
+	// Backplane shares revocations and connection events between the
+	// replicas of the app. Default: a [NewLocalBackplane] of this
+	// Middleware's own, right for an app that runs as one process. For
+	// several replicas, use one that they share, such as
+	// github.com/ssogate/ssogate/redisstore.
+	Backplane Backplane
+	// KeepSessionsOfRemovedConnections keeps signed in the users of a
+	// connection that a verified connection.deactivated or
+	// connection.deleted event reports, until their sessions expire.
+	// Default false: such an event revokes every session signed in
+	// through the connection, on every replica, as if by
+	// [RevokeConnection].
+	KeepSessionsOfRemovedConnections bool
 
 	// OnLogin, if set, is called after the identity provider vouched for
 	// the user and before the session is written. It may change the profile
@@ -164,6 +186,9 @@ type Middleware struct {
 	provider     Provider
 	connections  *ConnectionCache
 	sessions     *sessionManager
+	revocations  *revocationSet
+	backplane    Backplane
+	unsubscribe  func()
 	log          *slog.Logger
 	callbackPath string // escaped, as in the redirect URI and the state cookies' Path
 	// callbackRoute is the callback path unescaped, as r.URL.Path holds it.
@@ -203,6 +228,10 @@ func newMiddleware(cfg Config, now func() time.Time) (*Middleware, error) {
 		cfg.SessionLifetime = DefaultSessionLifetime
 	case cfg.SessionLifetime < time.Minute || cfg.SessionLifetime > MaxSessionLifetime:
 		return nil, &ConfigError{Field: "Config.SessionLifetime", Problem: "must be between 1 minute and 24 hours"}
+	}
+	switch {
+	case cfg.IdleTimeout < 0 || cfg.IdleTimeout > 0 && cfg.IdleTimeout < time.Minute:
+		return nil, &ConfigError{Field: "Config.IdleTimeout", Problem: "must be zero (off) or at least 1 minute"}
 	}
 	if cfg.ExchangeTimeout == 0 {
 		cfg.ExchangeTimeout = DefaultExchangeTimeout
@@ -288,6 +317,9 @@ func newMiddleware(cfg Config, now func() time.Time) (*Middleware, error) {
 		}
 		cfg.Connections = cache
 	}
+	if cfg.Backplane == nil {
+		cfg.Backplane = NewLocalBackplane()
+	}
 
 	secure := redirect.Scheme == "https" && !cfg.InsecureCookies
 	if cfg.CookieName == "" {
@@ -307,6 +339,7 @@ func newMiddleware(cfg Config, now func() time.Time) (*Middleware, error) {
 	}
 	statePrefix := strings.Replace(cfg.CookieName, "__Host-", "__Secure-", 1) + "_state_"
 
+	revs := newRevocationSet()
 	sm, err := newSessionManager(sessionConfig{
 		Secrets:              cfg.CookieSecrets,
 		CookieName:           cfg.CookieName,
@@ -316,6 +349,8 @@ func newMiddleware(cfg Config, now func() time.Time) (*Middleware, error) {
 		Domain:               cfg.CookieDomain,
 		Secure:               secure,
 		Lifetime:             cfg.SessionLifetime,
+		IdleTimeout:          cfg.IdleTimeout,
+		Revocations:          revs,
 		StateLifetime:        stateLifetime,
 		Store:                cfg.Store,
 		KeepCustomAttributes: cfg.KeepCustomAttributes,
@@ -324,16 +359,22 @@ func newMiddleware(cfg Config, now func() time.Time) (*Middleware, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Middleware{
+	m := &Middleware{
 		cfg:           cfg,
 		provider:      cfg.Provider,
 		connections:   cfg.Connections,
 		sessions:      sm,
+		revocations:   revs,
+		backplane:     cfg.Backplane,
 		log:           cfg.Logger,
 		callbackPath:  callbackPath,
 		callbackRoute: cmp.Or(redirect.Path, "/"),
 		now:           now,
-	}, nil
+	}
+	hook := eventHook(m.connectionEvent)
+	m.connections.onEvent.Store(&hook)
+	m.unsubscribe = m.backplane.Subscribe(Subscriber{Apply: m.apply, FailClosed: m.failClosed})
+	return m, nil
 }
 
 // validCookieName reports whether name is an RFC 6265 token.
@@ -373,8 +414,8 @@ func SessionFromContext(ctx context.Context) (*Session, bool) {
 
 // RequireSSO gates next on a signed-in session. A request with a valid
 // session reaches next with its profile in the context ([ProfileFromContext]).
-// Any other request (no cookie, a tampered, expired or retired-key cookie) is
-// treated as signed out, without an error page:
+// Any other request (no cookie; a tampered, expired, idle, revoked or
+// retired-key cookie) is treated as signed out, without an error page:
 //   - a top-level navigation (GET or HEAD from a browser) is redirected to
 //     the login path with return_to set to the requested path;
 //   - anything else (fetch, XHR, JSON clients, other methods) gets 401 with
@@ -382,6 +423,9 @@ func SessionFromContext(ctx context.Context) (*Session, bool) {
 //
 // Requests for the login, callback and logout paths are served by the
 // Middleware itself, so wrapping a whole router cannot make a redirect loop.
+// With [Config].IdleTimeout set, a request may also renew the session
+// cookie. While a [Backplane] that fails closed is unavailable, gated
+// requests get 503.
 // Responses carry Cache-Control: no-store and Vary: Cookie, so no cache
 // keeps one user's page for another.
 //
@@ -394,12 +438,75 @@ func (m *Middleware) RequireSSO(next http.Handler) http.Handler {
 		}
 		noStore(w)
 		s, err := m.sessions.Load(r)
-		if err != nil {
+		switch {
+		case errors.Is(err, ErrRevocationsUnavailable):
+			m.unavailable(w, r)
+			return
+		case err != nil:
 			m.signedOut(w, r)
 			return
 		}
+		s = m.sessions.Renew(w, r, s)
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), contextKey{}, s)))
 	})
+}
+
+// RequireRecentLogin returns middleware for sensitive routes (changing a
+// password, paying, deleting data) that asks for a sign-in no older than
+// maxAge. A session that signed in longer ago is sent to sign in again
+// through the same connection, with WorkOS's prompt=login so that the
+// identity provider authenticates the user anew rather than reusing its
+// own session; API requests get 401 with a JSON body whose error is
+// "recent_login_required". Requests without a session are handled as by
+// [Middleware.RequireSSO], which it implies:
+//
+//	r.With(gate.RequireRecentLogin(5 * time.Minute)).Post("/billing", h)
+//
+// It panics if maxAge is not positive, as a wiring mistake.
+func (m *Middleware) RequireRecentLogin(maxAge time.Duration) func(http.Handler) http.Handler {
+	if maxAge <= 0 {
+		panic("ssogate: RequireRecentLogin needs a positive maxAge")
+	}
+	return func(next http.Handler) http.Handler {
+		recent := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s, _ := SessionFromContext(r.Context())
+			if m.now().Sub(s.IssuedAt) > maxAge {
+				m.stepUp(w, r, s)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+		gated := m.RequireSSO(recent)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			// After RequireSSO, the session is in the context already.
+			if _, ok := SessionFromContext(r.Context()); ok {
+				recent.ServeHTTP(w, r)
+				return
+			}
+			gated.ServeHTTP(w, r)
+		})
+	}
+}
+
+// stepUp answers a request whose session is older than a route allows.
+func (m *Middleware) stepUp(w http.ResponseWriter, r *http.Request, s *Session) {
+	v := url.Values{"prompt": {"login"}}
+	if validPrefixedID(s.Profile.ConnectionID, "conn_") {
+		v.Set("connection", s.Profile.ConnectionID)
+	}
+	if rt, ok := SafeReturnTo(r.URL.RequestURI()); ok && rt != m.cfg.AfterLoginPath {
+		v.Set("return_to", rt)
+	}
+	m.needLogin(w, r, m.cfg.LoginPath+"?"+v.Encode(), "recent_login_required")
+}
+
+// unavailable answers a gated request while the backplane asks to fail
+// closed.
+func (m *Middleware) unavailable(w http.ResponseWriter, r *http.Request) {
+	m.log.Debug("ssogate: gated request refused: revocations unavailable", "path", r.URL.Path)
+	w.Header().Set("Retry-After", "5")
+	m.cfg.ErrorHandler(w, r, &HTTPError{Status: http.StatusServiceUnavailable,
+		Message: "Sign-in is unavailable right now. Please try again in a minute.", Err: ErrRevocationsUnavailable})
 }
 
 // authHandler returns the handler of one of the Middleware's own paths.
@@ -451,18 +558,28 @@ func (m *Middleware) signedOut(w http.ResponseWriter, r *http.Request) {
 	if rt, ok := SafeReturnTo(r.URL.RequestURI()); ok && rt != m.cfg.AfterLoginPath {
 		loginURL += "?" + url.Values{"return_to": {rt}}.Encode()
 	}
+	m.needLogin(w, r, loginURL, "unauthorized")
+}
+
+// needLogin sends a navigation to loginURL and answers anything else 401
+// with a JSON body naming the reason and the login URL.
+func (m *Middleware) needLogin(w http.ResponseWriter, r *http.Request, loginURL, reason string) {
 	if isNavigation(r) {
 		http.Redirect(w, r, loginURL, http.StatusFound)
 		return
 	}
-	w.Header().Set("WWW-Authenticate", `SSO realm="ssogate", login_url="`+loginURL+`"`)
+	auth := `SSO realm="ssogate", login_url="` + loginURL + `"`
+	if reason != "unauthorized" {
+		auth += `, error="` + reason + `"`
+	}
+	w.Header().Set("WWW-Authenticate", auth)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusUnauthorized)
 	json.NewEncoder(w).Encode(struct {
 		Error    string `json:"error"`
 		LoginURL string `json:"login_url"`
-	}{"unauthorized", loginURL})
+	}{reason, loginURL})
 }
 
 // isNavigation reports whether r is a browser's top-level navigation, which

@@ -247,8 +247,8 @@ func TestWebhookDeletionEndsRouting(t *testing.T) {
 	}
 	f.wantRefused("organization="+workostest.AcmeOrganizationID, http.StatusNotFound, notSetUp)
 	f.wantRefused("email="+workostest.BobEmail, http.StatusNotFound, notSetUp)
-	// The session signed in before the deletion lasts until it expires.
-	f.wantSignedIn(workostest.AliceEmail)
+	// The deletion revoked the session signed in through the connection.
+	f.wantSignedOut()
 
 	// Deactivation and reactivation are seen the same way.
 	if err := f.idp.SetConnectionState(workostest.GlobexConnectionID, "active"); err != nil {

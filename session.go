@@ -2,6 +2,7 @@ package ssogate
 
 import (
 	"crypto/hkdf"
+	"crypto/rand"
 	"crypto/sha256"
 	"errors"
 	"net/http"
@@ -23,13 +24,24 @@ var errStateTooLarge = errors.New("ssogate: login state too large for a cookie")
 // application asked to keep them, without CustomAttributes. It never holds
 // the WorkOS API key or an access token.
 type Session struct {
+	// ID names the session: 128 random bits as 26 characters of base32,
+	// new at every sign-in. [RevokeSession] takes it; it is not a secret
+	// (the sealed cookie is), but it is not for showing to other users.
+	ID string
 	// Profile is the user's identity as it was at sign-in.
 	Profile Profile
-	// IssuedAt is when the user signed in, to the second.
+	// IssuedAt is when the user signed in, to the millisecond.
 	IssuedAt time.Time
 	// ExpiresAt is when the session ends, to the second.
 	ExpiresAt time.Time
+	// LastSeen is, to the second, when the session's cookie was last
+	// written: at sign-in, and with [Config].IdleTimeout each time a
+	// request renewed it.
+	LastSeen time.Time
 }
+
+// sessionIDLen is the length of a [Session].ID.
+const sessionIDLen = 26
 
 const (
 	// maxCookieBytes is the largest Set-Cookie (name, value and attributes)
@@ -84,6 +96,10 @@ type sessionConfig struct {
 	Secure bool
 	// Lifetime is how long a session lasts; at least one second.
 	Lifetime time.Duration
+	// IdleTimeout, if positive, ends a session unused for that long.
+	IdleTimeout time.Duration
+	// Revocations are checked on every Load; nil means a set of its own.
+	Revocations *revocationSet
 	// StateLifetime is how long a login may take; default 10 minutes.
 	StateLifetime time.Duration
 	// Store keeps sessions on the server when set; nil seals them into the
@@ -105,7 +121,10 @@ type sessionManager struct {
 	domain        string
 	secure        bool
 	lifetime      time.Duration // whole seconds
+	idle          time.Duration // whole seconds; 0: no idle timeout
+	renewAfter    int64         // seconds after LastSeen that a request renews the cookie
 	stateLifetime time.Duration // whole seconds
+	revocations   *revocationSet
 	store         sessions.Store
 	keepCustom    bool
 	now           func() time.Time
@@ -143,6 +162,12 @@ func newSessionManager(cfg sessionConfig) (*sessionManager, error) {
 	if cfg.Lifetime < time.Second {
 		return nil, &ConfigError{Field: "Lifetime", Problem: "must be at least one second"}
 	}
+	if cfg.IdleTimeout < 0 {
+		return nil, &ConfigError{Field: "IdleTimeout", Problem: "must not be negative"}
+	}
+	if cfg.Revocations == nil {
+		cfg.Revocations = newRevocationSet()
+	}
 	if cfg.StateLifetime < time.Second {
 		return nil, &ConfigError{Field: "StateLifetime", Problem: "must be at least one second"}
 	}
@@ -173,7 +198,9 @@ func newSessionManager(cfg sessionConfig) (*sessionManager, error) {
 		domain:        cfg.Domain,
 		secure:        cfg.Secure,
 		lifetime:      cfg.Lifetime.Truncate(time.Second),
+		idle:          cfg.IdleTimeout.Truncate(time.Second),
 		stateLifetime: cfg.StateLifetime.Truncate(time.Second),
+		revocations:   cfg.Revocations,
 		store:         cfg.Store,
 		keepCustom:    cfg.KeepCustomAttributes,
 		now:           cfg.Now,
@@ -187,6 +214,10 @@ func newSessionManager(cfg sessionConfig) (*sessionManager, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A tenth of the idle window: the timeout then takes effect between 90%
+	// and 100% of it after the last request, and an active user's cookie is
+	// written ten times an idle window, not on every request.
+	m.renewAfter = int64(m.idle/time.Second) / 10
 	if m.store == nil {
 		m.cache = newSessionCache()
 	}
@@ -219,8 +250,10 @@ func deriveCodecs(secrets [][]byte, hmacInfo, aesInfo string, maxAge time.Durati
 	return codecs, nil
 }
 
-// Load returns the session of the request, or [ErrNoSession] if it has no
-// valid one, whatever the reason.
+// Load returns the session of the request. A request without a valid
+// session gets [ErrNoSession] whatever the reason, or [ErrSessionRevoked]
+// when a revocation matches it; while the revocations cannot be vouched
+// for, [ErrRevocationsUnavailable].
 //
 // The returned Session may be shared with other requests that carry the
 // same cookie, and must not be modified.
@@ -234,9 +267,9 @@ func (m *sessionManager) Load(r *http.Request) (*Session, error) {
 		// holds only valid values, so on a hit it is the one r.Cookie would
 		// return, and checking its bytes would cost more than the lookup.
 		if value, ok := findCookie(r, m.cookieName, false); ok {
-			switch s, res := m.cache.get(value, now); res {
+			switch e, res := m.cache.get(value, now); res {
 			case cacheHit:
-				return s, nil
+				return m.admitCached(e, value)
 			case cacheExpired:
 				return nil, ErrNoSession
 			}
@@ -261,17 +294,45 @@ func (m *sessionManager) Load(r *http.Request) (*Session, error) {
 	if now >= deadline {
 		return nil, ErrNoSession
 	}
+	// The epoch is read before the check, so that a revocation made during
+	// it makes the cached entry checked again.
+	epoch := m.revocations.epoch.Load()
+	if err := m.revocations.check(s); err != nil {
+		return nil, err
+	}
 	if m.cache != nil {
-		m.cache.put(value, s, deadline, now)
+		m.cache.put(value, s, deadline, now, epoch)
 	}
 	return s, nil
 }
 
+// admitCached returns the session of a live cache entry for value, unless a
+// revocation made since the entry was last checked matches it. While no
+// revocation is added, that is one atomic load.
+func (m *sessionManager) admitCached(e *cacheEntry, value string) (*Session, error) {
+	epoch := m.revocations.epoch.Load()
+	if e.checked.Load() == epoch {
+		return e.sess, nil
+	}
+	if err := m.revocations.check(e.sess); err != nil {
+		if errors.Is(err, ErrSessionRevoked) {
+			m.cache.remove(value)
+		}
+		return nil, err
+	}
+	e.checked.Store(epoch)
+	return e.sess, nil
+}
+
 // deadline returns the Unix second at which s stops being valid: its own
-// expiry, or sooner if the configured lifetime has been shortened since it
-// was issued.
+// expiry, sooner if the configured lifetime has been shortened since it
+// was issued, and sooner still when it has been idle for IdleTimeout.
 func (m *sessionManager) deadline(s *Session) int64 {
-	return min(s.ExpiresAt.Unix(), s.IssuedAt.Unix()+int64(m.lifetime/time.Second))
+	d := min(s.ExpiresAt.Unix(), s.IssuedAt.Unix()+int64(m.lifetime/time.Second))
+	if m.idle > 0 {
+		d = min(d, s.LastSeen.Unix()+int64(m.idle/time.Second))
+	}
+	return d
 }
 
 // loadFromStore is Load for sessions kept in a [sessions.Store].
@@ -298,7 +359,31 @@ func (m *sessionManager) loadFromStore(r *http.Request) (*Session, error) {
 	if m.now().Unix() >= m.deadline(s) {
 		return nil, ErrNoSession
 	}
+	if err := m.revocations.check(s); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// Renew writes s again with LastSeen set to now, when an idle timeout is
+// configured and a tenth of it has passed since s was last written, so that
+// an active user is not timed out while gated requests seldom write a
+// cookie. It returns the session the request carries from now on. A renewal
+// that fails leaves the request's session as it was.
+func (m *sessionManager) Renew(w http.ResponseWriter, r *http.Request, s *Session) *Session {
+	if m.idle == 0 {
+		return s
+	}
+	now := m.now()
+	if now.Unix()-s.LastSeen.Unix() < m.renewAfter {
+		return s
+	}
+	renewed := *s
+	renewed.LastSeen = time.Unix(now.Unix(), 0)
+	if err := m.write(w, r, &renewed, now, false); err != nil {
+		return s
+	}
+	return &renewed
 }
 
 // Save starts a brand-new session for p, valid from now for the configured
@@ -314,11 +399,13 @@ func (m *sessionManager) Save(w http.ResponseWriter, r *http.Request, p *Profile
 		return nil, errors.New("ssogate: nil profile")
 	}
 	now := m.now()
-	iat := time.Unix(now.Unix(), 0)
+	iat := now.Truncate(time.Millisecond)
 	s := &Session{
+		ID:        rand.Text(),
 		Profile:   m.trimProfile(p),
 		IssuedAt:  iat,
-		ExpiresAt: iat.Add(m.lifetime),
+		ExpiresAt: time.Unix(iat.Unix(), 0).Add(m.lifetime),
+		LastSeen:  time.Unix(iat.Unix(), 0),
 	}
 	payload, err := appendSession(nil, s)
 	if err != nil {
@@ -328,24 +415,40 @@ func (m *sessionManager) Save(w http.ResponseWriter, r *http.Request, p *Profile
 	if s, err = decodeSession(payload); err != nil {
 		return nil, err
 	}
+	if err := m.write(w, r, s, now, true); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// write seals s into the session cookie, or into the store. A fresh
+// session replaces the request's stored one, if any, with a new store id;
+// a renewed one keeps it.
+func (m *sessionManager) write(w http.ResponseWriter, r *http.Request, s *Session, now time.Time, fresh bool) error {
+	payload, err := appendSession(nil, s)
+	if err != nil {
+		return err
+	}
+	// The cookie lives as long as the session has left.
+	left := s.ExpiresAt.Sub(now).Truncate(time.Second)
 	if m.store != nil {
-		if err := m.saveToStore(w, r, payload); err != nil {
-			return nil, err
+		if fresh {
+			return m.saveToStore(w, r, payload, left)
 		}
-		return s, nil
+		return m.updateStore(w, r, payload, left)
 	}
 	value, err := m.sessionCodecs[0].Encode(m.cookieName, payload)
 	if err != nil {
 		// With NopEncoder and valid keys, securecookie fails only when the
 		// value exceeds MaxLength.
-		return nil, ErrSessionTooLarge
+		return ErrSessionTooLarge
 	}
-	c := m.sessionCookie(value, int(m.lifetime/time.Second), now.Add(m.lifetime))
+	c := m.sessionCookie(value, int(left/time.Second), now.Add(left))
 	if len(c.String()) > maxCookieBytes {
-		return nil, ErrSessionTooLarge
+		return ErrSessionTooLarge
 	}
 	http.SetCookie(w, c)
-	return s, nil
+	return nil
 }
 
 // trimProfile returns the part of p that goes into a session.
@@ -359,9 +462,7 @@ func (m *sessionManager) trimProfile(p *Profile) Profile {
 }
 
 // saveToStore is Save for sessions kept in a [sessions.Store].
-func (m *sessionManager) saveToStore(w http.ResponseWriter, r *http.Request, payload []byte) error {
-	// The store writes into hw, so that nothing reaches w unless all is well.
-	hw := &headerWriter{h: make(http.Header)}
+func (m *sessionManager) saveToStore(w http.ResponseWriter, r *http.Request, payload []byte, left time.Duration) error {
 	if old, err := m.store.New(r, m.cookieName); err == nil && old != nil && !old.IsNew {
 		old.Options = m.storeOptions(-1)
 		// Its deletion cookie is dropped: the new cookie replaces it.
@@ -370,9 +471,28 @@ func (m *sessionManager) saveToStore(w http.ResponseWriter, r *http.Request, pay
 		}
 	}
 	ss := sessions.NewSession(m.store, m.cookieName)
-	ss.Options = m.storeOptions(int(m.lifetime / time.Second))
+	ss.Options = m.storeOptions(int(left / time.Second))
 	ss.IsNew = true
 	ss.Values[storeValuesKey] = payload
+	return m.storeSave(w, r, ss)
+}
+
+// updateStore replaces the payload of the request's stored session.
+func (m *sessionManager) updateStore(w http.ResponseWriter, r *http.Request, payload []byte, left time.Duration) error {
+	ss, err := m.store.New(r, m.cookieName)
+	if err != nil || ss == nil || ss.IsNew {
+		return ErrNoSession
+	}
+	ss.Options = m.storeOptions(int(left / time.Second))
+	ss.Values[storeValuesKey] = payload
+	return m.storeSave(w, r, ss)
+}
+
+// storeSave saves ss and copies the headers the store wrote to w, only if
+// all went well and every cookie fits.
+func (m *sessionManager) storeSave(w http.ResponseWriter, r *http.Request, ss *sessions.Session) error {
+	// The store writes into hw, so that nothing reaches w unless all is well.
+	hw := &headerWriter{h: make(http.Header)}
 	if err := m.store.Save(r, hw, ss); err != nil {
 		return err
 	}

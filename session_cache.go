@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 const (
@@ -48,7 +49,7 @@ type sessionCache struct {
 
 type cacheShard struct {
 	mu sync.RWMutex // guards m
-	m  map[uint64]cacheEntry
+	m  map[uint64]*cacheEntry
 
 	_ [32]byte // keeps shards on separate cache lines
 }
@@ -57,12 +58,15 @@ type cacheEntry struct {
 	value    string
 	sess     *Session
 	deadline int64 // Unix second at which sess expires
+	// checked is the revocation epoch at which sess was last found not
+	// revoked.
+	checked atomic.Uint64
 }
 
 func newSessionCache() *sessionCache {
 	c := &sessionCache{seed: maphash.MakeSeed()}
 	for i := range c.shards {
-		c.shards[i].m = make(map[uint64]cacheEntry)
+		c.shards[i].m = make(map[uint64]*cacheEntry)
 	}
 	return c
 }
@@ -73,7 +77,7 @@ func (c *sessionCache) shard(h uint64) *cacheShard {
 }
 
 // get looks value up at Unix second now.
-func (c *sessionCache) get(value string, now int64) (*Session, cacheResult) {
+func (c *sessionCache) get(value string, now int64) (*cacheEntry, cacheResult) {
 	h := maphash.String(c.seed, value)
 	sh := c.shard(h)
 	sh.mu.RLock()
@@ -90,12 +94,13 @@ func (c *sessionCache) get(value string, now int64) (*Session, cacheResult) {
 		sh.mu.Unlock()
 		return nil, cacheExpired
 	}
-	return e.sess, cacheHit
+	return e, cacheHit
 }
 
-// put caches s, which value verified to and which is live until deadline;
-// now is the current Unix second.
-func (c *sessionCache) put(value string, s *Session, deadline, now int64) {
+// put caches s, which value verified to and which is live until deadline
+// and was found not revoked at the given revocation epoch; now is the
+// current Unix second.
+func (c *sessionCache) put(value string, s *Session, deadline, now int64, epoch uint64) {
 	// The value may be a slice of a much longer Cookie header.
 	value = strings.Clone(value)
 	h := maphash.String(c.seed, value)
@@ -105,7 +110,9 @@ func (c *sessionCache) put(value string, s *Session, deadline, now int64) {
 	if _, ok := sh.m[h]; !ok && len(sh.m) >= sessionCacheSize/sessionCacheShards {
 		sh.evict(now)
 	}
-	sh.m[h] = cacheEntry{value: value, sess: s, deadline: deadline}
+	e := &cacheEntry{value: value, sess: s, deadline: deadline}
+	e.checked.Store(epoch)
+	sh.m[h] = e
 }
 
 // evict makes room in a full shard at Unix second now. The caller holds sh.mu.

@@ -6,23 +6,28 @@ import (
 	"time"
 )
 
-// The session payload, version 1, is:
+// The session payload, version 2, is:
 //
-//	version byte (1)
+//	version byte (2)
 //	flags byte: bit 0 role present, bit 1 custom attributes present
+//	session id: uvarint length (22) and the bytes
 //	id, idp_id, email, first_name, last_name, name, organization_id,
 //	connection_id, connection_type: each a uvarint length and the bytes
 //	role slug, if bit 0: uvarint length and bytes
 //	roles: uvarint count, then each slug as uvarint length and bytes
 //	groups: uvarint count, then each as uvarint length and bytes
-//	issued at, expires at: Unix seconds as zigzag varints
+//	issued at: Unix milliseconds as a zigzag varint
+//	expires at, last seen: Unix seconds as zigzag varints
 //	custom attributes, if bit 1: uvarint length and a JSON object
+//
+// Version 1 had no session id and no last-seen time, and issued-at in
+// seconds; its cookies are refused, which signs their holders out once.
 //
 // It is compact, needs no registration as gob does, and is quick to decode.
 // It is only ever read after its MAC has been verified, but the decoder
 // checks everything anyway.
 const (
-	sessionVersion    = 1
+	sessionVersion    = 2
 	loginStateVersion = 1
 
 	flagRole   = 1 << 0
@@ -56,6 +61,7 @@ func appendSession(b []byte, s *Session) ([]byte, error) {
 		flags |= flagCustom
 	}
 	b = append(b, sessionVersion, flags)
+	b = appendString(b, s.ID)
 	for _, f := range [...]string{p.ID, p.IdPID, p.Email, p.FirstName, p.LastName, p.Name,
 		p.OrganizationID, p.ConnectionID, string(p.ConnectionType)} {
 		b = appendString(b, f)
@@ -71,8 +77,9 @@ func appendSession(b []byte, s *Session) ([]byte, error) {
 	for _, g := range p.Groups {
 		b = appendString(b, g)
 	}
-	b = appendVarint(b, s.IssuedAt.Unix())
+	b = appendVarint(b, s.IssuedAt.UnixMilli())
 	b = appendVarint(b, s.ExpiresAt.Unix())
+	b = appendVarint(b, s.LastSeen.Unix())
 	if custom != nil {
 		b = appendString(b, string(custom))
 	}
@@ -89,6 +96,9 @@ func decodeSession(b []byte) (*Session, error) {
 	// One string backs every field, and the fields are slices of it.
 	d := decoder{s: string(b[2:])}
 	s := new(Session)
+	if s.ID = d.string(); len(s.ID) != sessionIDLen {
+		return nil, errBadPayload
+	}
 	p := &s.Profile
 	p.ID = d.string()
 	p.IdPID = d.string()
@@ -114,8 +124,9 @@ func decodeSession(b []byte) (*Session, error) {
 			p.Groups[i] = d.string()
 		}
 	}
-	s.IssuedAt = time.Unix(d.varint(), 0)
+	s.IssuedAt = time.UnixMilli(d.varint())
 	s.ExpiresAt = time.Unix(d.varint(), 0)
+	s.LastSeen = time.Unix(d.varint(), 0)
 	if flags&flagCustom != 0 {
 		raw := d.string()
 		if d.err == nil {

@@ -513,13 +513,13 @@ func TestSessionCacheBounded(t *testing.T) {
 		if i%2 == 0 {
 			deadline = now - 1 // already expired: evicted first
 		}
-		c.put(fmt.Sprintf("value-%d", i), s, deadline, now)
+		c.put(fmt.Sprintf("value-%d", i), s, deadline, now, 0)
 	}
 	if n := c.len(); n > sessionCacheSize {
 		t.Errorf("got %d cached sessions, want at most %d", n, sessionCacheSize)
 	}
 	last := fmt.Sprintf("value-%d", 3*sessionCacheSize-1)
-	if got, res := c.get(last, now); res != cacheHit || got != s {
+	if got, res := c.get(last, now); res != cacheHit || got.sess != s {
 		t.Errorf("got %v, %v for the newest entry, want a hit", got, res)
 	}
 	if _, res := c.get("value-unknown", now); res != cacheMiss {
@@ -545,7 +545,7 @@ func TestSessionCacheCollision(t *testing.T) {
 	h := maphash.String(m.cache.seed, bob.Value)
 	sh := m.cache.shard(h)
 	sh.mu.Lock()
-	sh.m[h] = cacheEntry{value: alice.Value, sess: aliceSession, deadline: clock.Now().Unix() + 3600}
+	sh.m[h] = &cacheEntry{value: alice.Value, sess: aliceSession, deadline: clock.Now().Unix() + 3600}
 	sh.mu.Unlock()
 
 	got, err := m.Load(requestWith("/", bob))
@@ -557,7 +557,7 @@ func TestSessionCacheCollision(t *testing.T) {
 	}
 
 	sh.mu.Lock()
-	sh.m[h] = cacheEntry{value: alice.Value, sess: aliceSession, deadline: clock.Now().Unix() + 3600}
+	sh.m[h] = &cacheEntry{value: alice.Value, sess: aliceSession, deadline: clock.Now().Unix() + 3600}
 	sh.mu.Unlock()
 	m.cache.remove(bob.Value)
 	sh.mu.RLock()
@@ -792,7 +792,7 @@ func TestCookieValueAllocs(t *testing.T) {
 }
 
 func TestSessionPayloadRefuses(t *testing.T) {
-	good, err := appendSession(nil, &Session{Profile: *aliceProfile(), IssuedAt: time.Unix(1, 0), ExpiresAt: time.Unix(2, 0)})
+	good, err := appendSession(nil, &Session{ID: testSessionID, Profile: *aliceProfile(), IssuedAt: time.Unix(1, 0), ExpiresAt: time.Unix(2, 0)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -805,7 +805,9 @@ func TestSessionPayloadRefuses(t *testing.T) {
 	}{
 		{name: "empty", b: nil},
 		{name: "version only", b: []byte{sessionVersion}},
-		{name: "unknown version", b: append([]byte{2}, good[1:]...)},
+		{name: "version 1", b: append([]byte{1}, good[1:]...)},
+		{name: "unknown version", b: append([]byte{3}, good[1:]...)},
+		{name: "short session id", b: append([]byte{sessionVersion, 0}, appendString(nil, testSessionID[1:])...)},
 		{name: "unknown flag", b: append([]byte{sessionVersion, 0x80}, good[2:]...)},
 		{name: "truncated", b: good[:len(good)-1]},
 		{name: "trailing byte", b: append(slices.Clone(good), 0)},
@@ -824,9 +826,12 @@ func TestSessionPayloadRefuses(t *testing.T) {
 	}
 }
 
+// testSessionID is a well-formed session id.
+const testSessionID = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
 // hugeGroupCount returns a payload claiming more groups than it could hold.
 func hugeGroupCount() []byte {
-	b := []byte{sessionVersion, 0}
+	b := appendString([]byte{sessionVersion, 0}, testSessionID)
 	for range 9 {
 		b = appendString(b, "")
 	}

@@ -154,8 +154,12 @@ func (h *webhookHandler) handle(w http.ResponseWriter, r *http.Request) (int, st
 	}
 	ev := &env.Event
 	if h.cfg.Cache != nil {
-		if err := h.cfg.Cache.ApplyEvent(ev); err != nil {
+		switch err := h.cfg.Cache.applyAndShare(r.Context(), ev); {
+		case errors.Is(err, ErrInvalidEvent):
 			return http.StatusBadRequest, "invalid event", err
+		case err != nil:
+			// It holds here; WorkOS delivers it again for the others.
+			return http.StatusInternalServerError, "event not shared", err
 		}
 	}
 	if h.cfg.OnEvent != nil {

@@ -1,0 +1,331 @@
+package ssogate
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// RevocationKind says what a [Revocation] applies to.
+type RevocationKind uint8
+
+// The kinds of [Revocation].
+const (
+	// SessionRevocation ends one session, named by [Session].ID.
+	SessionRevocation RevocationKind = iota + 1
+	// UserRevocation ends every session of a user, named by profile id
+	// (prof_...).
+	UserRevocation
+	// OrganizationRevocation ends every session of an organization's
+	// users (org_...).
+	OrganizationRevocation
+	// ConnectionRevocation ends every session signed in through a
+	// connection (conn_...).
+	ConnectionRevocation
+)
+
+// String returns the kind's name: "session", "user", "organization" or
+// "connection".
+func (k RevocationKind) String() string {
+	switch k {
+	case SessionRevocation:
+		return "session"
+	case UserRevocation:
+		return "user"
+	case OrganizationRevocation:
+		return "organization"
+	case ConnectionRevocation:
+		return "connection"
+	}
+	return "unknown"
+}
+
+// A Revocation makes every session it matches invalid: the sessions of its
+// Kind and ID issued at or before At. A session signed in after At is not
+// affected, so a revoked user can sign in again; to keep someone out, also
+// refuse them in [Config].OnLogin or at the identity provider.
+//
+// Make one with [RevokeSession], [RevokeUser], [RevokeOrganization] or
+// [RevokeConnection] and pass it to [Middleware.Revoke].
+type Revocation struct {
+	Kind RevocationKind
+	// ID is the session id, profile id, organization id or connection id.
+	ID string
+	// At is the revocation's time: sessions issued at or before it are
+	// refused. [Middleware.Revoke] sets it to now when it is zero.
+	At time.Time
+	// Expires is when the record may be forgotten, because no session it
+	// matches can still be alive. [Middleware.Revoke] sets it to At plus
+	// [MaxSessionLifetime] when it is zero.
+	Expires time.Time
+}
+
+// RevokeSession returns a revocation of one session, by its [Session].ID.
+func RevokeSession(id string) Revocation { return Revocation{Kind: SessionRevocation, ID: id} }
+
+// RevokeUser returns a revocation of every session of a user, by the
+// profile id (prof_...) that [Profile].ID holds.
+func RevokeUser(profileID string) Revocation {
+	return Revocation{Kind: UserRevocation, ID: profileID}
+}
+
+// RevokeOrganization returns a revocation of every session of an
+// organization's users (org_...).
+func RevokeOrganization(id string) Revocation {
+	return Revocation{Kind: OrganizationRevocation, ID: id}
+}
+
+// RevokeConnection returns a revocation of every session signed in through
+// a connection (conn_...).
+func RevokeConnection(id string) Revocation {
+	return Revocation{Kind: ConnectionRevocation, ID: id}
+}
+
+// Validate reports whether r is well formed: a known kind and an id of
+// that kind's form. The error matches [ErrInvalidRevocation] and names
+// what is wrong.
+func (r Revocation) Validate() error {
+	var ok bool
+	switch r.Kind {
+	case SessionRevocation:
+		ok = validSessionID(r.ID)
+	case UserRevocation:
+		ok = validPrefixedID(r.ID, "prof_")
+	case OrganizationRevocation:
+		ok = validPrefixedID(r.ID, "org_")
+	case ConnectionRevocation:
+		ok = validPrefixedID(r.ID, "conn_")
+	default:
+		return fmt.Errorf("%w: unknown kind %d", ErrInvalidRevocation, r.Kind)
+	}
+	switch {
+	case r.ID == "":
+		return fmt.Errorf("%w: the %s id is empty", ErrInvalidRevocation, r.Kind)
+	case !ok:
+		return fmt.Errorf("%w: %q is not a %s id", ErrInvalidRevocation, sanitizeForLog(r.ID), r.Kind)
+	case !r.Expires.IsZero() && r.Expires.Before(r.At):
+		return fmt.Errorf("%w: %s %s expires before it is made", ErrInvalidRevocation, r.Kind, r.ID)
+	}
+	return nil
+}
+
+// Revoke ends the sessions that rs match, on this replica at once and, through
+// the [Backplane], on every replica. Each revocation's At defaults to now
+// and its Expires to At plus [MaxSessionLifetime].
+//
+// Revoke checks every revocation before it applies any: a malformed one is
+// an error matching [ErrInvalidRevocation], and nothing is revoked. It
+// returns once the backplane has stored them all. If it cannot before ctx
+// ends, the error says so: the revocations hold on this replica already,
+// and the backplane keeps trying to share them (see its documentation).
+//
+// The check on each request is a memory lookup, never a network call.
+func (m *Middleware) Revoke(ctx context.Context, rs ...Revocation) error {
+	if len(rs) == 0 {
+		return fmt.Errorf("%w: nothing to revoke", ErrInvalidRevocation)
+	}
+	now := m.now()
+	batch := make([]Revocation, len(rs))
+	for i, r := range rs {
+		if r.At.IsZero() {
+			r.At = now
+		}
+		if r.Expires.IsZero() {
+			r.Expires = r.At.Add(MaxSessionLifetime)
+		}
+		if err := r.Validate(); err != nil {
+			return err
+		}
+		batch[i] = r
+	}
+	return m.publish(ctx, Update{Revocations: batch})
+}
+
+// publish applies u's revocations here, then shares u through the
+// backplane. (An event in u has been applied here already.)
+func (m *Middleware) publish(ctx context.Context, u Update) error {
+	m.revocations.add(u.Revocations, m.now())
+	if err := m.backplane.Publish(ctx, u); err != nil {
+		return fmt.Errorf("%w: %w", ErrNotShared, err)
+	}
+	return nil
+}
+
+// apply brings this replica up to date with an update from the backplane.
+func (m *Middleware) apply(u Update) {
+	m.revocations.add(u.Revocations, m.now())
+	if u.Event != nil {
+		// Events come from a webhook handler of some replica, which
+		// verified them; the cache checks their data again.
+		if _, err := m.connections.applyEvent(u.Event); err != nil {
+			m.log.Warn("ssogate: shared connection event ignored", "err", err)
+		}
+	}
+	if u.Resync {
+		// The backplane may have missed events while it was away.
+		m.connections.Purge()
+	}
+}
+
+// connectionEvent shares a connection event that this replica's cache has
+// applied and, unless configured otherwise, revokes the sessions of a
+// connection that was deactivated or deleted: sessions issued up to the
+// event, or up to now if WorkOS's clock is ahead of ours.
+func (m *Middleware) connectionEvent(ctx context.Context, ev *Event, conn *Connection) error {
+	u := Update{Event: ev}
+	if !m.cfg.KeepSessionsOfRemovedConnections &&
+		(ev.Event == EventConnectionDeactivated || ev.Event == EventConnectionDeleted) {
+		at := ev.CreatedAt
+		if now := m.now(); at.After(now) {
+			at = now
+		}
+		u.Revocations = []Revocation{{Kind: ConnectionRevocation, ID: conn.ID, At: at, Expires: at.Add(MaxSessionLifetime)}}
+		m.log.Info("ssogate: connection removed; its sessions are revoked", "event", ev.Event, "connection_id", conn.ID)
+	}
+	return m.publish(ctx, u)
+}
+
+// failClosed is the backplane's report that this replica may not know
+// every revocation: with a non-nil err, sessions are refused until it
+// reports nil.
+func (m *Middleware) failClosed(err error) {
+	m.revocations.setUnsure(err != nil)
+}
+
+// Close stops the Middleware's subscription to its [Backplane]. It is only
+// needed when the backplane outlives the Middleware, as in tests; a
+// Middleware must not be used after Close.
+func (m *Middleware) Close() error {
+	m.unsubscribe()
+	return nil
+}
+
+// validSessionID reports whether id has the form of a [Session].ID: 26
+// characters of base32 (RFC 4648, no padding), as [crypto/rand.Text] makes.
+func validSessionID(id string) bool {
+	if len(id) != sessionIDLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; !('A' <= c && c <= 'Z' || '2' <= c && c <= '7') {
+			return false
+		}
+	}
+	return true
+}
+
+// revocationPruneEvery is how often adding revocations also forgets the
+// expired ones.
+const revocationPruneEvery = time.Minute
+
+// revocationSet holds the revocations in force on this replica, for the
+// per-request check. Reads take a read lock, and none at all while the set
+// is empty.
+//
+// epoch counts changes, so that a verified-session cache entry checked at
+// the current epoch needs no check again: the hot path then costs one
+// atomic load.
+type revocationSet struct {
+	epoch atomic.Uint64 // bumped after every change
+	size  atomic.Int64  // len(m)
+	unsure atomic.Bool  // the backplane asks to fail closed
+
+	// mu guards m and lastPrune.
+	mu        sync.RWMutex
+	m         map[revocationKey]revocationRecord
+	lastPrune time.Time
+}
+
+type revocationKey struct {
+	kind RevocationKind
+	id   string
+}
+
+type revocationRecord struct {
+	at      int64 // Unix ms: sessions issued at or before it are revoked
+	expires int64 // Unix ms: the record is forgotten after it
+}
+
+func newRevocationSet() *revocationSet {
+	return &revocationSet{m: make(map[revocationKey]revocationRecord)}
+}
+
+// add merges rs into the set at time now: for a key revoked twice, the
+// later At and the later Expires hold. Expired revocations are skipped,
+// and once a minute the expired records are forgotten.
+func (s *revocationSet) add(rs []Revocation, now time.Time) {
+	if len(rs) == 0 {
+		return
+	}
+	nowMS := now.UnixMilli()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range rs {
+		rec := revocationRecord{at: r.At.UnixMilli(), expires: r.Expires.UnixMilli()}
+		if rec.expires < nowMS || r.Validate() != nil {
+			continue
+		}
+		// The id may be a slice of a larger buffer: keep a copy only.
+		k := revocationKey{r.Kind, strings.Clone(r.ID)}
+		if old, ok := s.m[k]; ok {
+			rec.at = max(rec.at, old.at)
+			rec.expires = max(rec.expires, old.expires)
+		}
+		s.m[k] = rec
+	}
+	if now.Sub(s.lastPrune) >= revocationPruneEvery {
+		s.lastPrune = now
+		for k, rec := range s.m {
+			if rec.expires < nowMS {
+				delete(s.m, k)
+			}
+		}
+	}
+	s.size.Store(int64(len(s.m)))
+	s.epoch.Add(1)
+}
+
+// setUnsure sets whether sessions must be refused because the backplane
+// cannot vouch for the set.
+func (s *revocationSet) setUnsure(unsure bool) {
+	if s.unsure.Swap(unsure) != unsure {
+		s.epoch.Add(1)
+	}
+}
+
+// check returns [ErrSessionRevoked] if a revocation matches sess,
+// ErrRevocationsUnavailable while the backplane asks to fail closed, and nil
+// otherwise.
+func (s *revocationSet) check(sess *Session) error {
+	if s.unsure.Load() {
+		return ErrRevocationsUnavailable
+	}
+	if s.size.Load() == 0 {
+		return nil
+	}
+	iat := sess.IssuedAt.UnixMilli()
+	p := &sess.Profile
+	keys := [...]revocationKey{
+		{SessionRevocation, sess.ID},
+		{UserRevocation, p.ID},
+		{OrganizationRevocation, p.OrganizationID},
+		{ConnectionRevocation, p.ConnectionID},
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, k := range keys {
+		if k.id == "" {
+			continue
+		}
+		if rec, ok := s.m[k]; ok && iat <= rec.at {
+			return ErrSessionRevoked
+		}
+	}
+	return nil
+}
+
+// len returns the number of revocations held.
+func (s *revocationSet) len() int { return int(s.size.Load()) }

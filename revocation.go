@@ -229,9 +229,9 @@ const revocationPruneEvery = time.Minute
 // the current epoch needs no check again: the hot path then costs one
 // atomic load.
 type revocationSet struct {
-	epoch atomic.Uint64 // bumped after every change
-	size  atomic.Int64  // len(m)
-	unsure atomic.Bool  // the backplane asks to fail closed
+	epoch  atomic.Uint64 // bumped after every change
+	size   atomic.Int64  // len(m)
+	unsure atomic.Bool   // the backplane asks to fail closed
 
 	// mu guards m and lastPrune.
 	mu        sync.RWMutex

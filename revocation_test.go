@@ -1,0 +1,525 @@
+package ssogate
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ssogate/ssogate/workostest"
+)
+
+// newBrowser returns another browser on the same app and emulator: a
+// cookie jar of its own.
+func (f *flow) newBrowser() *flow {
+	g := *f
+	g.jar, _ = cookiejar.New(nil)
+	g.c = &http.Client{Jar: g.jar, CheckRedirect: f.c.CheckRedirect, Timeout: f.c.Timeout}
+	return &g
+}
+
+// signInAs signs this browser in as email through /login?query.
+func (f *flow) signInAs(email, query string) {
+	f.t.Helper()
+	f.idp.SetAutoSignIn(email)
+	f.signIn(query, "/")
+	f.wantSignedIn(email)
+}
+
+// copyCookies gives to the session cookie of f, as a thief would.
+func (f *flow) copyCookiesTo(to *flow) {
+	u := mustURL(f.t, f.app.URL+"/")
+	to.jar.SetCookies(u, f.jar.Cookies(u))
+}
+
+// apiGet fetches a path of the app as a script would.
+func (f *flow) apiGet(path string) resp {
+	f.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, f.app.URL+path, nil)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Sec-Fetch-Mode", "cors")
+	return f.do(req)
+}
+
+func TestRevoke(t *testing.T) {
+	alice := workostest.ProfileID(workostest.AcmeConnectionID, workostest.AliceEmail)
+	tests := []struct {
+		name string
+		rev  Revocation
+		// who is signed out; the others stay signed in
+		aliceOut, bobOut, hankOut bool
+	}{
+		{name: "user", rev: RevokeUser(alice), aliceOut: true},
+		{name: "organization", rev: RevokeOrganization(workostest.AcmeOrganizationID), aliceOut: true, bobOut: true},
+		{name: "connection", rev: RevokeConnection(workostest.GlobexConnectionID), hankOut: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFlow(t, nil)
+			a, b, h := f, f.newBrowser(), f.newBrowser()
+			a.signInAs(workostest.AliceEmail, "organization="+workostest.AcmeOrganizationID)
+			b.signInAs(workostest.BobEmail, "organization="+workostest.AcmeOrganizationID)
+			h.signInAs(workostest.HankEmail, "organization="+workostest.GlobexOrganizationID)
+
+			f.clock.Advance(time.Second)
+			if err := f.gate.Revoke(context.Background(), tt.rev); err != nil {
+				t.Fatalf("Revoke: %v", err)
+			}
+			for _, c := range []struct {
+				b     *flow
+				email string
+				out   bool
+			}{{a, workostest.AliceEmail, tt.aliceOut}, {b, workostest.BobEmail, tt.bobOut}, {h, workostest.HankEmail, tt.hankOut}} {
+				if c.out {
+					c.b.wantSignedOut()
+					if r := c.b.apiGet("/api/me"); r.StatusCode != http.StatusUnauthorized {
+						t.Errorf("%s: API got %d, want 401", c.email, r.StatusCode)
+					}
+				} else {
+					c.b.wantSignedIn(c.email)
+				}
+			}
+
+			// A revocation ends the sessions issued up to it, not the user:
+			// a sign-in after it works.
+			f.clock.Advance(time.Millisecond)
+			if tt.aliceOut {
+				a.signInAs(workostest.AliceEmail, "organization="+workostest.AcmeOrganizationID)
+			}
+			f.wantNoSecrets()
+		})
+	}
+}
+
+func TestRevokeSessionEndsCopies(t *testing.T) {
+	f := newFlow(t, nil)
+	f.signIn("organization="+workostest.AcmeOrganizationID, "/")
+	thief := f.newBrowser()
+	f.copyCookiesTo(thief)
+	thief.wantSignedIn(workostest.AliceEmail)
+
+	// The app learns the session's id from the request's context.
+	var id string
+	f.app.Config.Handler = f.gate.RequireSSO(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, _ := SessionFromContext(r.Context())
+		id = s.ID
+	}))
+	f.get("/app")
+	f.app.Config.Handler = f.handler(f.gate)
+	if !validSessionID(id) {
+		t.Fatalf("session id %q is not 26 base32 characters", id)
+	}
+	if err := f.gate.Revoke(context.Background(), RevokeSession(id)); err != nil {
+		t.Fatalf("Revoke: %v", err)
+	}
+	f.wantSignedOut()
+	thief.wantSignedOut()
+}
+
+func TestLogoutEndsCopiedCookie(t *testing.T) {
+	f := newFlow(t, nil)
+	f.signIn("organization="+workostest.AcmeOrganizationID, "/")
+	thief := f.newBrowser()
+	f.copyCookiesTo(thief)
+	thief.wantSignedIn(workostest.AliceEmail) // cached on the hot path
+
+	req, _ := http.NewRequest(http.MethodPost, f.app.URL+"/logout", nil)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	if r := f.do(req); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("logout: got %d, want 303", r.StatusCode)
+	}
+	f.wantSignedOut()
+	thief.wantSignedOut()
+	if n := f.gate.revocations.len(); n != 1 {
+		t.Errorf("got %d revocations, want the session's 1", n)
+	}
+	f.wantNoSecrets()
+}
+
+func TestRevokeRefusesBadInput(t *testing.T) {
+	f := newFlow(t, nil)
+	f.signIn("organization="+workostest.AcmeOrganizationID, "/")
+	tests := []struct {
+		name string
+		revs []Revocation
+		want string
+	}{
+		{name: "nothing", revs: nil, want: "nothing to revoke"},
+		{name: "empty session id", revs: []Revocation{RevokeSession("")}, want: "the session id is empty"},
+		{name: "short session id", revs: []Revocation{RevokeSession("ABC")}, want: `"ABC" is not a session id`},
+		{name: "lower-case session id", revs: []Revocation{RevokeSession(strings.Repeat("a", 26))}, want: "is not a session id"},
+		{name: "empty user", revs: []Revocation{RevokeUser("")}, want: "the user id is empty"},
+		{name: "user without prefix", revs: []Revocation{RevokeUser("alice")}, want: `"alice" is not a user id`},
+		{name: "organization with a space", revs: []Revocation{RevokeOrganization("org_ acme")}, want: "is not a organization id"},
+		{name: "connection id of another kind", revs: []Revocation{RevokeConnection(workostest.AcmeOrganizationID)}, want: "is not a connection id"},
+		{name: "control characters", revs: []Revocation{RevokeUser("prof_\x00\n")}, want: `"prof_??" is not a user id`},
+		{name: "unknown kind", revs: []Revocation{{Kind: 9, ID: "prof_x"}}, want: "unknown kind 9"},
+		{name: "expires before it is made", revs: []Revocation{{Kind: UserRevocation, ID: "prof_x", At: time.Unix(10, 0), Expires: time.Unix(5, 0)}}, want: "expires before"},
+		// One bad revocation in a batch stops the good ones too.
+		{name: "batch with one bad", revs: []Revocation{RevokeOrganization(workostest.AcmeOrganizationID), RevokeUser("")}, want: "the user id is empty"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := f.gate.Revoke(context.Background(), tt.revs...)
+			if !errors.Is(err, ErrInvalidRevocation) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v, want ErrInvalidRevocation saying %q", err, tt.want)
+			}
+		})
+	}
+	if n := f.gate.revocations.len(); n != 0 {
+		t.Errorf("got %d revocations held, want none", n)
+	}
+	f.wantSignedIn(workostest.AliceEmail)
+}
+
+// failingBackplane is a local backplane whose Publish fails, as a shared
+// one does while its server is down.
+type failingBackplane struct {
+	Backplane
+	err error
+}
+
+func (b failingBackplane) Publish(ctx context.Context, u Update) error { return b.err }
+
+func TestRevokeNotSharedStillHoldsHere(t *testing.T) {
+	down := errors.New("backplane down")
+	f := newFlow(t, nil, func(c *Config) { c.Backplane = failingBackplane{NewLocalBackplane(), down} })
+	f.signIn("organization="+workostest.AcmeOrganizationID, "/")
+	err := f.gate.Revoke(context.Background(), RevokeOrganization(workostest.AcmeOrganizationID))
+	if !errors.Is(err, ErrNotShared) || !errors.Is(err, down) {
+		t.Fatalf("got %v, want ErrNotShared wrapping the backplane's error", err)
+	}
+	f.wantSignedOut()
+}
+
+func TestRevocationsExpire(t *testing.T) {
+	f := newFlow(t, nil)
+	ctx := context.Background()
+	if err := f.gate.Revoke(ctx, RevokeUser("prof_one"), RevokeUser("prof_two")); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.gate.revocations.len(); n != 2 {
+		t.Fatalf("got %d revocations, want 2", n)
+	}
+	// Revoking again keeps one record a key, with the later time.
+	f.clock.Advance(time.Hour)
+	if err := f.gate.Revoke(ctx, RevokeUser("prof_one")); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.gate.revocations.len(); n != 2 {
+		t.Fatalf("got %d revocations after revoking one again, want 2", n)
+	}
+	// Once no session they match can be alive, they are forgotten.
+	f.clock.Advance(MaxSessionLifetime - 30*time.Minute)
+	if err := f.gate.Revoke(ctx, RevokeUser("prof_three")); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.gate.revocations.len(); n != 2 {
+		t.Errorf("got %d revocations a lifetime after the first, want prof_one's renewal and prof_three", n)
+	}
+	// A revocation that has expired already is not kept.
+	past := f.clock.Now().Add(-2 * MaxSessionLifetime)
+	if err := f.gate.Revoke(ctx, Revocation{Kind: UserRevocation, ID: "prof_old", At: past}); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.gate.revocations.len(); n != 2 {
+		t.Errorf("got %d revocations, want the expired one dropped", n)
+	}
+}
+
+// TestReplicasShareRevocations runs three Middlewares, as three replicas,
+// on one local backplane.
+func TestReplicasShareRevocations(t *testing.T) {
+	bp := NewLocalBackplane()
+	f := newFlow(t, nil, func(c *Config) { c.Backplane = bp })
+	replicas := []*Middleware{f.gate, f.newGate(func(c *Config) { c.Backplane = bp }), f.newGate(func(c *Config) { c.Backplane = bp })}
+	for _, g := range replicas[1:] {
+		t.Cleanup(func() { g.Close() })
+	}
+	f.signInAs(workostest.AliceEmail, "organization="+workostest.AcmeOrganizationID)
+	bob := f.newBrowser()
+	bob.signInAs(workostest.BobEmail, "organization="+workostest.AcmeOrganizationID)
+
+	serve := func(g *Middleware, b *flow) int {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodGet, "/app", nil)
+		req.Header.Set("Accept", "application/json")
+		for _, c := range b.jar.Cookies(mustURL(t, f.app.URL+"/")) {
+			req.AddCookie(c)
+		}
+		g.RequireSSO(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})).ServeHTTP(rec, req)
+		return rec.Code
+	}
+	for i, g := range replicas {
+		if got := serve(g, f); got != http.StatusOK {
+			t.Fatalf("replica %d: alice got %d, want 200", i, got)
+		}
+	}
+	if err := replicas[1].Revoke(context.Background(), RevokeUser(workostest.ProfileID(workostest.AcmeConnectionID, workostest.AliceEmail))); err != nil {
+		t.Fatal(err)
+	}
+	for i, g := range replicas {
+		if got := serve(g, f); got != http.StatusUnauthorized {
+			t.Errorf("replica %d: revoked alice got %d, want 401", i, got)
+		}
+		if got := serve(g, bob); got != http.StatusOK {
+			t.Errorf("replica %d: bob got %d, want 200", i, got)
+		}
+	}
+	// A replica that starts later learns the revocations in force.
+	late := f.newGate(func(c *Config) { c.Backplane = bp })
+	defer late.Close()
+	if got := serve(late, f); got != http.StatusUnauthorized {
+		t.Errorf("late replica: revoked alice got %d, want 401", got)
+	}
+}
+
+func TestConnectionEventRevokes(t *testing.T) {
+	for _, keep := range []bool{false, true} {
+		name := "revokes"
+		if keep {
+			name = "KeepSessionsOfRemovedConnections"
+		}
+		t.Run(name, func(t *testing.T) {
+			const secret = "whsec_test"
+			var target atomic.Pointer[http.Handler]
+			hooks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*target.Load()).ServeHTTP(w, r) }))
+			defer hooks.Close()
+			f := newFlow(t, []workostest.Option{
+				workostest.WithAutoSignIn(workostest.AliceEmail),
+				workostest.WithWebhook(hooks.URL, secret),
+			}, func(c *Config) { c.KeepSessionsOfRemovedConnections = keep })
+			h, err := NewWebhookHandler(WebhookConfig{Secret: secret, Cache: f.gate.Connections(), Logger: f.gate.log, now: f.idp.Now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			target.Store(&h)
+			f.signIn("organization="+workostest.AcmeOrganizationID, "/")
+			hank := f.newBrowser()
+			hank.signInAs(workostest.HankEmail, "organization="+workostest.GlobexOrganizationID)
+
+			f.clock.Advance(time.Second)
+			if err := f.idp.SetConnectionState(workostest.AcmeConnectionID, "inactive"); err != nil {
+				t.Fatal(err)
+			}
+			f.idp.FlushWebhooks()
+			if ds := f.idp.Deliveries(); len(ds) != 1 || ds[0].Status != http.StatusOK {
+				t.Fatalf("deliveries %+v, want one answered 200", ds)
+			}
+			if keep {
+				f.wantSignedIn(workostest.AliceEmail)
+			} else {
+				f.wantSignedOut()
+			}
+			hank.wantSignedIn(workostest.HankEmail)
+		})
+	}
+}
+
+func TestIdleTimeout(t *testing.T) {
+	const idle = 30 * time.Minute
+	f := newFlow(t, nil, func(c *Config) { c.IdleTimeout = idle })
+	f.signIn("organization="+workostest.AcmeOrganizationID, "/")
+	name := f.gate.cfg.CookieName
+	first := f.newBrowser()
+	f.copyCookiesTo(first) // the cookie as issued at sign-in
+
+	// Within a tenth of the window, requests write no cookie.
+	f.clock.Advance(2 * time.Minute)
+	if r := f.get("/app"); r.StatusCode != http.StatusOK || r.cookie(name) != nil {
+		t.Fatalf("got %d with cookie %v, want 200 and no cookie", r.StatusCode, r.cookie(name))
+	}
+	// Past it, the next request renews the cookie.
+	f.clock.Advance(2 * time.Minute)
+	r := f.get("/app")
+	c := r.cookie(name)
+	if r.StatusCode != http.StatusOK || c == nil || c.MaxAge <= 0 || !c.HttpOnly {
+		t.Fatalf("got %d with cookie %v, want 200 and a renewed cookie", r.StatusCode, c)
+	}
+	if want := int((DefaultSessionLifetime - 4*time.Minute) / time.Second); c.MaxAge != want {
+		t.Errorf("renewed cookie Max-Age = %d, want the session's remaining %d", c.MaxAge, want)
+	}
+	if r := f.get("/app"); r.cookie(name) != nil {
+		t.Error("the request after a renewal renewed again")
+	}
+
+	// 29 minutes after the renewal the session is alive, the cookie from
+	// before it is not: idle since sign-in for 33 minutes.
+	f.clock.Advance(29 * time.Minute)
+	first.wantSignedOut()
+	f.wantSignedIn(workostest.AliceEmail)
+
+	// Idle for the whole window: signed out.
+	f.clock.Advance(idle)
+	f.wantSignedOut()
+	f.wantNoSecrets()
+}
+
+func TestIdleTimeoutConfig(t *testing.T) {
+	for _, d := range []time.Duration{-time.Minute, time.Second, 59 * time.Second} {
+		cfg := validConfig()
+		cfg.IdleTimeout = d
+		var ce *ConfigError
+		if _, err := New(cfg); !errors.As(err, &ce) || ce.Field != "Config.IdleTimeout" {
+			t.Errorf("IdleTimeout %v: got %v, want a ConfigError for Config.IdleTimeout", d, err)
+		}
+	}
+}
+
+func TestRequireRecentLogin(t *testing.T) {
+	f := newFlow(t, nil)
+	secret := f.gate.RequireRecentLogin(5 * time.Minute)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, _ := ProfileFromContext(r.Context())
+		w.Write([]byte("secret for " + p.Email))
+	}))
+	mux := http.NewServeMux()
+	mux.Handle("/", f.handler(f.gate))
+	mux.Handle("/billing", secret)
+	// After RequireSSO, as in a chi group.
+	mux.Handle("/chained", f.gate.RequireSSO(secret))
+	f.app.Config.Handler = mux
+
+	// Signed out: as RequireSSO.
+	if r := f.get("/billing"); r.StatusCode != http.StatusFound || r.location(t).RequestURI() != "/login?return_to=%2Fbilling" {
+		t.Fatalf("signed out: got %d to %q, want 302 to /login?return_to=%%2Fbilling", r.StatusCode, r.Header.Get("Location"))
+	}
+	f.signIn("organization="+workostest.AcmeOrganizationID, "/")
+	for _, path := range []string{"/billing", "/chained"} {
+		if r := f.get(path); r.StatusCode != http.StatusOK || r.body != "secret for "+workostest.AliceEmail {
+			t.Fatalf("%s, fresh sign-in: got %d %q, want 200", path, r.StatusCode, r.body)
+		}
+	}
+
+	f.clock.Advance(6 * time.Minute)
+	f.wantSignedIn(workostest.AliceEmail) // other routes are not affected
+	for _, path := range []string{"/billing", "/chained"} {
+		r := f.apiGet(path)
+		var body struct{ Error, LoginURL string }
+		json.Unmarshal([]byte(r.body), &body)
+		want := "/login?connection=" + workostest.AcmeConnectionID + "&prompt=login&return_to=%2F" + path[1:]
+		if r.StatusCode != http.StatusUnauthorized || body.Error != "recent_login_required" {
+			t.Errorf("%s API: got %d %q, want 401 recent_login_required", path, r.StatusCode, r.body)
+		}
+		if !strings.Contains(r.body, `"login_url":"`+strings.ReplaceAll(want, "&", `\u0026`)+`"`) {
+			t.Errorf("%s API: body %q does not name the login URL %s", path, r.body, want)
+		}
+		if h := r.Header.Get("WWW-Authenticate"); !strings.Contains(h, `error="recent_login_required"`) {
+			t.Errorf("%s API: WWW-Authenticate %q does not name the reason", path, h)
+		}
+	}
+
+	// A navigation is sent to sign in again through the same connection,
+	// with prompt=login, and comes back to the route.
+	r := f.get("/billing")
+	if r.StatusCode != http.StatusFound {
+		t.Fatalf("stale: got %d, want 302", r.StatusCode)
+	}
+	loc := r.location(t)
+	query := loc.RawQuery
+	if loc.Path != "/login" || query != "connection="+workostest.AcmeConnectionID+"&prompt=login&return_to=%2Fbilling" {
+		t.Fatalf("stale: redirected to %s", loc)
+	}
+	authURL := f.startLogin(query)
+	if got := authURL.Query().Get("prompt"); got != "login" {
+		t.Errorf("authorization URL prompt = %q, want login", got)
+	}
+	cb := f.authorize(authURL)
+	if r := f.get(cb.String()); r.StatusCode != http.StatusSeeOther || r.location(t).Path != "/billing" {
+		t.Fatalf("callback: got %d to %q, want 303 to /billing", r.StatusCode, r.Header.Get("Location"))
+	}
+	if r := f.get("/billing"); r.StatusCode != http.StatusOK {
+		t.Errorf("after signing in again: got %d, want 200", r.StatusCode)
+	}
+}
+
+func TestLoginPrompt(t *testing.T) {
+	f := newFlow(t, nil)
+	if u := f.startLogin("organization=" + workostest.AcmeOrganizationID); u.Query().Has("prompt") {
+		t.Errorf("prompt sent without being asked for: %s", u)
+	}
+	f.wantRefused("organization="+workostest.AcmeOrganizationID+"&prompt=consent", http.StatusBadRequest, "The only prompt is login.")
+	f.wantRefused("organization="+workostest.AcmeOrganizationID+"&prompt=login&prompt=login", http.StatusBadRequest, "more than once")
+}
+
+func TestRequireRecentLoginPanicsOnBadAge(t *testing.T) {
+	g, err := New(validConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("no panic for a zero maxAge")
+		}
+	}()
+	g.RequireRecentLogin(0)
+}
+
+// switchBackplane is a local backplane whose subscribers can be told to
+// fail closed.
+type switchBackplane struct {
+	Backplane
+	subs []Subscriber
+}
+
+func (b *switchBackplane) Subscribe(s Subscriber) func() {
+	b.subs = append(b.subs, s)
+	return b.Backplane.Subscribe(s)
+}
+
+func TestFailClosed(t *testing.T) {
+	bp := &switchBackplane{Backplane: NewLocalBackplane()}
+	f := newFlow(t, nil, func(c *Config) { c.Backplane = bp })
+	f.signIn("organization="+workostest.AcmeOrganizationID, "/")
+	f.wantSignedIn(workostest.AliceEmail)
+
+	bp.subs[0].FailClosed(errors.New("redis down"))
+	for _, r := range []resp{f.get("/app"), f.apiGet("/api/me")} {
+		if r.StatusCode != http.StatusServiceUnavailable || r.Header.Get("Retry-After") == "" {
+			t.Errorf("%s while failing closed: got %d, want 503 with Retry-After", r.Request.URL.Path, r.StatusCode)
+		}
+	}
+	bp.subs[0].FailClosed(nil)
+	f.wantSignedIn(workostest.AliceEmail)
+}
+
+func TestRevocationSetCheck(t *testing.T) {
+	s := newRevocationSet()
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	sess := &Session{ID: testSessionID, Profile: *aliceProfile(), IssuedAt: t0}
+	rev := func(at time.Time) {
+		t.Helper()
+		s.add([]Revocation{{Kind: UserRevocation, ID: sess.Profile.ID, At: at, Expires: at.Add(MaxSessionLifetime)}}, t0)
+	}
+	check := func(want error) {
+		t.Helper()
+		if err := s.check(sess); !errors.Is(err, want) {
+			t.Errorf("session issued at %v: got %v, want %v", sess.IssuedAt, err, want)
+		}
+	}
+	check(nil)
+	rev(t0.Add(-time.Millisecond))
+	check(nil) // issued after the revocation
+	rev(t0)
+	check(ErrSessionRevoked) // issued at it
+	rev(t0.Add(-time.Hour))
+	check(ErrSessionRevoked) // an older revocation does not undo a newer one
+	sess.IssuedAt = t0.Add(time.Millisecond)
+	check(nil)
+	epoch := s.epoch.Load()
+	s.setUnsure(true)
+	check(ErrRevocationsUnavailable)
+	s.setUnsure(true)
+	s.setUnsure(false)
+	if got := s.epoch.Load(); got != epoch+2 {
+		t.Errorf("epoch moved from %d to %d over two changes of state, want +2", epoch, got)
+	}
+}

@@ -3,7 +3,6 @@ module github.com/ssogate/ssogate
 go 1.25.0
 
 require (
-	github.com/go-chi/chi/v5 v5.5.0
 	github.com/gorilla/securecookie v1.1.2
 	github.com/gorilla/sessions v1.4.0
 	golang.org/x/net v0.58.0

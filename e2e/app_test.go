@@ -30,8 +30,9 @@ func startBasic(t *testing.T) string {
 	bin := filepath.Join(t.TempDir(), "basic")
 	buildCtx, cancelBuild := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancelBuild()
-	// Built in the root module, as "go run ./examples/basic" builds it: this
-	// module's go.sum covers only what its own tests import.
+	// Built from the repository's root, as "go run ./examples/basic" builds
+	// it there through go.work: this module's go.sum covers only what its
+	// own tests import.
 	build := exec.CommandContext(buildCtx, goTool, "build", "-o", bin, "./examples/basic")
 	build.Dir = ".."
 	if out, err := build.CombinedOutput(); err != nil {

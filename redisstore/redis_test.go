@@ -7,13 +7,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -21,85 +19,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/ssogate/ssogate"
+	"github.com/ssogate/ssogate/redisstore/redistest"
 	"github.com/ssogate/ssogate/workostest"
 )
-
-// redisServer is a redis-server process of the test's own, on a random
-// loopback port, with nothing saved to disk.
-type redisServer struct {
-	t    testing.TB
-	addr string
-	cmd  *exec.Cmd
-}
-
-// redisBinary returns the path of redis-server, or skips the test (fails
-// it under CI=true) when it is missing.
-func redisBinary(t testing.TB) string {
-	t.Helper()
-	path, err := exec.LookPath("redis-server")
-	if err != nil {
-		const msg = "redis-server not found: install Debian's redis-server package (apt-get install redis-server)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return path
-}
-
-// startRedis starts a redis-server of the test's own.
-func startRedis(t testing.TB) *redisServer {
-	t.Helper()
-	redisBinary(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	s := &redisServer{t: t, addr: addr}
-	s.start()
-	t.Cleanup(s.stop)
-	return s
-}
-
-func (s *redisServer) start() {
-	s.t.Helper()
-	_, port, _ := net.SplitHostPort(s.addr)
-	s.cmd = exec.Command(redisBinary(s.t), "--bind", "127.0.0.1", "--port", port,
-		"--save", "", "--appendonly", "no", "--dir", s.t.TempDir())
-	if err := s.cmd.Start(); err != nil {
-		s.t.Fatal(err)
-	}
-	rdb := redis.NewClient(&redis.Options{Addr: s.addr, MaxRetries: -1})
-	defer rdb.Close()
-	eventually(s.t, "redis-server answers", func() bool { return rdb.Ping(context.Background()).Err() == nil })
-}
-
-// stop kills the server, as a crash would.
-func (s *redisServer) stop() {
-	if s.cmd != nil && s.cmd.Process != nil {
-		s.cmd.Process.Kill()
-		s.cmd.Wait()
-		s.cmd = nil
-	}
-}
-
-// sharedRedis returns the address of a Redis for tests that do not stop
-// it: the one .ci/run started (REDISSTORE_TEST_ADDR), or one of the test's
-// own.
-func sharedRedis(t testing.TB) string {
-	t.Helper()
-	if addr := os.Getenv("REDISSTORE_TEST_ADDR"); addr != "" {
-		return addr
-	}
-	return startRedis(t).addr
-}
-
-// testPrefix keeps each test's keys apart on a shared Redis.
-func testPrefix(t testing.TB) string {
-	return fmt.Sprintf("ssogate-test:%s:%d:", t.Name(), time.Now().UnixNano())
-}
 
 // eventually polls cond until it holds, and logs how long that took. The
 // ten-second bound only keeps a broken test from hanging.
@@ -329,7 +251,7 @@ var aliceID = workostest.ProfileID(workostest.AcmeConnectionID, workostest.Alice
 
 // TestThreeReplicas runs the app as three replicas on one Redis.
 func TestThreeReplicas(t *testing.T) {
-	c := newCluster(t, sharedRedis(t), Options{})
+	c := newCluster(t, redistest.Shared(t), Options{})
 	a, b, cc := c.start("A"), c.start("B"), c.start("C")
 	replicas := []*replica{a, b, cc}
 	alice, bob := newBrowser(t), newBrowser(t)
@@ -434,14 +356,14 @@ func checkLogs(t *testing.T, logs string, browsers ...*browser) {
 
 // TestRedisRestart kills Redis under two replicas and starts it again.
 func TestRedisRestart(t *testing.T) {
-	srv := startRedis(t)
-	c := newCluster(t, srv.addr, Options{RetryInterval: 50 * time.Millisecond, Timeout: time.Second})
+	srv := redistest.Start(t)
+	c := newCluster(t, srv.Addr, Options{RetryInterval: 50 * time.Millisecond, Timeout: time.Second})
 	a, b := c.start("A"), c.start("B")
 	alice, bob := newBrowser(t), newBrowser(t)
 	c.signIn(alice, a, workostest.AliceEmail)
 	c.signIn(bob, a, workostest.BobEmail)
 
-	srv.stop()
+	srv.Stop()
 	eventually(t, "both replicas notice the outage", func() bool {
 		return strings.Count(c.logs.String(), "Redis is unreachable") == 2
 	})
@@ -461,7 +383,7 @@ func TestRedisRestart(t *testing.T) {
 		t.Error("A accepts alice after revoking her during the outage")
 	}
 
-	srv.start()
+	srv.Restart()
 	eventually(t, "B refuses alice once Redis is back", func() bool { return alice.status(b) == http.StatusFound })
 	if !bob.signedIn(b, workostest.BobEmail) || !bob.signedIn(a, workostest.BobEmail) {
 		t.Error("bob is refused after the outage")
@@ -481,36 +403,36 @@ func TestRedisRestart(t *testing.T) {
 }
 
 func TestFailClosed(t *testing.T) {
-	srv := startRedis(t)
-	c := newCluster(t, srv.addr, Options{RetryInterval: 50 * time.Millisecond, Timeout: time.Second, FailClosed: true})
+	srv := redistest.Start(t)
+	c := newCluster(t, srv.Addr, Options{RetryInterval: 50 * time.Millisecond, Timeout: time.Second, FailClosed: true})
 	a := c.start("A")
 	alice := newBrowser(t)
 	c.signIn(alice, a, workostest.AliceEmail)
 
-	srv.stop()
+	srv.Stop()
 	eventually(t, "A refuses sessions without Redis", func() bool { return alice.status(a) == http.StatusServiceUnavailable })
-	srv.start()
+	srv.Restart()
 	eventually(t, "A serves sessions again", func() bool { return alice.signedIn(a, workostest.AliceEmail) })
 }
 
 func TestFailClosedAtStart(t *testing.T) {
-	srv := startRedis(t)
-	srv.stop()
-	c := newCluster(t, srv.addr, Options{RetryInterval: 50 * time.Millisecond, Timeout: 200 * time.Millisecond, FailClosed: true})
+	srv := redistest.Start(t)
+	srv.Stop()
+	c := newCluster(t, srv.Addr, Options{RetryInterval: 50 * time.Millisecond, Timeout: 200 * time.Millisecond, FailClosed: true})
 	a := c.start("A")
 	alice := newBrowser(t)
 	c.login(alice, a, workostest.AliceEmail) // signing in needs no revocation
 	if got := alice.status(a); got != http.StatusServiceUnavailable {
 		t.Errorf("got %d before Redis was ever read, want 503", got)
 	}
-	srv.start()
+	srv.Restart()
 	eventually(t, "A serves sessions once Redis is read", func() bool { return alice.signedIn(a, workostest.AliceEmail) })
 }
 
 // TestMalformedRecords plants junk in Redis: it is skipped and logged,
 // and what is well formed still applies.
 func TestMalformedRecords(t *testing.T) {
-	addr := sharedRedis(t)
+	addr := redistest.Shared(t)
 	c := newCluster(t, addr, Options{})
 	rdb := redis.NewClient(&redis.Options{Addr: addr})
 	defer rdb.Close()
@@ -543,4 +465,9 @@ func TestMalformedRecords(t *testing.T) {
 	if strings.Contains(c.logs.String(), "bad id") {
 		t.Error("the content of a malformed message reached the logs")
 	}
+}
+
+// testPrefix keeps each test's keys apart on a shared Redis.
+func testPrefix(t testing.TB) string {
+	return fmt.Sprintf("ssogate-test:%s:%d:", t.Name(), time.Now().UnixNano())
 }

@@ -53,6 +53,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"strconv"
@@ -111,6 +112,8 @@ type Store struct {
 	done   sync.WaitGroup
 	// ps is the subscription; Close closes it to end a blocked read.
 	ps *redis.PubSub
+	// owned is the client Open made, which Close closes.
+	owned io.Closer
 
 	down atomic.Bool // Redis is failing: the outage was logged
 
@@ -180,13 +183,35 @@ func New(rdb redis.UniversalClient, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// Close stops the store's goroutines and waits for them. Revocations still
-// pending are dropped from this store (they hold on the replica that made
-// them until it stops).
+// Open returns a Store on a client of its own for a Redis URL, such as
+// redis://localhost:6379/0 or rediss://user:password@host:6380 (see
+// [redis.ParseURL]). [Store.Close] closes the client.
+func Open(url string, opts Options) (*Store, error) {
+	ro, err := redis.ParseURL(url)
+	if err != nil {
+		// The URL may hold a password: the error does not quote it.
+		return nil, errors.New("redisstore: malformed Redis URL (want redis://host:port[/db])")
+	}
+	rdb := redis.NewClient(ro)
+	s, err := New(rdb, opts)
+	if err != nil {
+		rdb.Close()
+		return nil, err
+	}
+	s.owned = rdb
+	return s, nil
+}
+
+// Close stops the store's goroutines and waits for them, and closes the
+// client if [Open] made it. Revocations still pending are dropped from this
+// store (they hold on the replica that made them until it stops).
 func (s *Store) Close() error {
 	s.cancel()
 	err := s.ps.Close()
 	s.done.Wait()
+	if s.owned != nil {
+		err = errors.Join(err, s.owned.Close())
+	}
 	return err
 }
 

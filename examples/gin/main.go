@@ -20,13 +20,17 @@
 // WORKOS_COOKIE_PASSWORD_PREVIOUS (optional, for rotation),
 // WORKOS_WEBHOOK_SECRET (the secret of the webhook endpoint /webhooks/workos,
 // which keeps the connection cache fresh; the emulator, which delivers its
-// connection events there, makes up one if it is not set).
+// connection events there, makes up one if it is not set), REDIS_URL
+// (redis://host:port[/db]: replicas of the app with the same
+// WORKOS_COOKIE_PASSWORD share sign-outs, revocations and connection events
+// through that Redis).
 package main
 
 import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
@@ -36,6 +40,7 @@ import (
 
 	"github.com/ssogate/ssogate"
 	"github.com/ssogate/ssogate/examples/internal/exampleapp"
+	"github.com/ssogate/ssogate/redisstore"
 )
 
 func main() {
@@ -53,7 +58,17 @@ func main() {
 // run serves the app until ctx ends. ready, if not nil, receives the
 // app's base URL once it is listening.
 func run(ctx context.Context, getenv func(string) string, out io.Writer, ready chan<- string) error {
-	return exampleapp.Run(ctx, getenv, out, ready, newApp)
+	return exampleapp.Run(ctx, getenv, out, ready, newApp, openRedis)
+}
+
+// openRedis opens the backplane at REDIS_URL, through which replicas of the
+// app share sign-outs, revocations and connection events.
+func openRedis(url string, logger *slog.Logger) (ssogate.Backplane, io.Closer, error) {
+	store, err := redisstore.Open(url, redisstore.Options{Logger: logger})
+	if err != nil {
+		return nil, nil, err
+	}
+	return store, store, nil
 }
 
 // newApp returns the app's routes: a public home page, the sign-in

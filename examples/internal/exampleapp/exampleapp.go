@@ -6,10 +6,13 @@
 // Environment: ADDR (default localhost:8080), WORKOS_API_KEY, WORKOS_CLIENT_ID,
 // WORKOS_BASE_URL, WORKOS_REDIRECT_URI (default http://$ADDR/callback),
 // WORKOS_COOKIE_PASSWORD (at least 32 bytes; required with a real API key),
-// WORKOS_COOKIE_PASSWORD_PREVIOUS (optional, for rotation) and
+// WORKOS_COOKIE_PASSWORD_PREVIOUS (optional, for rotation),
 // WORKOS_WEBHOOK_SECRET (optional: the app then verifies WorkOS's webhook
-// deliveries at [WebhookPath]). With no WORKOS_API_KEY the app signs in
-// through workostest, seeded with [workostest.DefaultSeed].
+// deliveries at [WebhookPath]) and REDIS_URL (optional, redis://host:port[/db]:
+// replicas of the app with the same WORKOS_COOKIE_PASSWORD then share
+// sign-outs, revocations and connection events through that Redis). With no
+// WORKOS_API_KEY the app signs in through workostest, seeded with
+// [workostest.DefaultSeed].
 package exampleapp
 
 import (
@@ -49,11 +52,16 @@ const WebhookPath = "/webhooks/workos"
 // Routes builds an example's handler from its gate and environment.
 type Routes func(gate *ssogate.Middleware, env Env) (http.Handler, error)
 
+// OpenBackplane opens the backplane at a REDIS_URL. The examples pass one
+// made with github.com/ssogate/ssogate/redisstore, which lives in a module
+// of its own so that no Redis client reaches the library's go.mod.
+type OpenBackplane func(url string, logger *slog.Logger) (ssogate.Backplane, io.Closer, error)
+
 // Run serves the handler that routes builds until ctx ends, reading the
 // environment through getenv and writing the log and the sign-in
 // instructions to out. ready, if not nil, receives the app's base URL once
-// it is listening.
-func Run(ctx context.Context, getenv func(string) string, out io.Writer, ready chan<- string, routes Routes) error {
+// it is listening. With REDIS_URL set, open makes the app's backplane.
+func Run(ctx context.Context, getenv func(string) string, out io.Writer, ready chan<- string, routes Routes, open OpenBackplane) error {
 	logger := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
 	addr := getenv("ADDR")
@@ -93,6 +101,18 @@ func Run(ctx context.Context, getenv func(string) string, out io.Writer, ready c
 	}
 	if s.ephemeral {
 		logger.Warn("WORKOS_COOKIE_PASSWORD is not set: using a random one, so sessions end when the app restarts")
+	}
+	if redisURL := getenv("REDIS_URL"); redisURL != "" {
+		if s.ephemeral {
+			return errors.New("REDIS_URL needs WORKOS_COOKIE_PASSWORD: replicas must share it to accept each other's sessions")
+		}
+		bp, closer, err := open(redisURL, logger)
+		if err != nil {
+			return fmt.Errorf("REDIS_URL: %w", err)
+		}
+		defer closer.Close()
+		cfg.Backplane = bp
+		fmt.Fprintln(out, "Sharing sign-outs, revocations and connection events through REDIS_URL")
 	}
 
 	gate, err := ssogate.New(cfg)

@@ -421,3 +421,65 @@ func checkPrivate(t *testing.T, route string, res Response) {
 		t.Errorf("%s Vary: got %q, want Cookie among them", route, got)
 	}
 }
+
+// TestReplicas runs the app twice, as two replicas with one cookie password
+// and one Redis at redisURL, and checks that they act as one app: a session
+// made on one is accepted on the other, and signing out on one ends a copy
+// of the cookie on the other.
+func TestReplicas(t *testing.T, run RunFunc, redisURL string) {
+	env := map[string]string{
+		"WORKOS_COOKIE_PASSWORD": "replicas-share-this-password-of-32-bytes",
+		"REDIS_URL":              redisURL,
+	}
+	out := &syncBuffer{}
+	one := StartOutput(t, run, env, out)
+	two := StartOutput(t, run, env, out)
+	if n := strings.Count(out.String(), "Sharing sign-outs, revocations and connection events through REDIS_URL"); n != 2 {
+		t.Errorf("got %d replicas saying they share through Redis, want 2", n)
+	}
+
+	// Cookies go by host, not port: both replicas get the browser's, as
+	// behind a load balancer.
+	b := NewBrowser(t)
+	b.SignIn(one, one+"/login?organization=org_acme", "alice@acme.com")
+	thief := NewBrowser(t)
+	u, _ := url.Parse(one)
+	thief.Client.Jar.SetCookies(u, b.Client.Jar.Cookies(u))
+	for _, base := range []string{one, two} {
+		if me := thief.Fetch(base + "/api/me"); me.Status != http.StatusOK || !strings.Contains(me.Body, "alice@acme.com") {
+			t.Fatalf("%s/api/me with the copied cookie: got %d, want 200 for alice", base, me.Status)
+		}
+	}
+
+	if res := b.Navigate(http.MethodPost, one+"/logout", url.Values{}); res.Status != http.StatusSeeOther {
+		t.Fatalf("sign-out: got %d, want 303", res.Status)
+	}
+	// Wait for the sign-out to reach the other replica; the bound only
+	// keeps a broken test from hanging.
+	start := time.Now()
+	for thief.Fetch(two+"/api/me").Status != http.StatusUnauthorized {
+		if time.Since(start) > 10*time.Second {
+			t.Fatal("the other replica still accepts the copied cookie after the sign-out")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Logf("the other replica refused the copied cookie %v after the sign-out", time.Since(start).Round(time.Millisecond))
+	if strings.Contains(out.String(), redisURL) {
+		t.Error("the Redis URL reached the output")
+	}
+
+	t.Run("REDIS_URL needs a shared cookie password", func(t *testing.T) {
+		env := map[string]string{"ADDR": "127.0.0.1:0", "REDIS_URL": redisURL}
+		err := run(context.Background(), func(k string) string { return env[k] }, io.Discard, nil)
+		if err == nil || !strings.Contains(err.Error(), "WORKOS_COOKIE_PASSWORD") {
+			t.Errorf("got %v, want a refusal naming WORKOS_COOKIE_PASSWORD", err)
+		}
+	})
+	t.Run("a malformed REDIS_URL", func(t *testing.T) {
+		env := map[string]string{"ADDR": "127.0.0.1:0", "REDIS_URL": "http://user:hunter2@x", "WORKOS_COOKIE_PASSWORD": env["WORKOS_COOKIE_PASSWORD"]}
+		err := run(context.Background(), func(k string) string { return env[k] }, io.Discard, nil)
+		if err == nil || !strings.Contains(err.Error(), "REDIS_URL") || strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("got %v, want a refusal naming REDIS_URL without the password", err)
+		}
+	})
+}

@@ -4,13 +4,16 @@ import (
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/gob"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/gorilla/sessions"
 )
@@ -19,8 +22,11 @@ import (
 // a valid session, against three baselines that put the same profile in the
 // request's context: no middleware at all (the limit), gorilla/sessions'
 // CookieStore with its default gob encoding, and a standard-library floor
-// (AES-256-GCM open and JSON decode of a cookie). Compare the ratios, not
-// the absolute times:
+// (AES-256-GCM open and JSON decode of a cookie). ssogate-revocations-idle
+// has the idle timeout on and 10,000 revocations of other sessions and
+// users in force; ssogate-revocation-churn adds a revocation every 100
+// requests, so that the session is checked against them again each time.
+// Compare the ratios, not the absolute times:
 //
 //	go test -run '^$' -bench 'BenchmarkRequireSSO$' -benchtime 20000x -count 5 .
 func BenchmarkRequireSSO(b *testing.B) {
@@ -47,6 +53,26 @@ func BenchmarkRequireSSO(b *testing.B) {
 	b.Run("ssogate", func(b *testing.B) {
 		g, r, n := benchGate(b, alice)
 		benchServe(b, g.RequireSSO(handler), r, n)
+	})
+
+	b.Run("ssogate-revocations-idle", func(b *testing.B) {
+		g, r, n := benchGate(b, alice, func(c *Config) { c.IdleTimeout = 30 * time.Minute })
+		benchRevocations(b, g, 10000)
+		benchServe(b, g.RequireSSO(handler), r, n)
+	})
+
+	b.Run("ssogate-revocation-churn", func(b *testing.B) {
+		g, r, n := benchGate(b, alice, func(c *Config) { c.IdleTimeout = 30 * time.Minute })
+		benchRevocations(b, g, 10000)
+		gated := g.RequireSSO(handler)
+		i := 0
+		churn := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if i++; i%100 == 0 {
+				g.revocations.add([]Revocation{{Kind: UserRevocation, ID: "prof_churn", At: g.now(), Expires: g.now().Add(time.Hour)}}, g.now())
+			}
+			gated.ServeHTTP(w, r)
+		})
+		benchServe(b, churn, r, n)
 	})
 
 	b.Run("ssogate-nocache", func(b *testing.B) {
@@ -121,14 +147,18 @@ type benchProfileKey struct{}
 
 // benchGate returns a Middleware, a request to /app with a valid session
 // for p, and the session cookie's length.
-func benchGate(b *testing.B, p *Profile) (*Middleware, *http.Request, int) {
+func benchGate(b *testing.B, p *Profile, opts ...func(*Config)) (*Middleware, *http.Request, int) {
 	b.Helper()
-	g, err := New(Config{
+	cfg := Config{
 		Provider:      stubProvider{},
 		RedirectURI:   "https://app.example/callback",
 		CookieSecrets: [][]byte{testSecret(1)},
 		Logger:        slog.New(slog.DiscardHandler),
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	g, err := New(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -138,6 +168,22 @@ func benchGate(b *testing.B, p *Profile) (*Middleware, *http.Request, int) {
 	}
 	c := rec.Result().Cookies()[0]
 	return g, requestWith("/app", c), len(c.Value)
+}
+
+// benchRevocations puts n revocations of other sessions and users in force,
+// half of each.
+func benchRevocations(b *testing.B, g *Middleware, n int) {
+	b.Helper()
+	revs := make([]Revocation, n)
+	for i := range revs {
+		revs[i] = RevokeUser(fmt.Sprintf("prof_other_%d", i))
+		if i%2 == 0 {
+			revs[i] = RevokeSession(rand.Text())
+		}
+	}
+	if err := g.Revoke(context.Background(), revs...); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // benchServe serves r through h once per iteration, each time into a new

@@ -523,3 +523,23 @@ func TestRevocationSetCheck(t *testing.T) {
 		t.Errorf("epoch moved from %d to %d over two changes of state, want +2", epoch, got)
 	}
 }
+
+func TestSessionCacheSizeConfig(t *testing.T) {
+	for _, tt := range []struct {
+		size, wantShardCap int
+	}{{0, DefaultSessionCacheSize / sessionCacheShards}, {1600, 100}, {3, 1}, {-1, 0}} {
+		cfg := validConfig()
+		cfg.SessionCacheSize = tt.size
+		g, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := 0
+		if c := g.sessions.cache; c != nil {
+			got = c.shardCap
+		}
+		if got != tt.wantShardCap {
+			t.Errorf("SessionCacheSize %d: got %d entries a shard, want %d", tt.size, got, tt.wantShardCap)
+		}
+	}
+}

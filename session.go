@@ -98,6 +98,9 @@ type sessionConfig struct {
 	Lifetime time.Duration
 	// IdleTimeout, if positive, ends a session unused for that long.
 	IdleTimeout time.Duration
+	// CacheSize bounds the verified-session cache; 0 means
+	// DefaultSessionCacheSize, negative no cache.
+	CacheSize int
 	// Revocations are checked on every Load; nil means a set of its own.
 	Revocations *revocationSet
 	// StateLifetime is how long a login may take; default 10 minutes.
@@ -219,7 +222,12 @@ func newSessionManager(cfg sessionConfig) (*sessionManager, error) {
 	// written ten times an idle window, not on every request.
 	m.renewAfter = int64(m.idle/time.Second) / 10
 	if m.store == nil {
-		m.cache = newSessionCache()
+		switch {
+		case cfg.CacheSize == 0:
+			m.cache = newSessionCache(DefaultSessionCacheSize)
+		case cfg.CacheSize > 0:
+			m.cache = newSessionCache(cfg.CacheSize)
+		}
 	}
 	return m, nil
 }
@@ -262,30 +270,39 @@ func (m *sessionManager) Load(r *http.Request) (*Session, error) {
 		return m.loadFromStore(r)
 	}
 	now := m.now().Unix()
+	// The first cookie of the name is taken as it is, without checking its
+	// bytes, which costs more than the rest of a cache hit: the cache holds
+	// only values that verified, and a value that verifies is made of
+	// base64 only, so either way it is the cookie r.Cookie would return.
+	// Only when it does not verify may a later cookie of the name be the
+	// one r.Cookie returns, because r.Cookie skips malformed values.
+	value, ok := findCookie(r, m.cookieName, false)
+	if !ok {
+		return nil, ErrNoSession
+	}
+	var h uint64
 	if m.cache != nil {
-		// The first cookie of the name is looked up as it is: the cache
-		// holds only valid values, so on a hit it is the one r.Cookie would
-		// return, and checking its bytes would cost more than the lookup.
-		if value, ok := findCookie(r, m.cookieName, false); ok {
-			switch e, res := m.cache.get(value, now); res {
-			case cacheHit:
-				return m.admitCached(e, value)
-			case cacheExpired:
-				return nil, ErrNoSession
-			}
+		var e *cacheEntry
+		var res cacheResult
+		switch e, h, res = m.cache.get(value, now); res {
+		case cacheHit:
+			return m.admitCached(e, value)
+		case cacheExpired:
+			return nil, ErrNoSession
 		}
 	}
-	value, ok := cookieValue(r, m.cookieName)
-	if !ok || value == "" {
-		return nil, ErrNoSession
-	}
-	var payload []byte
-	if err := securecookie.DecodeMulti(m.cookieName, value, &payload, m.sessionCodecs...); err != nil {
-		return nil, ErrNoSession
-	}
-	s, err := decodeSession(payload)
+	s, err := m.open(value)
 	if err != nil {
-		return nil, ErrNoSession
+		valid, ok := cookieValue(r, m.cookieName)
+		if !ok || valid == value {
+			return nil, ErrNoSession
+		}
+		if value = valid; m.cache != nil {
+			h = m.cache.hash(value)
+		}
+		if s, err = m.open(value); err != nil {
+			return nil, ErrNoSession
+		}
 	}
 	if !m.keepCustom {
 		s.Profile.CustomAttributes = nil
@@ -301,9 +318,21 @@ func (m *sessionManager) Load(r *http.Request) (*Session, error) {
 		return nil, err
 	}
 	if m.cache != nil {
-		m.cache.put(value, s, deadline, now, epoch)
+		m.cache.put(value, h, s, deadline, now, epoch)
 	}
 	return s, nil
+}
+
+// open verifies and decodes a session cookie's value.
+func (m *sessionManager) open(value string) (*Session, error) {
+	if value == "" {
+		return nil, ErrNoSession
+	}
+	var payload []byte
+	if err := securecookie.DecodeMulti(m.cookieName, value, &payload, m.sessionCodecs...); err != nil {
+		return nil, ErrNoSession
+	}
+	return decodeSession(payload)
 }
 
 // admitCached returns the session of a live cache entry for value, unless a

@@ -174,3 +174,34 @@ func benchLoad(b *testing.B, m *sessionManager, r *http.Request, cookieBytes int
 	}
 	b.ReportMetric(float64(cookieBytes), "cookie-bytes")
 }
+
+// BenchmarkSessionLoadRotation reads 20,000 distinct sessions in turn, more
+// than the verified-session cache holds: nearly every read verifies the
+// cookie and replaces a cache entry. ssogate-nocache is the same without a
+// cache.
+func BenchmarkSessionLoadRotation(b *testing.B) {
+	for _, cached := range []bool{true, false} {
+		name := "ssogate"
+		if !cached {
+			name = "ssogate-nocache"
+		}
+		b.Run(name, func(b *testing.B) {
+			m := newTestManager(b, benchConfig())
+			if !cached {
+				m.cache = nil
+			}
+			reqs := make([]*http.Request, 20000)
+			for i := range reqs {
+				reqs[i], _ = benchSessionRequest(b, m, aliceProfile())
+			}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if _, err := m.Load(reqs[i%len(reqs)]); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	}
+}

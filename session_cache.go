@@ -8,8 +8,8 @@ import (
 )
 
 const (
-	// sessionCacheSize bounds the number of cached sessions.
-	sessionCacheSize = 4096
+	// DefaultSessionCacheSize is the default of [Config].SessionCacheSize.
+	DefaultSessionCacheSize = 32768
 	// sessionCacheShards spreads the cache over locks, so that parallel
 	// requests for different users do not meet on one.
 	sessionCacheShards = 16
@@ -38,12 +38,13 @@ const (
 // seed and then compare it in constant time, so that the response time says
 // nothing about the cached values.
 //
-// It holds at most [sessionCacheSize] entries. When a shard is full, an
+// It holds at most size entries. When a shard is full, an
 // insert samples a few of its entries (Go randomizes map iteration) and
 // evicts the expired ones among them, or else the first one sampled: random
 // replacement, which costs a single re-verification when it guesses wrong.
 type sessionCache struct {
-	seed   maphash.Seed
+	seed     maphash.Seed
+	shardCap int // entries a shard holds
 	shards [sessionCacheShards]cacheShard
 }
 
@@ -63,8 +64,10 @@ type cacheEntry struct {
 	checked atomic.Uint64
 }
 
-func newSessionCache() *sessionCache {
-	c := &sessionCache{seed: maphash.MakeSeed()}
+// newSessionCache returns a cache of about size entries, at least one a
+// shard.
+func newSessionCache(size int) *sessionCache {
+	c := &sessionCache{seed: maphash.MakeSeed(), shardCap: max(1, size/sessionCacheShards)}
 	for i := range c.shards {
 		c.shards[i].m = make(map[uint64]*cacheEntry)
 	}
@@ -76,15 +79,19 @@ func (c *sessionCache) shard(h uint64) *cacheShard {
 	return &c.shards[h>>(64-4)] // top 4 bits: 16 shards
 }
 
-// get looks value up at Unix second now.
-func (c *sessionCache) get(value string, now int64) (*cacheEntry, cacheResult) {
-	h := maphash.String(c.seed, value)
+// hash returns the hash of value that get and put take.
+func (c *sessionCache) hash(value string) uint64 { return maphash.String(c.seed, value) }
+
+// get looks value up at Unix second now. It also returns value's hash, for
+// a put after a miss.
+func (c *sessionCache) get(value string, now int64) (*cacheEntry, uint64, cacheResult) {
+	h := c.hash(value)
 	sh := c.shard(h)
 	sh.mu.RLock()
 	e, ok := sh.m[h]
 	sh.mu.RUnlock()
 	if !ok || !constantTimeEqual(e.value, value) {
-		return nil, cacheMiss
+		return nil, h, cacheMiss
 	}
 	if now >= e.deadline {
 		sh.mu.Lock()
@@ -92,22 +99,21 @@ func (c *sessionCache) get(value string, now int64) (*cacheEntry, cacheResult) {
 			delete(sh.m, h)
 		}
 		sh.mu.Unlock()
-		return nil, cacheExpired
+		return nil, h, cacheExpired
 	}
-	return e, cacheHit
+	return e, h, cacheHit
 }
 
-// put caches s, which value verified to and which is live until deadline
+// put caches s, which value (whose hash is h) verified to and which is live until deadline
 // and was found not revoked at the given revocation epoch; now is the
 // current Unix second.
-func (c *sessionCache) put(value string, s *Session, deadline, now int64, epoch uint64) {
+func (c *sessionCache) put(value string, h uint64, s *Session, deadline, now int64, epoch uint64) {
 	// The value may be a slice of a much longer Cookie header.
 	value = strings.Clone(value)
-	h := maphash.String(c.seed, value)
 	sh := c.shard(h)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if _, ok := sh.m[h]; !ok && len(sh.m) >= sessionCacheSize/sessionCacheShards {
+	if _, ok := sh.m[h]; !ok && len(sh.m) >= c.shardCap {
 		sh.evict(now)
 	}
 	e := &cacheEntry{value: value, sess: s, deadline: deadline}

@@ -95,7 +95,12 @@ func decodeSession(b []byte) (*Session, error) {
 	flags := b[1]
 	// One string backs every field, and the fields are slices of it.
 	d := decoder{s: string(b[2:])}
-	s := new(Session)
+	// The session and its role share one allocation.
+	block := new(struct {
+		s    Session
+		role Role
+	})
+	s := &block.s
 	if s.ID = d.string(); len(s.ID) != sessionIDLen {
 		return nil, errBadPayload
 	}
@@ -110,7 +115,8 @@ func decodeSession(b []byte) (*Session, error) {
 	p.ConnectionID = d.string()
 	p.ConnectionType = ConnectionType(d.string())
 	if flags&flagRole != 0 {
-		p.Role = &Role{Slug: d.string()}
+		block.role.Slug = d.string()
+		p.Role = &block.role
 	}
 	if n := d.count(); n > 0 {
 		p.Roles = make([]Role, n)

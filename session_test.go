@@ -505,7 +505,8 @@ func TestSessionCache(t *testing.T) {
 }
 
 func TestSessionCacheBounded(t *testing.T) {
-	c := newSessionCache()
+	const sessionCacheSize = 4096
+	c := newSessionCache(sessionCacheSize)
 	s := &Session{}
 	const now = 1000
 	for i := range 3 * sessionCacheSize {
@@ -513,16 +514,17 @@ func TestSessionCacheBounded(t *testing.T) {
 		if i%2 == 0 {
 			deadline = now - 1 // already expired: evicted first
 		}
-		c.put(fmt.Sprintf("value-%d", i), s, deadline, now, 0)
+		v := fmt.Sprintf("value-%d", i)
+		c.put(v, c.hash(v), s, deadline, now, 0)
 	}
 	if n := c.len(); n > sessionCacheSize {
 		t.Errorf("got %d cached sessions, want at most %d", n, sessionCacheSize)
 	}
 	last := fmt.Sprintf("value-%d", 3*sessionCacheSize-1)
-	if got, res := c.get(last, now); res != cacheHit || got.sess != s {
+	if got, _, res := c.get(last, now); res != cacheHit || got.sess != s {
 		t.Errorf("got %v, %v for the newest entry, want a hit", got, res)
 	}
-	if _, res := c.get("value-unknown", now); res != cacheMiss {
+	if _, _, res := c.get("value-unknown", now); res != cacheMiss {
 		t.Errorf("got %v for an unknown value, want a miss", res)
 	}
 }
@@ -1281,5 +1283,35 @@ func TestFlowIndex(t *testing.T) {
 				t.Errorf("index %q made ClearStates touch %s", v, c.Name)
 			}
 		}
+	}
+}
+
+// TestLoadPicksCookieAsNetHTTP checks that Load reads the session cookie
+// that r.Cookie would return when the name appears more than once: the
+// first whose value has only bytes a cookie may hold.
+func TestLoadPicksCookieAsNetHTTP(t *testing.T) {
+	m := newTestManager(t, testConfig(newTestClock()))
+	good := saveSession(t, m, aliceProfile())
+	tests := []struct {
+		name   string
+		header string
+		want   bool
+	}{
+		{name: "malformed first, valid second", header: good.Name + `=a\b; ` + good.Name + "=" + good.Value, want: true},
+		{name: "quote inside first", header: good.Name + `=a"b; ` + good.Name + "=" + good.Value, want: true},
+		{name: "forged first, valid second", header: good.Name + "=forged; " + good.Name + "=" + good.Value, want: false},
+		{name: "valid first, forged second", header: good.Name + "=" + good.Value + "; " + good.Name + "=forged", want: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for range 2 { // a miss, then a hit when it is cached
+				r := httptest.NewRequest(http.MethodGet, "/", nil)
+				r.Header.Set("Cookie", tt.header)
+				s, err := m.Load(r)
+				if got := err == nil; got != tt.want || got && s.Profile.ID != aliceProfile().ID {
+					t.Fatalf("Load: got %v, %v; want signed in: %v", s, err, tt.want)
+				}
+			}
+		})
 	}
 }

@@ -45,7 +45,7 @@ const (
 type sessionCache struct {
 	seed     maphash.Seed
 	shardCap int // entries a shard holds
-	shards [sessionCacheShards]cacheShard
+	shards   [sessionCacheShards]cacheShard
 }
 
 type cacheShard struct {

@@ -23,9 +23,10 @@ type Backplane interface {
 	Publish(ctx context.Context, u Update) error
 	// Subscribe starts delivering updates to s: first, as one update with
 	// Resync set, every revocation still in force; then each update
-	// published by any replica, and again a full Resync whenever the
-	// backplane may have missed some (after a reconnection, say). It
-	// returns a function that stops the deliveries.
+	// published by any replica, and again every revocation in force now
+	// and then, with Resync set whenever the backplane may have missed
+	// updates (after a reconnection, say). It returns a function that
+	// stops the deliveries.
 	Subscribe(s Subscriber) (cancel func())
 }
 
@@ -36,8 +37,10 @@ type Update struct {
 	// Event, if set, is a verified connection event, for
 	// [ConnectionCache.ApplyEvent] on every replica.
 	Event *Event
-	// Resync reports that Revocations holds every revocation in force and
-	// that events may have been missed: connection caches are purged.
+	// Resync reports that updates may have been missed (the backplane
+	// reconnected, say): Revocations holds every revocation in force, and
+	// connection caches are purged, since invalidations may be among what
+	// was missed.
 	Resync bool
 }
 

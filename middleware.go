@@ -446,7 +446,8 @@ func (m *Middleware) RequireSSO(next http.Handler) http.Handler {
 			return
 		}
 		noStore(w)
-		s, err := m.sessions.Load(r)
+		now := m.now()
+		s, err := m.sessions.LoadAt(r, now)
 		switch {
 		case errors.Is(err, ErrRevocationsUnavailable):
 			m.unavailable(w, r)
@@ -455,7 +456,7 @@ func (m *Middleware) RequireSSO(next http.Handler) http.Handler {
 			m.signedOut(w, r)
 			return
 		}
-		s = m.sessions.Renew(w, r, s)
+		s = m.sessions.Renew(w, r, s, now)
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), contextKey{}, s)))
 	})
 }

@@ -256,36 +256,60 @@ func newRevocationSet() *revocationSet {
 // add merges rs into the set at time now: for a key revoked twice, the
 // later At and the later Expires hold. Expired revocations are skipped,
 // and once a minute the expired records are forgotten.
+//
+// A backplane delivers the whole set now and then: what the set holds
+// already is sorted out under the read lock, so that requests are not held
+// up, and the epoch moves only if something changed, so that cached
+// sessions are not checked again for nothing.
 func (s *revocationSet) add(rs []Revocation, now time.Time) {
-	if len(rs) == 0 {
-		return
-	}
 	nowMS := now.UnixMilli()
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	type entry struct {
+		k   revocationKey
+		rec revocationRecord
+	}
+	var news []entry
+	s.mu.RLock()
 	for _, r := range rs {
+		k := revocationKey{r.Kind, r.ID}
 		rec := revocationRecord{at: r.At.UnixMilli(), expires: r.Expires.UnixMilli()}
-		if rec.expires < nowMS || r.Validate() != nil {
+		if old, ok := s.m[k]; ok && old.at >= rec.at && old.expires >= rec.expires || rec.expires < nowMS || r.Validate() != nil {
 			continue
 		}
-		// The id may be a slice of a larger buffer: keep a copy only.
-		k := revocationKey{r.Kind, strings.Clone(r.ID)}
-		if old, ok := s.m[k]; ok {
-			rec.at = max(rec.at, old.at)
-			rec.expires = max(rec.expires, old.expires)
+		news = append(news, entry{k, rec})
+	}
+	prune := now.Sub(s.lastPrune) >= revocationPruneEvery
+	s.mu.RUnlock()
+	if len(news) == 0 && !prune {
+		return
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	changed := false
+	for _, e := range news {
+		if old, ok := s.m[e.k]; ok {
+			e.rec.at = max(e.rec.at, old.at)
+			e.rec.expires = max(e.rec.expires, old.expires)
+		} else {
+			// The id may be a slice of a larger buffer: keep a copy only.
+			e.k.id = strings.Clone(e.k.id)
 		}
-		s.m[k] = rec
+		s.m[e.k] = e.rec
+		changed = true
 	}
 	if now.Sub(s.lastPrune) >= revocationPruneEvery {
 		s.lastPrune = now
 		for k, rec := range s.m {
 			if rec.expires < nowMS {
 				delete(s.m, k)
+				changed = true
 			}
 		}
 	}
-	s.size.Store(int64(len(s.m)))
-	s.epoch.Add(1)
+	if changed {
+		s.size.Store(int64(len(s.m)))
+		s.epoch.Add(1)
+	}
 }
 
 // setUnsure sets whether sessions must be refused because the backplane

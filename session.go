@@ -266,10 +266,15 @@ func deriveCodecs(secrets [][]byte, hmacInfo, aesInfo string, maxAge time.Durati
 // The returned Session may be shared with other requests that carry the
 // same cookie, and must not be modified.
 func (m *sessionManager) Load(r *http.Request) (*Session, error) {
+	return m.LoadAt(r, m.now())
+}
+
+// LoadAt is Load at time t, for a caller that needs the time too.
+func (m *sessionManager) LoadAt(r *http.Request, t time.Time) (*Session, error) {
 	if m.store != nil {
-		return m.loadFromStore(r)
+		return m.loadFromStore(r, t)
 	}
-	now := m.now().Unix()
+	now := t.Unix()
 	// The first cookie of the name is taken as it is, without checking its
 	// bytes, which costs more than the rest of a cache hit: the cache holds
 	// only values that verified, and a value that verifies is made of
@@ -365,7 +370,7 @@ func (m *sessionManager) deadline(s *Session) int64 {
 }
 
 // loadFromStore is Load for sessions kept in a [sessions.Store].
-func (m *sessionManager) loadFromStore(r *http.Request) (*Session, error) {
+func (m *sessionManager) loadFromStore(r *http.Request, t time.Time) (*Session, error) {
 	// Store.New, not Store.Get: Get caches the session in a registry on the
 	// request, and Save must never see an old session again.
 	ss, err := m.store.New(r, m.cookieName)
@@ -385,7 +390,7 @@ func (m *sessionManager) loadFromStore(r *http.Request) (*Session, error) {
 	}
 	// The store's own expiry may be longer than ours, or absent: the
 	// payload's is the one that counts.
-	if m.now().Unix() >= m.deadline(s) {
+	if t.Unix() >= m.deadline(s) {
 		return nil, ErrNoSession
 	}
 	if err := m.revocations.check(s); err != nil {
@@ -399,12 +404,8 @@ func (m *sessionManager) loadFromStore(r *http.Request) (*Session, error) {
 // an active user is not timed out while gated requests seldom write a
 // cookie. It returns the session the request carries from now on. A renewal
 // that fails leaves the request's session as it was.
-func (m *sessionManager) Renew(w http.ResponseWriter, r *http.Request, s *Session) *Session {
-	if m.idle == 0 {
-		return s
-	}
-	now := m.now()
-	if now.Unix()-s.LastSeen.Unix() < m.renewAfter {
+func (m *sessionManager) Renew(w http.ResponseWriter, r *http.Request, s *Session, now time.Time) *Session {
+	if m.idle == 0 || now.Unix()-s.LastSeen.Unix() < m.renewAfter {
 		return s
 	}
 	renewed := *s

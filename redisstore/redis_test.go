@@ -450,6 +450,11 @@ func TestMalformedRecords(t *testing.T) {
 	if !strings.Contains(c.logs.String(), "malformed revocation records skipped") {
 		t.Errorf("junk records not logged:\n%s", c.logs.String())
 	}
+	// Published messages reach only the subscribers of the moment.
+	eventually(t, "A subscribes", func() bool {
+		n, err := rdb.PubSubNumSub(ctx, c.prefix+"updates").Result()
+		return err == nil && n[c.prefix+"updates"] == 1
+	})
 	for _, m := range []string{"junk", `{"v":1}`, `{"v":1,"revocations":[{"v":1,"kind":"user","id":"bad id","at":1,"expires":2}]}`} {
 		rdb.Publish(ctx, c.prefix+"updates", m)
 	}

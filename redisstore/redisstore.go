@@ -175,7 +175,7 @@ func New(rdb redis.UniversalClient, opts Options) (*Store, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	s.resync(ctx)
+	s.resync(ctx, false)
 	s.ps = rdb.Subscribe(ctx)
 	s.done.Add(2)
 	go s.subscribe(ctx)
@@ -325,7 +325,8 @@ func (s *Store) receive(ctx context.Context, ps *redis.PubSub) {
 		switch m := m.(type) {
 		case *redis.Subscription:
 			if m.Kind == "subscribe" {
-				s.resync(ctx)
+				// Updates published while the subscription was away are lost.
+				s.resync(ctx, true)
 			}
 		case *redis.Message:
 			u, err := decodeMessage([]byte(m.Payload))
@@ -354,7 +355,7 @@ func (s *Store) maintain(ctx context.Context) {
 		}
 		s.retryPending(ctx)
 		if s.down.Load() || s.now().Sub(lastSync) >= s.opts.ResyncInterval {
-			s.resync(ctx)
+			s.resync(ctx, false)
 			lastSync = s.now()
 		}
 	}
@@ -397,8 +398,8 @@ func (s *Store) retryPending(ctx context.Context) {
 }
 
 // resync reads every revocation in force, forgets the expired ones in
-// Redis, and delivers them all as a Resync update.
-func (s *Store) resync(parent context.Context) {
+// Redis, and delivers them all; with missed set, as a Resync update.
+func (s *Store) resync(parent context.Context, missed bool) {
 	ctx, cancel := context.WithTimeout(parent, s.opts.Timeout)
 	defer cancel()
 	nowMS := strconv.FormatInt(s.now().UnixMilli(), 10)
@@ -433,7 +434,7 @@ func (s *Store) resync(parent context.Context) {
 	wasSynced := s.synced
 	s.synced = true
 	s.mu.Unlock()
-	s.deliver(ssogate.Update{Revocations: all, Resync: true})
+	s.deliver(ssogate.Update{Revocations: all, Resync: missed})
 	if s.down.CompareAndSwap(true, false) {
 		s.log.Info("redisstore: Redis is reachable again")
 	}

@@ -543,3 +543,33 @@ func TestSessionCacheSizeConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestRevocationSetAddKnown checks that delivering revocations the set
+// holds already (as a backplane's periodic resync does) changes nothing,
+// so that cached sessions need no new check.
+func TestRevocationSetAddKnown(t *testing.T) {
+	s := newRevocationSet()
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	revs := []Revocation{
+		{Kind: UserRevocation, ID: "prof_a", At: now, Expires: now.Add(time.Hour)},
+		{Kind: ConnectionRevocation, ID: "conn_b", At: now, Expires: now.Add(time.Hour)},
+	}
+	s.add(revs, now)
+	epoch := s.epoch.Load()
+	s.add(revs, now.Add(time.Second))
+	s.add(revs[:1], now.Add(2*time.Second))
+	if got := s.epoch.Load(); got != epoch {
+		t.Errorf("epoch moved from %d to %d for revocations already held", epoch, got)
+	}
+	later := revs[0]
+	later.At = now.Add(time.Minute)
+	s.add([]Revocation{later}, now.Add(3*time.Second))
+	if got := s.epoch.Load(); got != epoch+1 {
+		t.Errorf("epoch %d after a later revocation of a known key, want %d", got, epoch+1)
+	}
+	// Past the prune interval and their expiry, the records go.
+	s.add(nil, now.Add(2*time.Hour))
+	if n := s.len(); n != 0 {
+		t.Errorf("got %d records after they expired, want 0", n)
+	}
+}

@@ -1,0 +1,410 @@
+package ssogate
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Login state ----------------------------------------------------------------
+
+func testState(i int) string { return fmt.Sprintf("state-%02d-0123456789abcdef0123456789", i) }
+
+// saveState runs SaveState for st on a request carrying cookies and returns
+// the recorder.
+func saveState(t *testing.T, m *sessionManager, st *loginState, cookies ...*http.Cookie) *httptest.ResponseRecorder {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	if err := m.SaveState(rec, requestWith("/login", cookies...), st); err != nil {
+		t.Fatalf("SaveState: %v", err)
+	}
+	return rec
+}
+
+// setCookieByName returns the cookies set on rec, by name.
+func setCookieByName(rec *httptest.ResponseRecorder) map[string]*http.Cookie {
+	m := make(map[string]*http.Cookie)
+	for _, c := range setCookies(rec) {
+		m[c.Name] = c
+	}
+	return m
+}
+
+func TestStateRoundTripAndAttributes(t *testing.T) {
+	clock := newTestClock()
+	cfg := testConfig(clock)
+	cfg.Domain = "example.com"
+	m := newTestManager(t, cfg)
+	st := &loginState{
+		State: testState(1), Verifier: NewPKCEVerifier(), ReturnTo: "/reports?q=1",
+		OrganizationID: "org_acme", ConnectionID: "conn_acme_okta", Provider: GoogleOAuth,
+		LoginHint: "alice@acme.com", CreatedAt: clock.Now(),
+	}
+	rec := saveState(t, m, st)
+	c := onlyCookie(t, rec)
+	checkCookie(t, c, &http.Cookie{
+		Name: "ssogate_state_" + flowID(st.State), Value: c.Value, Path: "/auth/callback", Domain: "example.com",
+		MaxAge: 600, Expires: clock.Now().Add(10 * time.Minute), Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode,
+	})
+	if len(flowID(st.State)) != 12 {
+		t.Errorf("got flow id %q, want 12 hex digits", flowID(st.State))
+	}
+	outer, _ := base64.URLEncoding.DecodeString(c.Value)
+	if strings.Contains(c.Value, st.State) || strings.Contains(string(outer), st.State) ||
+		strings.Contains(string(outer), st.Verifier) {
+		t.Errorf("state cookie shows the state or verifier in clear")
+	}
+
+	clock.Advance(time.Minute)
+	rec = httptest.NewRecorder()
+	got, err := m.TakeState(rec, requestWith("/auth/callback", c), st.State)
+	if err != nil {
+		t.Fatalf("TakeState: %v", err)
+	}
+	if !got.CreatedAt.Equal(st.CreatedAt) {
+		t.Errorf("got CreatedAt %v, want %v", got.CreatedAt, st.CreatedAt)
+	}
+	got.CreatedAt = st.CreatedAt
+	if !reflect.DeepEqual(got, st) {
+		t.Errorf("got %+v, want %+v", got, st)
+	}
+	checkCookie(t, onlyCookie(t, rec), &http.Cookie{
+		Name: c.Name, Path: "/auth/callback", Domain: "example.com",
+		MaxAge: -1, Expires: time.Unix(0, 0), Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode,
+	})
+}
+
+func TestStateCreatedAtDefaultsToNow(t *testing.T) {
+	clock := newTestClock()
+	m := newTestManager(t, testConfig(clock))
+	st := &loginState{State: testState(1)}
+	c := onlyCookie(t, saveState(t, m, st))
+	got, err := m.TakeState(httptest.NewRecorder(), requestWith("/", c), st.State)
+	if err != nil {
+		t.Fatalf("TakeState: %v", err)
+	}
+	if !got.CreatedAt.Equal(clock.Now()) || !st.CreatedAt.IsZero() {
+		t.Errorf("got CreatedAt %v (caller's %v), want %v (caller's zero)", got.CreatedAt, st.CreatedAt, clock.Now())
+	}
+}
+
+func TestStateTwoFlows(t *testing.T) {
+	clock := newTestClock()
+	m := newTestManager(t, testConfig(clock))
+	a := &loginState{State: testState(1), Verifier: "va", CreatedAt: clock.Now()}
+	b := &loginState{State: testState(2), Verifier: "vb", CreatedAt: clock.Now()}
+	ca := onlyCookie(t, saveState(t, m, a))
+	cb := onlyCookie(t, saveState(t, m, b, ca))
+	if ca.Name == cb.Name {
+		t.Fatalf("both flows got cookie %q, want one each", ca.Name)
+	}
+	for _, st := range []*loginState{b, a} {
+		got, err := m.TakeState(httptest.NewRecorder(), requestWith("/auth/callback", ca, cb), st.State)
+		if err != nil {
+			t.Fatalf("TakeState(%s): %v", st.State, err)
+		}
+		if got.Verifier != st.Verifier {
+			t.Errorf("got verifier %q, want %q", got.Verifier, st.Verifier)
+		}
+	}
+}
+
+func TestTakeStateOutcomes(t *testing.T) {
+	clock := newTestClock()
+	m := newTestManager(t, testConfig(clock))
+	st := &loginState{State: testState(1), CreatedAt: clock.Now()}
+	good := onlyCookie(t, saveState(t, m, st))
+	name := good.Name
+
+	mismatch, err := m.stateCodecs[0].Encode(name, appendLoginState(nil, &loginState{State: testState(2), CreatedAt: clock.Now()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := m.stateCodecs[0].Encode(name, appendLoginState(nil, &loginState{State: st.State, CreatedAt: clock.Now().Add(-11 * time.Minute)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	future, err := m.stateCodecs[0].Encode(name, appendLoginState(nil, &loginState{State: st.State, CreatedAt: clock.Now().Add(time.Hour)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sessionValue := saveSession(t, m, aliceProfile()).Value
+	otherFlow := onlyCookie(t, saveState(t, m, &loginState{State: testState(3), CreatedAt: clock.Now()}))
+
+	tests := []struct {
+		name    string
+		state   string
+		cookies []*http.Cookie
+		want    error
+	}{
+		{name: "ok", state: st.State, cookies: []*http.Cookie{good}},
+		{name: "empty state", state: "", cookies: []*http.Cookie{good}, want: ErrNoState},
+		{name: "no cookie", state: st.State, want: ErrNoState},
+		{name: "only another flow's cookie", state: st.State, cookies: []*http.Cookie{otherFlow}, want: ErrNoState},
+		{name: "another flow's value under this name", state: st.State, cookies: []*http.Cookie{{Name: name, Value: otherFlow.Value}}, want: ErrNoState},
+		{name: "mismatch", state: st.State, cookies: []*http.Cookie{{Name: name, Value: mismatch}}, want: ErrStateMismatch},
+		{name: "expired", state: st.State, cookies: []*http.Cookie{{Name: name, Value: old}}, want: ErrNoState},
+		{name: "from the future", state: st.State, cookies: []*http.Cookie{{Name: name, Value: future}}, want: ErrNoState},
+		{name: "tampered", state: st.State, cookies: []*http.Cookie{{Name: name, Value: "x" + good.Value[1:]}}, want: ErrNoState},
+		{name: "garbage", state: st.State, cookies: []*http.Cookie{{Name: name, Value: "garbage"}}, want: ErrNoState},
+		{name: "session cookie value", state: st.State, cookies: []*http.Cookie{{Name: name, Value: sessionValue}}, want: ErrNoState},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			got, err := m.TakeState(rec, requestWith("/auth/callback", tt.cookies...), tt.state)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("got %v, want %v", err, tt.want)
+			}
+			if (err == nil) != (got != nil) {
+				t.Errorf("got state %v with error %v", got, err)
+			}
+			set := setCookieByName(rec)
+			if tt.state == "" {
+				if len(set) != 0 {
+					t.Errorf("got cookies %v set, want none", set)
+				}
+				return
+			}
+			if c := set[name]; c == nil || c.MaxAge >= 0 || c.Path != "/auth/callback" {
+				t.Errorf("got %v set, want %s deleted at /auth/callback", rec.Header().Values("Set-Cookie"), name)
+			}
+			if len(set) != 1 {
+				t.Errorf("got %d cookies set, want only the deletion of %s", len(set), name)
+			}
+		})
+	}
+
+	clock.Advance(10*time.Minute + time.Second)
+	if _, err := m.TakeState(httptest.NewRecorder(), requestWith("/auth/callback", good), st.State); !errors.Is(err, ErrNoState) {
+		t.Errorf("after StateLifetime: got %v, want ErrNoState", err)
+	}
+}
+
+func TestSaveStateCap(t *testing.T) {
+	tests := []struct {
+		name        string
+		present     int  // valid state cookies already in the browser
+		undecodable bool // plus one that cannot be opened
+		wantExpired []int
+	}{
+		{name: "room left", present: 4},
+		{name: "full", present: 5, wantExpired: []int{0}},
+		{name: "full with an undecodable one", present: 4, undecodable: true, wantExpired: []int{-1}},
+		{name: "over full", present: 6, undecodable: true, wantExpired: []int{-1, 0, 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := newTestClock()
+			m := newTestManager(t, testConfig(clock))
+			var cookies []*http.Cookie
+			names := map[int]string{}
+			// Saved newest first, so that cookie order does not decide.
+			for i := tt.present - 1; i >= 0; i-- {
+				st := &loginState{State: testState(i), CreatedAt: clock.Now().Add(time.Duration(i) * time.Second)}
+				c := onlyCookie(t, saveState(t, m, st))
+				cookies = append(cookies, c)
+				names[i] = c.Name
+			}
+			if tt.undecodable {
+				names[-1] = "ssogate_state_" + flowID("lost")
+				cookies = append(cookies, &http.Cookie{Name: names[-1], Value: "garbage"})
+			}
+			cookies = append(cookies,
+				&http.Cookie{Name: "ssogate_session", Value: "v"},
+				&http.Cookie{Name: "ssogate_state_other", Value: "v"})
+
+			st := &loginState{State: testState(99), CreatedAt: clock.Now().Add(time.Minute)}
+			rec := saveState(t, m, st, cookies...)
+			var gotExpired []string
+			for _, c := range setCookies(rec) {
+				if c.MaxAge < 0 {
+					gotExpired = append(gotExpired, c.Name)
+				} else if c.Name != "ssogate_state_"+flowID(st.State) {
+					t.Errorf("got %s set, want only the new flow's cookie", c.Name)
+				}
+			}
+			var wantExpired []string
+			for _, i := range tt.wantExpired {
+				wantExpired = append(wantExpired, names[i])
+			}
+			slices.Sort(gotExpired)
+			slices.Sort(wantExpired)
+			if !slices.Equal(gotExpired, wantExpired) {
+				t.Errorf("got expired %q, want %q", gotExpired, wantExpired)
+			}
+			if left := tt.present + btoi(tt.undecodable) - len(gotExpired) + 1; left > maxStateCookies {
+				t.Errorf("got %d state cookies left, want at most %d", left, maxStateCookies)
+			}
+		})
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func TestSaveStateSameFlowAgain(t *testing.T) {
+	clock := newTestClock()
+	m := newTestManager(t, testConfig(clock))
+	var cookies []*http.Cookie
+	for i := range 5 {
+		cookies = append(cookies, onlyCookie(t, saveState(t, m, &loginState{State: testState(i), CreatedAt: clock.Now()})))
+	}
+	// Saving a flow that is already present replaces its cookie and evicts nothing.
+	rec := saveState(t, m, &loginState{State: testState(4), CreatedAt: clock.Now()}, cookies...)
+	if c := onlyCookie(t, rec); c.MaxAge <= 0 {
+		t.Errorf("got %v, want only the flow's new cookie", c)
+	}
+}
+
+func TestSaveStateRefuses(t *testing.T) {
+	m := newTestManager(t, testConfig(newTestClock()))
+	tests := []struct {
+		name string
+		st   *loginState
+	}{
+		{name: "nil", st: nil},
+		{name: "empty state", st: &loginState{Verifier: "v"}},
+		{name: "too large", st: &loginState{State: testState(1), ReturnTo: "/" + strings.Repeat("a", 4000)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			if err := m.SaveState(rec, requestWith("/login"), tt.st); err == nil {
+				t.Errorf("got no error, want one")
+			}
+			if h := rec.Header().Values("Set-Cookie"); len(h) != 0 {
+				t.Errorf("got Set-Cookie %q, want none", h)
+			}
+		})
+	}
+}
+
+func TestClearStates(t *testing.T) {
+	clock := newTestClock()
+	m := newTestManager(t, testConfig(clock))
+	a := onlyCookie(t, saveState(t, m, &loginState{State: testState(1)}))
+	b := onlyCookie(t, saveState(t, m, &loginState{State: testState(2)}))
+	rec := httptest.NewRecorder()
+	m.ClearStates(rec, requestWith("/auth/callback", a, b, a,
+		&http.Cookie{Name: "ssogate_session", Value: "v"},
+		&http.Cookie{Name: "ssogate_state_x", Value: "v"},
+		&http.Cookie{Name: "unrelated", Value: "v"}))
+	var got []string
+	for _, c := range setCookies(rec) {
+		if c.MaxAge >= 0 || c.Path != "/auth/callback" {
+			t.Errorf("got %v, want a deletion at /auth/callback", c)
+		}
+		got = append(got, c.Name)
+	}
+	want := []string{a.Name, b.Name}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q expired, want %q", got, want)
+	}
+}
+
+func TestLoginStatePayloadRefuses(t *testing.T) {
+	good := appendLoginState(nil, &loginState{State: "s", CreatedAt: time.Unix(5, 0)})
+	tests := []struct {
+		name string
+		b    []byte
+	}{
+		{name: "empty"},
+		{name: "unknown version", b: append([]byte{9}, good[1:]...)},
+		{name: "truncated", b: good[:len(good)-1]},
+		{name: "trailing byte", b: append(slices.Clone(good), 0)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if st, err := decodeLoginState(tt.b); err == nil {
+				t.Errorf("got %+v, want an error", st)
+			}
+		})
+	}
+}
+
+// TestFlowIndex checks the index cookie that lets /login cap, and /logout
+// clear, state cookies it cannot see because they are scoped to the callback.
+func TestFlowIndex(t *testing.T) {
+	clock := newTestClock()
+	m := newTestManager(t, testConfig(clock))
+	var index *http.Cookie
+	var names []string
+	for i := range 7 {
+		var carried []*http.Cookie
+		if index != nil {
+			carried = append(carried, index)
+		}
+		rec := saveState(t, m, &loginState{State: testState(i)}, carried...)
+		set := map[string]*http.Cookie{}
+		for _, c := range rec.Result().Cookies() {
+			set[c.Name] = c
+		}
+		index = set["ssogate_state_flows"]
+		if index == nil || index.Path != "/" || !index.HttpOnly || index.MaxAge != 600 {
+			t.Fatalf("login %d: index cookie %v, want HttpOnly at / for 10 minutes", i, index)
+		}
+		names = append(names, "ssogate_state_"+flowID(testState(i)))
+		if i >= maxStateCookies {
+			evicted := set[names[i-maxStateCookies]]
+			if evicted == nil || evicted.MaxAge >= 0 || evicted.Path != "/auth/callback" {
+				t.Errorf("login %d: oldest flow %s not expired: %v", i, names[i-maxStateCookies], evicted)
+			}
+		}
+		if n := strings.Count(index.Value, ".") + 1; n > maxStateCookies {
+			t.Errorf("login %d: index lists %d flows, want at most %d", i, n, maxStateCookies)
+		}
+		clock.Advance(time.Second)
+	}
+
+	// The callback of one flow takes it out of the index.
+	rec := httptest.NewRecorder()
+	req := requestWith("/auth/callback", &http.Cookie{Name: index.Name, Value: index.Value})
+	m.TakeState(rec, req, testState(6))
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == index.Name && strings.Contains(c.Value, flowID(testState(6))) {
+			t.Errorf("index still lists the finished flow: %q", c.Value)
+		}
+	}
+
+	// Logout, which sees only the index, expires every listed flow.
+	rec = httptest.NewRecorder()
+	m.ClearStates(rec, requestWith("/logout", &http.Cookie{Name: index.Name, Value: index.Value}))
+	expired := 0
+	for _, c := range rec.Result().Cookies() {
+		if c.MaxAge >= 0 {
+			t.Errorf("ClearStates set %v, want only deletions", c)
+		}
+		if c.Name != index.Name {
+			expired++
+		}
+	}
+	if expired != maxStateCookies {
+		t.Errorf("ClearStates expired %d state cookies, want %d", expired, maxStateCookies)
+	}
+
+	// A forged or garbled index is ignored entry by entry, never trusted
+	// to name other cookies.
+	for _, v := range []string{"", "x", "zzzzzzzzzzzz-1", "aaaaaaaaaaaa", "aaaaaaaaaaaa-x", strings.Repeat("aaaaaaaaaaaa-1.", 100), "../../session-1"} {
+		rec := httptest.NewRecorder()
+		m.ClearStates(rec, requestWith("/logout", &http.Cookie{Name: "ssogate_state_flows", Value: v}))
+		for _, c := range rec.Result().Cookies() {
+			if c.Name != "ssogate_state_flows" && !isStateCookieName(c.Name, "ssogate_state_") {
+				t.Errorf("index %q made ClearStates touch %s", v, c.Name)
+			}
+		}
+	}
+}

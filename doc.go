@@ -32,6 +32,21 @@
 // clear page instead of a WorkOS error; [NewWebhookHandler] keeps it fresh with
 // WorkOS's signed connection events.
 //
+// # Ending sessions
+//
+// A session is a sealed cookie, checked on every request against a set of
+// revocations held in memory: [Middleware.Revoke] ends one session
+// ([RevokeSession], by [Session].ID), a user's ([RevokeUser]), an
+// organization's ([RevokeOrganization]) or a connection's
+// ([RevokeConnection]), for every session issued up to that moment. Sign-out
+// revokes the session it ends, so a copy of the cookie stops working too, and
+// a verified connection.deactivated or connection.deleted event revokes the
+// connection's sessions. [Config].IdleTimeout ends sessions left unused, and
+// [Middleware.RequireRecentLogin] asks for a fresh sign-in on sensitive
+// routes. A [Backplane] shares revocations and connection events between the
+// replicas of an app; github.com/ssogate/ssogate/redisstore does it through
+// Redis. Checking a request never makes a network call.
+//
 // Package [github.com/ssogate/ssogate/workostest] emulates WorkOS in-process,
 // so the whole login flow runs in tests with no WorkOS account and no network.
 //
@@ -61,8 +76,9 @@
 // issued anew at every sign-in. Any gorilla/sessions Store can keep sessions
 // on the server instead.
 //
-// Sign-out clears every cookie ssogate set. It acts only on a same-origin
-// POST or a same-origin link, so another site cannot sign users out.
+// Sign-out clears every cookie ssogate set and revokes the session on every
+// replica. It acts only on a same-origin POST or a same-origin link, so
+// another site cannot sign users out.
 //
 // Emails are parsed strictly and their domains normalized ([ParseEmailDomain]);
 // the organization and connection a login is routed to become its intent.

@@ -176,3 +176,70 @@ func ExampleNewWebhookHandler() {
 	// 200
 	// 401
 }
+
+// Revoke ends sessions on every replica: here, a user's, when they are
+// offboarded. A malformed id is refused with an error that names it.
+func ExampleMiddleware_Revoke() {
+	gate, err := ssogate.New(ssogate.Config{
+		APIKey:        "sk_test_example",
+		ClientID:      "client_example",
+		RedirectURI:   "https://app.example.com/callback",
+		CookieSecrets: [][]byte{[]byte("an example secret of at least 32 bytes")},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := gate.Revoke(ctx, ssogate.RevokeUser("prof_01HXYZ")); err != nil {
+		log.Fatal(err)
+	}
+	err = gate.Revoke(ctx, ssogate.RevokeOrganization("acme"))
+	fmt.Println(errors.Is(err, ssogate.ErrInvalidRevocation), err)
+	// Output: true ssogate: invalid revocation: "acme" is not a valid organization id
+}
+
+// RequireRecentLogin guards a sensitive route: a session signed in longer
+// ago than allowed is sent to sign in again (prompt=login) through its own
+// connection, and an API call gets 401 naming the reason.
+func ExampleMiddleware_RequireRecentLogin() {
+	idp := workostest.NewServer(workostest.WithAutoSignIn(workostest.AliceEmail))
+	defer idp.Close()
+	app := httptest.NewUnstartedServer(nil)
+	gate, err := ssogate.New(ssogate.Config{
+		APIKey:              idp.APIKey,
+		ClientID:            idp.ClientID,
+		BaseURL:             idp.URL,
+		RedirectURI:         "http://" + app.Listener.Addr().String() + "/callback",
+		CookieSecrets:       [][]byte{[]byte("an example secret of at least 32 bytes")},
+		DefaultOrganization: workostest.AcmeOrganizationID,
+		Logger:              slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	gate.Mount(mux)
+	mux.Handle("/app", gate.RequireSSO(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})))
+	// Zero tolerance, so that the example need not wait.
+	mux.Handle("POST /billing", gate.RequireRecentLogin(time.Nanosecond)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})))
+	app.Config.Handler = mux
+	app.Start()
+	defer app.Close()
+
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar}
+	req, _ := http.NewRequest(http.MethodGet, app.URL+"/app", nil)
+	req.Header.Set("Sec-Fetch-Mode", "navigate")
+	if _, err := browser.Do(req); err != nil { // signs in
+		log.Fatal(err)
+	}
+	time.Sleep(time.Millisecond)
+	resp, err := browser.Post(app.URL+"/billing", "application/json", strings.NewReader("{}"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	fmt.Println(resp.StatusCode, strings.TrimSpace(string(body)))
+	// Output: 401 {"error":"recent_login_required","login_url":"/login?connection=conn_acme_okta\u0026prompt=login\u0026return_to=%2Fbilling"}
+}

@@ -105,7 +105,7 @@ func (r Revocation) Validate() error {
 	case r.ID == "":
 		return fmt.Errorf("%w: the %s id is empty", ErrInvalidRevocation, r.Kind)
 	case !ok:
-		return fmt.Errorf("%w: %q is not a %s id", ErrInvalidRevocation, sanitizeForLog(r.ID), r.Kind)
+		return fmt.Errorf("%w: %q is not a valid %s id", ErrInvalidRevocation, sanitizeForLog(r.ID), r.Kind)
 	case !r.Expires.IsZero() && r.Expires.Before(r.At):
 		return fmt.Errorf("%w: %s %s expires before it is made", ErrInvalidRevocation, r.Kind, r.ID)
 	}

@@ -694,3 +694,40 @@ func TestLoadPicksCookieAsNetHTTP(t *testing.T) {
 		})
 	}
 }
+
+// TestSessionStoreRenewAndRevoke checks idle renewal and revocation for
+// sessions kept in a server-side store: the renewal rewrites the stored
+// session under the same id, and a revocation refuses it.
+func TestSessionStoreRenewAndRevoke(t *testing.T) {
+	clock := newTestClock()
+	dir := t.TempDir()
+	cfg := testConfig(clock)
+	cfg.Store = sessions.NewFilesystemStore(dir, testSecret(5))
+	cfg.IdleTimeout = 10 * time.Minute
+	m := newTestManager(t, cfg)
+	c := saveSession(t, m, aliceProfile())
+	files := sessionFiles(t, dir)
+
+	clock.Advance(9 * time.Minute)
+	s, err := m.Load(requestWith("/", c))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	rec := httptest.NewRecorder()
+	renewed := m.Renew(rec, requestWith("/", c), s, clock.Now())
+	if !renewed.LastSeen.Equal(clock.Now().Truncate(time.Second)) || renewed.ID != s.ID {
+		t.Fatalf("renewed: got %+v, want the same session seen now", renewed)
+	}
+	if got := sessionFiles(t, dir); !reflect.DeepEqual(got, files) {
+		t.Errorf("got session files %q after renewal, want the same %q", got, files)
+	}
+	// Past the first idle window, the renewed session lives on.
+	clock.Advance(9 * time.Minute)
+	if _, err := m.Load(requestWith("/", c)); err != nil {
+		t.Fatalf("after renewal: %v", err)
+	}
+	m.revocations.add([]Revocation{{Kind: SessionRevocation, ID: s.ID, At: clock.Now(), Expires: clock.Now().Add(time.Hour)}}, clock.Now())
+	if _, err := m.Load(requestWith("/", c)); !errors.Is(err, ErrSessionRevoked) {
+		t.Errorf("revoked: got %v, want ErrSessionRevoked", err)
+	}
+}

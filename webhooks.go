@@ -44,7 +44,10 @@ type WebhookConfig struct {
 	Secret string
 	// Cache, if set, is kept up to date with connection events: see
 	// [ConnectionCache.ApplyEvent]. Pass the cache of the [Middleware]
-	// ([Middleware.Connections]).
+	// ([Middleware.Connections]): the Middleware then also shares each
+	// event with the other replicas through its [Backplane], and revokes
+	// the sessions of a connection deactivated or deleted. An event that
+	// could not be shared is answered 500, so that WorkOS delivers it again.
 	Cache *ConnectionCache
 	// OnEvent, if set, is called with every verified event, after Cache has
 	// applied it. An error makes the handler answer 500, so that WorkOS

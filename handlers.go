@@ -553,7 +553,10 @@ func (m *Middleware) Logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	s, _ := m.sessions.Load(r)
+	s, err := m.sessions.Load(r)
+	if err != nil && !errors.Is(err, ErrRevocationsUnavailable) {
+		s = nil
+	}
 	if err := m.sessions.Clear(w, r); err != nil {
 		m.log.Error("ssogate: clearing the session failed", "err", err)
 	}

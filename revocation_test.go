@@ -489,6 +489,19 @@ func TestFailClosed(t *testing.T) {
 	}
 	bp.subs[0].FailClosed(nil)
 	f.wantSignedIn(workostest.AliceEmail)
+
+	// A sign-out while failing closed still revokes the session, so that
+	// a copy of the cookie does not come back with the backplane.
+	thief := f.newBrowser()
+	f.copyCookiesTo(thief)
+	bp.subs[0].FailClosed(errors.New("redis down"))
+	req, _ := http.NewRequest(http.MethodPost, f.app.URL+"/logout", nil)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	if r := f.do(req); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("logout while failing closed: got %d, want 303", r.StatusCode)
+	}
+	bp.subs[0].FailClosed(nil)
+	thief.wantSignedOut()
 }
 
 func TestRevocationSetCheck(t *testing.T) {

@@ -260,8 +260,9 @@ func deriveCodecs(secrets [][]byte, hmacInfo, aesInfo string, maxAge time.Durati
 
 // Load returns the session of the request. A request without a valid
 // session gets [ErrNoSession] whatever the reason, or [ErrSessionRevoked]
-// when a revocation matches it; while the revocations cannot be vouched
-// for, [ErrRevocationsUnavailable].
+// when a revocation matches it. While the revocations cannot be vouched
+// for, the error is [ErrRevocationsUnavailable] and the session is returned
+// all the same, so that a sign-out can still revoke it.
 //
 // The returned Session may be shared with other requests that carry the
 // same cookie, and must not be modified.
@@ -320,7 +321,7 @@ func (m *sessionManager) LoadAt(r *http.Request, t time.Time) (*Session, error) 
 	// it makes the cached entry checked again.
 	epoch := m.revocations.epoch.Load()
 	if err := m.revocations.check(s); err != nil {
-		return nil, err
+		return m.refused(s, err, "")
 	}
 	if m.cache != nil {
 		m.cache.put(value, h, s, deadline, now, epoch)
@@ -349,13 +350,23 @@ func (m *sessionManager) admitCached(e *cacheEntry, value string) (*Session, err
 		return e.sess, nil
 	}
 	if err := m.revocations.check(e.sess); err != nil {
-		if errors.Is(err, ErrSessionRevoked) {
-			m.cache.remove(value)
-		}
-		return nil, err
+		return m.refused(e.sess, err, value)
 	}
 	e.checked.Store(epoch)
 	return e.sess, nil
+}
+
+// refused answers a session that the revocation check refused with err:
+// a revoked one leaves the cache (value, if not empty, is its cookie); one
+// refused because the revocations are unavailable is returned with err.
+func (m *sessionManager) refused(s *Session, err error, value string) (*Session, error) {
+	switch {
+	case errors.Is(err, ErrRevocationsUnavailable):
+		return s, err
+	case value != "" && m.cache != nil:
+		m.cache.remove(value)
+	}
+	return nil, err
 }
 
 // deadline returns the Unix second at which s stops being valid: its own
@@ -394,7 +405,7 @@ func (m *sessionManager) loadFromStore(r *http.Request, t time.Time) (*Session, 
 		return nil, ErrNoSession
 	}
 	if err := m.revocations.check(s); err != nil {
-		return nil, err
+		return m.refused(s, err, "")
 	}
 	return s, nil
 }

@@ -75,6 +75,13 @@
 // clock, to expire codes and access tokens. [Server.Requests] and
 // [Server.Count] tell what the client sent; headers and bodies are not kept.
 //
+// # Signing in from a test
+//
+// [Server.SignIn] signs an *http.Client with a cookie jar in to an app as a
+// seeded user in one call, through the app's own login path, the hosted
+// sign-in page and the app's callback, as a browser would; an error names
+// the hop that went wrong.
+//
 // # Webhooks
 //
 // With [WithWebhook], changing a connection's state ([Server.SetConnectionState])

@@ -3,9 +3,14 @@ package workostest_test
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 
+	"github.com/ssogate/ssogate"
 	"github.com/ssogate/ssogate/workostest"
 )
 
@@ -84,4 +89,44 @@ func ExampleServer_Fail() {
 	// 429 Retry-After="1"
 	// 200 Retry-After=""
 	// 3 requests
+}
+
+// SignIn signs a test's client in to an app through its real login wiring
+// in one call; here the app is gated by ssogate.
+func ExampleServer_SignIn() {
+	idp := workostest.NewServer()
+	defer idp.Close()
+	app := httptest.NewUnstartedServer(nil)
+	gate, err := ssogate.New(ssogate.Config{
+		APIKey: idp.APIKey, ClientID: idp.ClientID, BaseURL: idp.URL,
+		RedirectURI:   "http://" + app.Listener.Addr().String() + "/callback",
+		CookieSecrets: [][]byte{[]byte("an example secret of at least 32 bytes")},
+		Logger:        slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		panic(err)
+	}
+	mux := http.NewServeMux()
+	gate.Mount(mux)
+	mux.Handle("/me", gate.RequireSSO(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, _ := ssogate.ProfileFromContext(r.Context())
+		fmt.Fprint(w, p.Email)
+	})))
+	app.Config.Handler = mux
+	app.Start()
+	defer app.Close()
+
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+	if err := idp.SignIn(client, app.URL+"/login?organization="+workostest.AcmeOrganizationID, workostest.BobEmail); err != nil {
+		panic(err)
+	}
+	resp, err := client.Get(app.URL + "/me")
+	if err != nil {
+		panic(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	fmt.Println(string(body))
+	// Output: bob@acme.com
 }

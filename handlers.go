@@ -757,12 +757,22 @@ func writePage(w http.ResponseWriter, status int, t *template.Template, data any
 const pageStyle = `<style>body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f4f5f7;color:#1d2433}
 main{max-width:28rem;margin:12vh auto;padding:2rem;background:#fff;border-radius:12px;box-shadow:0 2px 12px #0002}
 h1{font-size:1.25rem;margin:0 0 .75rem}a,button{color:#fff;background:#3b5bdb;border:0;border-radius:6px;padding:.6rem 1rem;font:inherit;text-decoration:none;display:inline-block;cursor:pointer}
-input{font:inherit;padding:.55rem;border:1px solid #c5cad3;border-radius:6px;width:100%;box-sizing:border-box;margin:.5rem 0 1rem}</style>`
+input{font:inherit;padding:.55rem;border:1px solid #c5cad3;border-radius:6px;width:100%;box-sizing:border-box;margin:.5rem 0 1rem}
+a.secondary{color:#3b5bdb;background:none;text-decoration:underline;padding:.6rem .25rem}
+a:focus-visible,button:focus-visible,input:focus-visible{outline:3px solid #1d2433;outline-offset:2px}</style>`
 
 var errorPage = template.Must(template.New("error").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>{{.Title}}</title>` + pageStyle + `</head>
 <body><main><h1>{{.Title}}</h1><p>{{.Message}}</p>{{if .RetryURL}}<p><a href="{{.RetryURL}}">Sign in again</a></p>{{end}}</main></body></html>
+`))
+
+var forbiddenPage = template.Must(template.New("forbidden").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>Forbidden</title>` + pageStyle + `</head>
+<body><main><h1>No access</h1><p>You are signed in as <strong>{{.Who}}</strong>. {{.Message}}</p>
+<p>If you need it, ask your administrator, or sign in with another account.</p>
+<form method="post" action="{{.Logout}}"><button type="submit">Sign out</button> <a class="secondary" href="{{.Home}}">Back to the home page</a></form></main></body></html>
 `))
 
 var logoutPage = template.Must(template.New("logout").Parse(`<!doctype html>

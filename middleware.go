@@ -472,29 +472,21 @@ func (m *Middleware) RequireSSO(next http.Handler) http.Handler {
 //
 //	r.With(gate.RequireRecentLogin(5 * time.Minute)).Post("/billing", h)
 //
-// It panics if maxAge is not positive, as a wiring mistake.
+// It panics with a [*ConfigError] if maxAge is not positive, a wiring
+// mistake.
 func (m *Middleware) RequireRecentLogin(maxAge time.Duration) func(http.Handler) http.Handler {
 	if maxAge <= 0 {
-		panic("ssogate: RequireRecentLogin needs a positive maxAge")
+		panic(&ConfigError{Field: "RequireRecentLogin", Problem: "needs a positive maxAge"})
 	}
 	return func(next http.Handler) http.Handler {
-		recent := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		return m.withSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s, _ := SessionFromContext(r.Context())
 			if m.now().Sub(s.IssuedAt) > maxAge {
 				m.stepUp(w, r, s)
 				return
 			}
 			next.ServeHTTP(w, r)
-		})
-		gated := m.RequireSSO(recent)
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			// After RequireSSO, the session is in the context already.
-			if _, ok := SessionFromContext(r.Context()); ok {
-				recent.ServeHTTP(w, r)
-				return
-			}
-			gated.ServeHTTP(w, r)
-		})
+		}))
 	}
 }
 

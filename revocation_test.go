@@ -450,18 +450,6 @@ func TestLoginPrompt(t *testing.T) {
 	f.wantRefused("organization="+workostest.AcmeOrganizationID+"&prompt=login&prompt=login", http.StatusBadRequest, "more than once")
 }
 
-func TestRequireRecentLoginPanicsOnBadAge(t *testing.T) {
-	g, err := New(validConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if recover() == nil {
-			t.Error("no panic for a zero maxAge")
-		}
-	}()
-	g.RequireRecentLogin(0)
-}
 
 // switchBackplane is a local backplane whose subscribers can be told to
 // fail closed.

@@ -73,6 +73,8 @@ func newApp(gate *ssogate.Middleware, env exampleapp.Env) (http.Handler, error) 
 
 	mux.HandleFunc("GET /{$}", exampleapp.Home(env.Emulated))
 	mux.Handle("GET /app", gate.RequireSSO(http.HandlerFunc(exampleapp.AppPage)))
+	// Signed in and with the admin role; RequireRole implies RequireSSO.
+	mux.Handle("GET /admin", gate.RequireRole("admin")(http.HandlerFunc(exampleapp.AdminPage)))
 	mux.Handle("GET /api/me", gate.RequireSSO(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, _ := ssogate.ProfileFromContext(r.Context()) // RequireSSO put it there
 		w.Header().Set("Content-Type", "application/json")

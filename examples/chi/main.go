@@ -90,6 +90,12 @@ func newApp(gate *ssogate.Middleware, env exampleapp.Env) (http.Handler, error) 
 			json.NewEncoder(w).Encode(p)
 		})
 	})
+
+	// Routes for admins only: anyone else signed in gets 403.
+	r.Group(func(r chi.Router) {
+		r.Use(gate.RequireSSO, gate.RequireRole("admin"))
+		r.Get("/admin", exampleapp.AdminPage)
+	})
 	if env.WebhookSecret != "" {
 		// WorkOS's connection events keep the connection cache fresh.
 		hook, err := ssogate.NewWebhookHandler(ssogate.WebhookConfig{

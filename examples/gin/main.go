@@ -91,6 +91,8 @@ func newApp(gate *ssogate.Middleware, env exampleapp.Env) (http.Handler, error) 
 		p, _ := ssogate.ProfileFromContext(c.Request.Context()) // RequireSSO put it there
 		c.JSON(http.StatusOK, p)
 	})
+	// Admins only: anyone else signed in gets 403.
+	signedIn.GET("/admin", wrapMiddleware(gate.RequireRole("admin")), gin.WrapF(exampleapp.AdminPage))
 	if env.WebhookSecret != "" {
 		// WorkOS's connection events keep the connection cache fresh.
 		hook, err := ssogate.NewWebhookHandler(ssogate.WebhookConfig{

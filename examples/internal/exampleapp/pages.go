@@ -28,6 +28,17 @@ func AppPage(w http.ResponseWriter, r *http.Request) {
 	render(w, appPage, s)
 }
 
+// AdminPage is the admin area, for users with the admin role. It goes
+// behind [ssogate.Middleware.RequireRole], which answers everyone else 403.
+func AdminPage(w http.ResponseWriter, r *http.Request) {
+	p, ok := ssogate.ProfileFromContext(r.Context())
+	if !ok {
+		http.Error(w, http.StatusText(http.StatusUnauthorized), http.StatusUnauthorized)
+		return
+	}
+	render(w, adminPage, p)
+}
+
 func render(w http.ResponseWriter, t *template.Template, data any) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if err := t.Execute(w, data); err != nil {
@@ -43,7 +54,8 @@ dt{font-weight:600}dd{margin:0 0 .5rem}</style>`
 var homePage = template.Must(template.New("home").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>ssogate example</title>` + style + `</head><body>
 <h1>ssogate example</h1>
-<p>This page is public. <a href="/app">/app</a> and <a href="/api/me">/api/me</a> need a sign-in.</p>
+<p>This page is public. <a href="/app">/app</a> and <a href="/api/me">/api/me</a> need a sign-in;
+<a href="/admin">/admin</a> needs the admin role too (alice@acme.com has it, bob@acme.com does not).</p>
 {{if .Emulated}}<p>Signing in through the built-in WorkOS emulator. Test users: alice@acme.com, bob@acme.com, hank@globex.com, carol@gmail.com.</p>
 <p><a class="button" href="/login?organization=org_acme&amp;return_to=/app">Sign in with Acme (Okta SAML)</a></p>
 <p><a class="button" href="/login?organization=org_globex&amp;return_to=/app">Sign in with Globex (OIDC)</a></p>
@@ -66,6 +78,13 @@ var appPage = template.Must(template.New("app").Parse(`<!doctype html>
 {{with .Profile.Groups}}<dt>Groups</dt><dd>{{range $i, $g := .}}{{if $i}}, {{end}}{{$g}}{{end}}</dd>{{end}}
 <dt>Session expires</dt><dd>{{.ExpiresAt.Format "2006-01-02 15:04 MST"}}</dd>
 </dl>
-<p><a href="/">Home</a></p>
+<p><a href="/">Home</a> · <a href="/admin">Admin area</a></p>
 <form method="post" action="/logout"><button type="submit" id="signout">Sign out</button></form>
+</body></html>`))
+
+var adminPage = template.Must(template.New("admin").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Admin area</title>` + style + `</head><body>
+<h1>Admin area</h1>
+<p>Signed in as {{.Email}}, with the admin role.</p>
+<p><a href="/app">Back to the app</a></p>
 </body></html>`))

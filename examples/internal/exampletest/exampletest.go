@@ -378,6 +378,28 @@ func TestRoutes(t *testing.T, run RunFunc) {
 		}
 	})
 
+	t.Run("admin area for the admin role only", func(t *testing.T) {
+		base := Start(t, run, nil)
+		alice, bob := NewBrowser(t), NewBrowser(t)
+		alice.SignIn(base, base+"/login?organization=org_acme", "alice@acme.com")
+		bob.SignIn(base, base+"/login?organization=org_acme", "bob@acme.com")
+
+		if res := alice.Navigate(http.MethodGet, base+"/admin", nil); res.Status != http.StatusOK || !strings.Contains(res.Body, "Admin area") {
+			t.Errorf("alice (admin) /admin: got %d, want 200 with the admin area", res.Status)
+		}
+		res := bob.Navigate(http.MethodGet, base+"/admin", nil)
+		if res.Status != http.StatusForbidden || !strings.Contains(res.Body, "bob@acme.com") || !strings.Contains(res.Body, `action="/logout"`) {
+			t.Errorf("bob (member) /admin: got %d %q, want 403 naming bob with a sign-out button", res.Status, res.Body)
+		}
+		checkPrivate(t, "/admin", res)
+		if res := bob.Fetch(base + "/admin"); res.Status != http.StatusForbidden || !strings.Contains(res.Body, `"error":"forbidden"`) {
+			t.Errorf("bob's fetch of /admin: got %d %q, want 403 JSON", res.Status, res.Body)
+		}
+		if res := NewBrowser(t).Navigate(http.MethodGet, base+"/admin", nil); res.Status != http.StatusFound {
+			t.Errorf("signed out /admin: got %d, want 302 to sign in", res.Status)
+		}
+	})
+
 	t.Run("a real API key needs a cookie password", func(t *testing.T) {
 		for _, password := range []string{"", "short"} {
 			env := map[string]string{

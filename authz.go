@@ -1,0 +1,136 @@
+package ssogate
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strconv"
+)
+
+// The authorization gates answer "may this signed-in user see this?", after
+// RequireSSO has answered "who is this?". Each is router middleware, made
+// once when the routes are wired:
+//
+//	r.Use(gate.RequireSSO, gate.RequireRole("admin"))
+//
+// A gate used without RequireSSO before it implies it: a request without a
+// session is sent to sign in or answered 401, as by RequireSSO. Within one
+// gate any listed value lets the user through; gates in a row must all let
+// the user through. Misconfiguration (an empty list, an empty or malformed
+// value) panics with a [*ConfigError] when the gate is made, at wiring time,
+// rather than letting everyone in or no one.
+//
+// A signed-in user a gate refuses gets 403 Forbidden: a page saying whom
+// they are signed in as, with a sign-out button and a link home, or for an
+// API request (chosen as RequireSSO chooses between a redirect and 401) a
+// JSON body {"error":"forbidden","message":...}. The refusal is logged at
+// debug level with the profile id and the gate's name.
+
+// RequireOrganization returns a gate that lets through only users of the
+// given organizations, by WorkOS id (org_...), compared exactly.
+func (m *Middleware) RequireOrganization(ids ...string) func(http.Handler) http.Handler {
+	checkGateValues("RequireOrganization", ids, func(id string) bool { return validPrefixedID(id, "org_") })
+	return m.authorize("organization", func(p *Profile) bool { return slices.Contains(ids, p.OrganizationID) })
+}
+
+// RequireRole returns a gate that lets through only users with one of the
+// given roles: the slug of [Profile].Role or of any of [Profile].Roles, as
+// WorkOS sends them. Slugs are compared exactly, case included (WorkOS
+// makes them lower-case: "admin", not "Admin").
+func (m *Middleware) RequireRole(slugs ...string) func(http.Handler) http.Handler {
+	checkGateValues("RequireRole", slugs, nil)
+	return m.authorize("role", func(p *Profile) bool {
+		if p.Role != nil && slices.Contains(slugs, p.Role.Slug) {
+			return true
+		}
+		return slices.ContainsFunc(p.Roles, func(r Role) bool { return slices.Contains(slugs, r.Slug) })
+	})
+}
+
+// RequireGroup returns a gate that lets through only members of one of the
+// given groups, as the identity provider names them in [Profile].Groups.
+// Names are compared exactly, case and spaces included, since identity
+// providers differ on both: use the names as WorkOS reports them.
+func (m *Middleware) RequireGroup(groups ...string) func(http.Handler) http.Handler {
+	checkGateValues("RequireGroup", groups, nil)
+	return m.authorize("group", func(p *Profile) bool {
+		return slices.ContainsFunc(p.Groups, func(g string) bool { return slices.Contains(groups, g) })
+	})
+}
+
+// RequireProfile returns a gate that lets through only users for whom
+// allow returns true, for rules the other gates do not cover (a custom
+// attribute, an email domain). name says what it checks, in the debug log
+// of refusals. allow gets the session's profile, shared with other
+// requests: it must not change it.
+func (m *Middleware) RequireProfile(name string, allow func(p *Profile) bool) func(http.Handler) http.Handler {
+	if name == "" || allow == nil {
+		panic(&ConfigError{Field: "RequireProfile", Problem: "needs a name and a function"})
+	}
+	return m.authorize(name, allow)
+}
+
+// checkGateValues panics if a gate's list is empty, holds an empty value,
+// or holds one that valid refuses.
+func checkGateValues(gate string, values []string, valid func(string) bool) {
+	if len(values) == 0 {
+		panic(&ConfigError{Field: gate, Problem: "needs at least one value; an empty list would let no one in"})
+	}
+	for i, v := range values {
+		if v == "" || valid != nil && !valid(v) {
+			panic(&ConfigError{Field: gate, Problem: "value " + strconv.Itoa(i+1) + " is empty or malformed"})
+		}
+	}
+}
+
+// authorize returns middleware that serves next only when allow accepts the
+// session's profile.
+func (m *Middleware) authorize(name string, allow func(*Profile) bool) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return m.withSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s, _ := SessionFromContext(r.Context())
+			if !allow(&s.Profile) {
+				m.forbidden(w, r, s, name)
+				return
+			}
+			next.ServeHTTP(w, r)
+		}))
+	}
+}
+
+// withSession serves h with the request's session in its context: at once
+// when RequireSSO (or another gate) put it there already, and otherwise
+// through RequireSSO.
+func (m *Middleware) withSession(h http.Handler) http.Handler {
+	gated := m.RequireSSO(h)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := SessionFromContext(r.Context()); ok {
+			h.ServeHTTP(w, r)
+			return
+		}
+		gated.ServeHTTP(w, r)
+	})
+}
+
+// forbidden answers a signed-in user whom a gate refused.
+func (m *Middleware) forbidden(w http.ResponseWriter, r *http.Request, s *Session, gate string) {
+	m.log.Debug("ssogate: access refused", "profile_id", s.Profile.ID, "gate", gate, "path", r.URL.Path)
+	const message = "You do not have access to this page."
+	if !isNavigation(r) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.WriteHeader(http.StatusForbidden)
+		json.NewEncoder(w).Encode(struct {
+			Error   string `json:"error"`
+			Message string `json:"message"`
+		}{"forbidden", message})
+		return
+	}
+	who := s.Profile.Email
+	if who == "" {
+		who = s.Profile.ID
+	}
+	writePage(w, http.StatusForbidden, forbiddenPage, struct {
+		Who, Message, Logout, Home string
+	}{who, message, m.cfg.LogoutPath, m.cfg.AfterLoginPath})
+}

@@ -450,7 +450,6 @@ func TestLoginPrompt(t *testing.T) {
 	f.wantRefused("organization="+workostest.AcmeOrganizationID+"&prompt=login&prompt=login", http.StatusBadRequest, "more than once")
 }
 
-
 // switchBackplane is a local backplane whose subscribers can be told to
 // fail closed.
 type switchBackplane struct {

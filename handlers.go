@@ -1,6 +1,7 @@
 package ssogate
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -26,6 +27,12 @@ type HTTPError struct {
 	Message string
 	// RetryURL, if set, is a same-origin path that starts the login again.
 	RetryURL string
+	// RetryText is the words of the link to RetryURL; "" means "Sign in
+	// again".
+	RetryText string
+	// HomeURL is the same-origin path of the app's home page, for a link
+	// back: [Config].AfterLoginPath unless set.
+	HomeURL string
 	// Err is the cause, for logs. It is never shown to the user.
 	Err error
 }
@@ -108,6 +115,13 @@ func (m *Middleware) Login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := m.route(r.Context(), &req); err != nil {
+		if errors.Is(err.Err, ErrNoConnection) {
+			// The next step is another email (a personal one, a typo),
+			// if the login page asks for one.
+			if u := m.emailFormURL(req.returnTo); u != "" {
+				err.RetryURL, err.RetryText = u, "Try another email"
+			}
+		}
 		m.fail(w, r, err)
 		return
 	}
@@ -544,7 +558,7 @@ func (m *Middleware) Logout(w http.ResponseWriter, r *http.Request) {
 		}
 	case http.MethodGet, http.MethodHead:
 		if r.Method == http.MethodHead || !sameOriginNavigation(r) || isPrefetch(r) {
-			writePage(w, http.StatusOK, logoutPage, struct{ Action string }{m.cfg.LogoutPath})
+			writePage(w, http.StatusOK, logoutPage, struct{ Action, Home string }{m.cfg.LogoutPath, m.cfg.AfterLoginPath})
 			return
 		}
 	default:
@@ -682,8 +696,25 @@ func noStore(w http.ResponseWriter) {
 	}
 }
 
+// emailFormURL returns the URL of the page that asks for the work email,
+// keeping returnTo, or "" when the login path goes elsewhere by default.
+func (m *Middleware) emailFormURL(returnTo string) string {
+	if m.cfg.DefaultOrganization != "" || m.cfg.DefaultConnection != "" || m.cfg.DefaultProvider != "" || m.cfg.RequestOrganization != nil {
+		return ""
+	}
+	if returnTo == "" || returnTo == m.cfg.AfterLoginPath {
+		return m.cfg.LoginPath
+	}
+	return m.cfg.LoginPath + "?" + url.Values{"return_to": {returnTo}}.Encode()
+}
+
 // fail logs err and hands it to the ErrorHandler.
 func (m *Middleware) fail(w http.ResponseWriter, r *http.Request, err *HTTPError) {
+	if err.HomeURL == "" {
+		e := *err // it may be the application's, from OnLogin
+		e.HomeURL = m.cfg.AfterLoginPath
+		err = &e
+	}
 	level := "warn"
 	if err.Status >= 500 {
 		level = "error"
@@ -702,9 +733,13 @@ func (m *Middleware) fail(w http.ResponseWriter, r *http.Request, err *HTTPError
 
 // defaultErrorHandler writes a minimal page with the public message.
 func defaultErrorHandler(w http.ResponseWriter, r *http.Request, err *HTTPError) {
+	retryText := err.RetryText
+	if retryText == "" {
+		retryText = "Sign in again"
+	}
 	writePage(w, err.Status, errorPage, struct {
-		Title, Message, RetryURL string
-	}{http.StatusText(err.Status), err.Message, err.RetryURL})
+		Title, Message, RetryURL, RetryText, HomeURL string
+	}{http.StatusText(err.Status), err.Message, err.RetryURL, retryText, cmp.Or(err.HomeURL, "/")})
 }
 
 // renderEmailPage asks for the user's work email, to route the login by
@@ -713,7 +748,7 @@ func (m *Middleware) renderEmailPage(w http.ResponseWriter, status int, returnTo
 	if returnTo == m.cfg.AfterLoginPath {
 		returnTo = ""
 	}
-	writePage(w, status, emailPage, struct{ Action, ReturnTo, Problem string }{m.cfg.LoginPath, returnTo, problem})
+	writePage(w, status, emailPage, struct{ Action, ReturnTo, Problem, Home string }{m.cfg.LoginPath, returnTo, problem, m.cfg.AfterLoginPath})
 }
 
 // renderChooserPage lets the user pick one of their organization's
@@ -735,7 +770,10 @@ func (m *Middleware) renderChooserPage(w http.ResponseWriter, req loginRequest) 
 		}
 		choices = append(choices, choice{name, m.cfg.LoginPath + "?" + v.Encode()})
 	}
-	writePage(w, http.StatusOK, chooserPage, choices)
+	writePage(w, http.StatusOK, chooserPage, struct {
+		Choices          []choice
+		OtherEmail, Home string
+	}{choices, m.emailFormURL(req.returnTo), m.cfg.AfterLoginPath})
 }
 
 // writePage renders one of ssogate's own small pages with headers that keep
@@ -764,7 +802,8 @@ a:focus-visible,button:focus-visible,input:focus-visible{outline:3px solid #1d24
 var errorPage = template.Must(template.New("error").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>{{.Title}}</title>` + pageStyle + `</head>
-<body><main><h1>{{.Title}}</h1><p>{{.Message}}</p>{{if .RetryURL}}<p><a href="{{.RetryURL}}">Sign in again</a></p>{{end}}</main></body></html>
+<body><main><h1>{{.Title}}</h1><p>{{.Message}}</p>
+<p>{{if .RetryURL}}<a href="{{.RetryURL}}">{{.RetryText}}</a> {{end}}<a class="secondary" href="{{.HomeURL}}">Back to the home page</a></p></main></body></html>
 `))
 
 var forbiddenPage = template.Must(template.New("forbidden").Parse(`<!doctype html>
@@ -778,24 +817,25 @@ var forbiddenPage = template.Must(template.New("forbidden").Parse(`<!doctype htm
 var logoutPage = template.Must(template.New("logout").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>Sign out</title>` + pageStyle + `</head>
-<body><main><h1>Sign out?</h1><form method="post" action="{{.Action}}"><button type="submit">Sign out</button></form></main></body></html>
+<body><main><h1>Sign out?</h1><form method="post" action="{{.Action}}"><button type="submit" autofocus>Sign out</button> <a class="secondary" href="{{.Home}}">Stay signed in</a></form></main></body></html>
 `))
 
 var emailPage = template.Must(template.New("email").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>Sign in</title>` + pageStyle + `</head>
 <body><main><h1>Sign in with single sign-on</h1>
-{{if .Problem}}<p role="alert">{{.Problem}}</p>{{end}}
+{{if .Problem}}<p role="alert" id="problem">{{.Problem}}</p>{{end}}
 <form method="get" action="{{.Action}}">
 <label for="email">Work email</label>
-<input id="email" name="email" type="email" autocomplete="email" required autofocus placeholder="jane@company.com">
+<input id="email" name="email" type="email" autocomplete="email" required autofocus placeholder="jane@company.com"{{if .Problem}} aria-invalid="true" aria-describedby="problem"{{end}}>
 {{if .ReturnTo}}<input type="hidden" name="return_to" value="{{.ReturnTo}}">{{end}}
-<button type="submit">Continue</button></form></main></body></html>
+<button type="submit">Continue</button> <a class="secondary" href="{{.Home}}">Back to the home page</a></form></main></body></html>
 `))
 
 var chooserPage = template.Must(template.New("chooser").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>Sign in</title>` + pageStyle + `</head>
 <body><main><h1>Choose how to sign in</h1>
-<ul>{{range .}}<li><a href="{{.URL}}">{{.Name}}</a></li>{{end}}</ul></main></body></html>
+<ul>{{range .Choices}}<li><a href="{{.URL}}">{{.Name}}</a></li>{{end}}</ul>
+<p>{{if .OtherEmail}}<a class="secondary" href="{{.OtherEmail}}">Use another email</a> {{end}}<a class="secondary" href="{{.Home}}">Back to the home page</a></p></main></body></html>
 `))

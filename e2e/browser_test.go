@@ -341,6 +341,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("sign in, reload and sign out", func(t *testing.T) { testSignInAndOut(t, browser, base) })
 	t.Run("two tabs sign in at once", func(t *testing.T) { testTwoTabs(t, browser, base) })
 	t.Run("deep link returns after sign-in", func(t *testing.T) { testDeepLink(t, browser, base) })
+	t.Run("pages lead somewhere", func(t *testing.T) { testPagesLeadSomewhere(t, browser, base) })
 }
 
 func testSignInAndOut(t *testing.T, browser context.Context, base string) {
@@ -478,4 +479,42 @@ func testDeepLink(t *testing.T, browser context.Context, base string) {
 		chromedp.Submit(chromedp.CSS(`input[name="email"]`)),
 		chromedp.WaitVisible(chromedp.CSS(emulatorUser)))
 	b.chooseUser(workostest.AliceEmail, deep)
+}
+
+// testPagesLeadSomewhere follows the next steps that ssogate's own pages
+// offer: another email when a domain has no SSO, home from the email form,
+// from a 403 and from the sign-out confirmation.
+func testPagesLeadSomewhere(t *testing.T, browser context.Context, base string) {
+	b := newTab(t, browser, base, chromedp.WithNewBrowserContext())
+	b.do("opening a login for a domain without SSO",
+		chromedp.Navigate(base+"/login?email=pat@unknown.example&return_to=%2Fapp"),
+		chromedp.WaitVisible(chromedp.CSS(`main h1`)))
+	if got := get(b, "reading the page", chromedp.Text(chromedp.CSS("main"))); !strings.Contains(got, "Single sign-on is not set up") {
+		t.Fatalf("got %q, want the not-set-up page", got)
+	}
+	b.do("trying another email", chromedp.Click(chromedp.CSS(`main a:not(.secondary)`)), chromedp.WaitVisible(chromedp.ID("email")))
+	b.wantLocation("/login?return_to=%2Fapp")
+	// The field has its label and the focus, so typing goes straight in.
+	if got := get(b, "reading the focus and the label", chromedp.Evaluate[string](
+		`document.activeElement.id + "|" + document.querySelector('label[for="email"]').textContent`)); got != "email|Work email" {
+		t.Errorf("focus and label: got %q, want the email field focused and labelled Work email", got)
+	}
+	b.do("going back home", chromedp.Click(chromedp.CSS(`main a.secondary`)), chromedp.WaitVisible(chromedp.CSS(acmeSignIn)))
+	b.wantLocation("/")
+
+	b.startAcmeSignIn()
+	b.chooseUser(workostest.BobEmail, "/app")
+	b.do("opening the admin area as a member", chromedp.Navigate(base+"/admin"), chromedp.WaitVisible(chromedp.CSS(`main h1`)))
+	if got := get(b, "reading the 403 page", chromedp.Text(chromedp.CSS("main"))); !strings.Contains(got, "signed in as "+workostest.BobEmail) {
+		t.Fatalf("got %q, want the no-access page naming bob", got)
+	}
+	b.do("going back home from the 403", chromedp.Click(chromedp.CSS(`main a.secondary`)), chromedp.WaitVisible(chromedp.CSS(acmeSignIn)))
+	b.wantLocation("/")
+
+	// Typed in the address bar, /logout is not a same-origin navigation:
+	// it asks first, and staying signed in leads home.
+	b.do("opening /logout from the address bar", chromedp.Navigate(base+"/logout"), chromedp.WaitVisible(chromedp.CSS(`main button`)))
+	b.do("staying signed in", chromedp.Click(chromedp.CSS(`main a.secondary`)), chromedp.WaitVisible(chromedp.CSS(acmeSignIn)))
+	b.wantLocation("/")
+	b.do("opening the app", chromedp.Navigate(base+"/app"), chromedp.WaitVisible(chromedp.ID("email")))
 }

@@ -43,8 +43,8 @@ func TestAuthorizationGates(t *testing.T) {
 	f.app.Config.Handler = authzApp(f)
 	users := map[string]*flow{}
 	for _, u := range []struct{ email, org string }{
-		{workostest.AliceEmail, workostest.AcmeOrganizationID}, // admin; engineering, admins
-		{workostest.BobEmail, workostest.AcmeOrganizationID},   // member; engineering
+		{workostest.AliceEmail, workostest.AcmeOrganizationID},  // admin; engineering, admins
+		{workostest.BobEmail, workostest.AcmeOrganizationID},    // member; engineering
 		{workostest.HankEmail, workostest.GlobexOrganizationID}, // owner; executives
 	} {
 		b := f.newBrowser()

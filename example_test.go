@@ -243,3 +243,47 @@ func ExampleMiddleware_RequireRecentLogin() {
 	fmt.Println(resp.StatusCode, strings.TrimSpace(string(body)))
 	// Output: 401 {"error":"recent_login_required","login_url":"/login?connection=conn_acme_okta\u0026prompt=login\u0026return_to=%2Fbilling"}
 }
+
+// Authorization gates compose after RequireSSO: here only admins reach
+// /admin. Bob is signed in but a member, so his API call gets 403.
+func ExampleMiddleware_RequireRole() {
+	idp := workostest.NewServer()
+	defer idp.Close()
+	app := httptest.NewUnstartedServer(nil)
+	gate, err := ssogate.New(ssogate.Config{
+		APIKey: idp.APIKey, ClientID: idp.ClientID, BaseURL: idp.URL,
+		RedirectURI:   "http://" + app.Listener.Addr().String() + "/callback",
+		CookieSecrets: [][]byte{[]byte("an example secret of at least 32 bytes")},
+		Logger:        slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	gate.Mount(mux)
+	admin := gate.RequireRole("admin") // alone, it implies RequireSSO
+	mux.Handle("/admin", gate.RequireSSO(admin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "admin area")
+	}))))
+	app.Config.Handler = mux
+	app.Start()
+	defer app.Close()
+
+	for _, email := range []string{workostest.AliceEmail, workostest.BobEmail} {
+		jar, _ := cookiejar.New(nil)
+		client := &http.Client{Jar: jar}
+		if err := idp.SignIn(client, app.URL+"/login?organization="+workostest.AcmeOrganizationID, email); err != nil {
+			log.Fatal(err)
+		}
+		resp, err := client.Get(app.URL + "/admin")
+		if err != nil {
+			log.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fmt.Println(email, resp.StatusCode, strings.TrimSpace(string(body)))
+	}
+	// Output:
+	// alice@acme.com 200 admin area
+	// bob@acme.com 403 {"error":"forbidden","message":"You do not have access to this page."}
+}

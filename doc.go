@@ -32,6 +32,15 @@
 // clear page instead of a WorkOS error; [NewWebhookHandler] keeps it fresh with
 // WorkOS's signed connection events.
 //
+// # Who may see what
+//
+// Authorization gates compose after RequireSSO, or alone (implying it):
+// [Middleware.RequireOrganization], [Middleware.RequireRole],
+// [Middleware.RequireGroup] and, for any other rule, [Middleware.RequireProfile].
+// In a chi group: r.Use(gate.RequireSSO, gate.RequireRole("admin")). A
+// signed-in user a gate refuses gets 403: a page that names the account,
+// with a sign-out button and a link home, or JSON for API requests.
+//
 // # Ending sessions
 //
 // A session is a sealed cookie, checked on every request against a set of

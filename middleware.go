@@ -507,8 +507,19 @@ func (m *Middleware) stepUp(w http.ResponseWriter, r *http.Request, s *Session) 
 func (m *Middleware) unavailable(w http.ResponseWriter, r *http.Request) {
 	m.log.Debug("ssogate: gated request refused: revocations unavailable", "path", r.URL.Path)
 	w.Header().Set("Retry-After", "5")
-	m.cfg.ErrorHandler(w, r, &HTTPError{Status: http.StatusServiceUnavailable,
-		Message: "Sign-in is unavailable right now. Please try again in a minute.", Err: ErrRevocationsUnavailable})
+	const message = "Sign-in is unavailable right now. Please try again in a minute."
+	if !isNavigation(r) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		json.NewEncoder(w).Encode(struct {
+			Error   string `json:"error"`
+			Message string `json:"message"`
+		}{"unavailable", message})
+		return
+	}
+	m.cfg.ErrorHandler(w, r, &HTTPError{Status: http.StatusServiceUnavailable, Message: message,
+		HomeURL: m.cfg.AfterLoginPath, Err: ErrRevocationsUnavailable})
 }
 
 // authHandler returns the handler of one of the Middleware's own paths.

@@ -474,6 +474,9 @@ func TestFailClosed(t *testing.T) {
 			t.Errorf("%s while failing closed: got %d, want 503 with Retry-After", r.Request.URL.Path, r.StatusCode)
 		}
 	}
+	if r := f.apiGet("/api/me"); !strings.Contains(r.body, `"error":"unavailable"`) || r.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("API while failing closed: got %q, want JSON error unavailable", r.body)
+	}
 	bp.subs[0].FailClosed(nil)
 	f.wantSignedIn(workostest.AliceEmail)
 

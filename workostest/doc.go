@@ -75,6 +75,16 @@
 // clock, to expire codes and access tokens. [Server.Requests] and
 // [Server.Count] tell what the client sent; headers and bodies are not kept.
 //
+// # Seed files and the admin API
+//
+// [ParseSeed] reads organizations, connections and users from a versioned
+// JSON seed file, for [WithSeed]; cmd/ssogate/seed.example.json holds the
+// default seed in that form. [WithAdmin] serves an admin API under
+// [AdminPrefix] (/_emulator/), so that tests in any language can change a
+// running server: add organizations, connections and users, change a
+// connection's state or delete it, inject faults, move the clock and read
+// the request log. The ssogate command's emulator turns it on.
+//
 // # Signing in from a test
 //
 // [Server.SignIn] signs an *http.Client with a cookie jar in to an app as a

@@ -6,6 +6,7 @@ import (
 	"encoding/base32"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -90,6 +91,8 @@ type config struct {
 	webhookURL     string
 	webhookSecret  string
 	logoutRedirect string
+	listener       net.Listener
+	admin          bool
 }
 
 // WithSeed replaces the default seed ([DefaultSeed]) with seed. Seed{} starts
@@ -142,6 +145,20 @@ func WithLogoutRedirect(url string) Option {
 	return func(c *config) { c.logoutRedirect = url }
 }
 
+// WithListener makes the server accept connections on ln instead of a new
+// loopback listener of its own, to serve on a chosen address (as the
+// ssogate command does). [Server.URL] is then http:// and ln's address.
+func WithListener(ln net.Listener) Option {
+	return func(c *config) { c.listener = ln }
+}
+
+// WithAdmin serves the admin API under /_emulator/ (see the package
+// documentation), for test code that does not run in the emulator's
+// process. It is off by default.
+func WithAdmin() Option {
+	return func(c *config) { c.admin = true }
+}
+
 // NewServer starts and returns a new Server seeded with [DefaultSeed]
 // unless [WithSeed] says otherwise. The caller should call Close when
 // finished, to shut it down. NewServer panics if the seed is invalid.
@@ -178,9 +195,16 @@ func NewServer(opts ...Option) *Server {
 		s.hooks = newWebhooks(cfg.webhookURL, cfg.webhookSecret)
 	}
 	s.routes()
+	if cfg.admin {
+		s.adminRoutes()
+	}
 	// The URL is known before the server starts, so handlers may read it
 	// without synchronization.
 	s.ts = httptest.NewUnstartedServer(s.mux)
+	if cfg.listener != nil {
+		s.ts.Listener.Close()
+		s.ts.Listener = cfg.listener
+	}
 	s.URL = "http://" + s.ts.Listener.Addr().String()
 	s.ts.Start()
 	return s

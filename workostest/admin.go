@@ -1,0 +1,192 @@
+package workostest
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"time"
+)
+
+// AdminPrefix is where [WithAdmin] serves the admin API. WorkOS's API has
+// no path that starts with an underscore, so it cannot collide with one.
+const AdminPrefix = "/_emulator/"
+
+// The admin API lets test code in any language drive a server it does not
+// run in-process, as the ssogate command's emulator. Every call needs
+// "Authorization: Bearer <API key>", like the WorkOS API; bodies are JSON
+// in the seed file's format (see [ParseSeed]); errors answer
+// {"message": ...}. Admin calls are not in the request log and take no
+// faults.
+//
+//	POST   /_emulator/organizations         add an organization
+//	POST   /_emulator/connections           add a connection
+//	PATCH  /_emulator/connections/{id}      {"state": "inactive"}: change its state (sends an event)
+//	DELETE /_emulator/connections/{id}      delete it (sends an event)
+//	POST   /_emulator/users                 add a user
+//	POST   /_emulator/faults                {"route": "POST /sso/token", "status": 429, "body": "",
+//	                                         "retry_after": "2", "delay": "1s", "times": 1, "process": false}
+//	POST   /_emulator/clock                 {"advance": "10m"}: move the server clock
+//	PUT    /_emulator/auto-sign-in          {"email": "alice@acme.com"}, or "" for the sign-in page
+//	GET    /_emulator/requests              the request log, oldest first
+func (s *Server) adminRoutes() {
+	admin := func(pattern string, h func(r *http.Request) (int, any, error)) {
+		s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			if !s.validAPIKey(r) {
+				writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "Unauthorized"})
+				return
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+			status, v, err := h(r)
+			if err != nil {
+				writeJSON(w, status, map[string]string{"message": err.Error()})
+				return
+			}
+			if v == nil {
+				w.WriteHeader(status)
+				return
+			}
+			writeJSON(w, status, v)
+		})
+	}
+	p := AdminPrefix
+	admin("POST "+p+"organizations", func(r *http.Request) (int, any, error) {
+		var o seedOrganization
+		if err := decodeBody(r, &o); err != nil {
+			return http.StatusBadRequest, nil, err
+		}
+		if err := checkID("id", o.ID, "org_"); err != nil {
+			return http.StatusBadRequest, nil, err
+		}
+		if err := s.AddOrganization(Organization(o)); err != nil {
+			return http.StatusConflict, nil, err
+		}
+		return http.StatusCreated, o, nil
+	})
+	admin("POST "+p+"connections", func(r *http.Request) (int, any, error) {
+		var c seedConnection
+		if err := decodeBody(r, &c); err != nil {
+			return http.StatusBadRequest, nil, err
+		}
+		if err := checkID("id", c.ID, "conn_"); err != nil {
+			return http.StatusBadRequest, nil, err
+		}
+		err := s.AddConnection(Connection{ID: c.ID, OrganizationID: c.OrganizationID, Name: c.Name, Type: c.Type, State: c.State, Domains: c.Domains})
+		if err != nil {
+			return http.StatusConflict, nil, err
+		}
+		return http.StatusCreated, c, nil
+	})
+	admin("PATCH "+p+"connections/{id}", func(r *http.Request) (int, any, error) {
+		var body struct {
+			State string `json:"state"`
+		}
+		if err := decodeBody(r, &body); err != nil {
+			return http.StatusBadRequest, nil, err
+		}
+		if err := s.SetConnectionState(r.PathValue("id"), body.State); err != nil {
+			return http.StatusNotFound, nil, err
+		}
+		return http.StatusNoContent, nil, nil
+	})
+	admin("DELETE "+p+"connections/{id}", func(r *http.Request) (int, any, error) {
+		if err := s.DeleteConnection(r.PathValue("id")); err != nil {
+			return http.StatusNotFound, nil, err
+		}
+		return http.StatusNoContent, nil, nil
+	})
+	admin("POST "+p+"users", func(r *http.Request) (int, any, error) {
+		var u seedUser
+		if err := decodeBody(r, &u); err != nil {
+			return http.StatusBadRequest, nil, err
+		}
+		if !validEmail(u.Email) {
+			return http.StatusBadRequest, nil, errors.New("email: missing or not an email address")
+		}
+		if err := s.AddUser(User(u)); err != nil {
+			return http.StatusConflict, nil, err
+		}
+		return http.StatusCreated, u, nil
+	})
+	admin("POST "+p+"faults", func(r *http.Request) (int, any, error) {
+		var f struct {
+			Route      string `json:"route"`
+			Status     int    `json:"status"`
+			Body       string `json:"body"`
+			RetryAfter string `json:"retry_after"`
+			Delay      string `json:"delay"`
+			Times      int    `json:"times"`
+			Process    bool   `json:"process"`
+		}
+		if err := decodeBody(r, &f); err != nil {
+			return http.StatusBadRequest, nil, err
+		}
+		var delay time.Duration
+		if f.Delay != "" {
+			d, err := time.ParseDuration(f.Delay)
+			if err != nil || d < 0 {
+				return http.StatusBadRequest, nil, errors.New(`delay: want a duration such as "1s"`)
+			}
+			delay = d
+		}
+		if f.Route == "" || f.Status != 0 && (f.Status < 100 || f.Status > 599) {
+			return http.StatusBadRequest, nil, errors.New(`route (such as "POST /sso/token") is required, and status must be an HTTP status`)
+		}
+		s.Fail(f.Route, Fault{Times: f.Times, Status: f.Status, Body: f.Body, RetryAfter: f.RetryAfter, Delay: delay, Process: f.Process})
+		return http.StatusCreated, f, nil
+	})
+	admin("POST "+p+"clock", func(r *http.Request) (int, any, error) {
+		var body struct {
+			Advance string `json:"advance"`
+		}
+		if err := decodeBody(r, &body); err != nil {
+			return http.StatusBadRequest, nil, err
+		}
+		d, err := time.ParseDuration(body.Advance)
+		if err != nil || d < 0 {
+			return http.StatusBadRequest, nil, errors.New(`advance: want a duration such as "10m"`)
+		}
+		s.Advance(d)
+		return http.StatusOK, map[string]string{"now": formatTime(s.Now())}, nil
+	})
+	admin("PUT "+p+"auto-sign-in", func(r *http.Request) (int, any, error) {
+		var body struct {
+			Email string `json:"email"`
+		}
+		if err := decodeBody(r, &body); err != nil {
+			return http.StatusBadRequest, nil, err
+		}
+		s.SetAutoSignIn(body.Email)
+		return http.StatusNoContent, nil, nil
+	})
+	admin("GET "+p+"requests", func(r *http.Request) (int, any, error) {
+		type entry struct {
+			Method    string              `json:"method"`
+			Path      string              `json:"path"`
+			Query     map[string][]string `json:"query"`
+			Route     string              `json:"route"`
+			Status    int                 `json:"status"`
+			RequestID string              `json:"request_id"`
+			Time      string              `json:"time"`
+		}
+		out := []entry{}
+		for _, q := range s.Requests() {
+			out = append(out, entry{q.Method, q.Path, q.Query, q.Route, q.Status, q.RequestID, formatTime(q.Time)})
+		}
+		return http.StatusOK, out, nil
+	})
+	s.mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, map[string]string{"message": "no such admin call: see the workostest package documentation"})
+	})
+}
+
+// decodeBody reads a JSON body strictly.
+func decodeBody(r *http.Request, v any) error {
+	data, err := io.ReadAll(r.Body)
+	if err != nil {
+		return errors.New("the body could not be read")
+	}
+	if err := strictDecode(data, v); err != nil {
+		return errors.New(seedError("body", err).Error())
+	}
+	return nil
+}

@@ -1,0 +1,229 @@
+package workostest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// SeedVersion is the version of the seed file format that [ParseSeed]
+// reads.
+const SeedVersion = 1
+
+// A seed file is JSON:
+//
+//	{
+//	  "version": 1,
+//	  "organizations": [{"id": "org_acme", "name": "Acme", "domains": ["acme.com"]}],
+//	  "connections": [{"id": "conn_acme_okta", "organization_id": "org_acme", "name": "Acme Okta",
+//	                   "type": "OktaSAML", "state": "active", "domains": ["acme.com"]}],
+//	  "users": [{"email": "alice@acme.com", "first_name": "Alice", "last_name": "Anderson",
+//	             "connection_id": "conn_acme_okta", "idp_id": "", "groups": ["admins"],
+//	             "role": "admin", "roles": ["admin"], "custom_attributes": {"team": "core"}}]
+//	}
+//
+// Fields mean what they mean in [Organization], [Connection] and [User];
+// only the ids, a connection's type and a user's email and connection are
+// required.
+type seedFile struct {
+	Version       *int              `json:"version"`
+	Organizations []json.RawMessage `json:"organizations"`
+	Connections   []json.RawMessage `json:"connections"`
+	Users         []json.RawMessage `json:"users"`
+}
+
+type seedOrganization struct {
+	ID      string   `json:"id"`
+	Name    string   `json:"name"`
+	Domains []string `json:"domains"`
+}
+
+type seedConnection struct {
+	ID             string   `json:"id"`
+	OrganizationID string   `json:"organization_id"`
+	Name           string   `json:"name"`
+	Type           string   `json:"type"`
+	State          string   `json:"state"`
+	Domains        []string `json:"domains"`
+}
+
+type seedUser struct {
+	Email            string         `json:"email"`
+	FirstName        string         `json:"first_name"`
+	LastName         string         `json:"last_name"`
+	ConnectionID     string         `json:"connection_id"`
+	IdPID            string         `json:"idp_id"`
+	Groups           []string       `json:"groups"`
+	Role             string         `json:"role"`
+	Roles            []string       `json:"roles"`
+	CustomAttributes map[string]any `json:"custom_attributes"`
+}
+
+// SeedError reports what is wrong in a seed file, and where: a JSON path
+// such as $.connections[2].organization_id.
+type SeedError struct {
+	Path    string
+	Problem string
+}
+
+func (e *SeedError) Error() string { return e.Path + ": " + e.Problem }
+
+// connectionStates are the states WorkOS gives connections.
+var connectionStates = []string{"requires_type", "draft", "active", "validating", "inactive", "deleting"}
+
+// ParseSeed reads a seed file (see the format above) and checks all of it:
+// unknown fields, a missing or other version, malformed or duplicate ids,
+// a connection of an organization the file does not have, a user of a
+// connection it does not have, an unknown state. The first problem found
+// is returned as a [*SeedError]; nothing is half-read.
+func ParseSeed(data []byte) (Seed, error) {
+	var f seedFile
+	if err := strictDecode(data, &f); err != nil {
+		return Seed{}, seedError("$", err)
+	}
+	switch {
+	case f.Version == nil:
+		return Seed{}, &SeedError{"$.version", "missing; this emulator reads version " + strconv.Itoa(SeedVersion)}
+	case *f.Version != SeedVersion:
+		return Seed{}, &SeedError{"$.version", fmt.Sprintf("is %d; this emulator reads version %d", *f.Version, SeedVersion)}
+	}
+	var seed Seed
+	orgs := map[string]bool{}
+	for i, raw := range f.Organizations {
+		path := fmt.Sprintf("$.organizations[%d]", i)
+		var o seedOrganization
+		if err := strictDecode(raw, &o); err != nil {
+			return Seed{}, seedError(path, err)
+		}
+		if err := checkID(path+".id", o.ID, "org_"); err != nil {
+			return Seed{}, err
+		}
+		if orgs[o.ID] {
+			return Seed{}, &SeedError{path + ".id", "duplicate id " + o.ID}
+		}
+		orgs[o.ID] = true
+		if err := checkDomains(path+".domains", o.Domains); err != nil {
+			return Seed{}, err
+		}
+		seed.Organizations = append(seed.Organizations, Organization(o))
+	}
+	conns := map[string]bool{}
+	for i, raw := range f.Connections {
+		path := fmt.Sprintf("$.connections[%d]", i)
+		var c seedConnection
+		if err := strictDecode(raw, &c); err != nil {
+			return Seed{}, seedError(path, err)
+		}
+		if err := checkID(path+".id", c.ID, "conn_"); err != nil {
+			return Seed{}, err
+		}
+		switch {
+		case conns[c.ID]:
+			return Seed{}, &SeedError{path + ".id", "duplicate id " + c.ID}
+		case c.OrganizationID != "" && !orgs[c.OrganizationID]:
+			return Seed{}, &SeedError{path + ".organization_id", "no organization " + strconv.Quote(c.OrganizationID) + " in the file"}
+		case c.Type == "":
+			return Seed{}, &SeedError{path + ".type", "missing, such as \"OktaSAML\" or \"GoogleOAuth\""}
+		case c.State != "" && !slices.Contains(connectionStates, c.State):
+			return Seed{}, &SeedError{path + ".state", strconv.Quote(c.State) + " is not one of " + strings.Join(connectionStates, ", ")}
+		}
+		if err := checkDomains(path+".domains", c.Domains); err != nil {
+			return Seed{}, err
+		}
+		conns[c.ID] = true
+		seed.Connections = append(seed.Connections, Connection{
+			ID: c.ID, OrganizationID: c.OrganizationID, Name: c.Name, Type: c.Type, State: c.State, Domains: c.Domains,
+		})
+	}
+	users := map[string]bool{}
+	for i, raw := range f.Users {
+		path := fmt.Sprintf("$.users[%d]", i)
+		var u seedUser
+		if err := strictDecode(raw, &u); err != nil {
+			return Seed{}, seedError(path, err)
+		}
+		key := u.ConnectionID + "\x00" + strings.ToLower(u.Email)
+		switch {
+		case !validEmail(u.Email):
+			return Seed{}, &SeedError{path + ".email", "missing or not an email address"}
+		case u.ConnectionID == "":
+			return Seed{}, &SeedError{path + ".connection_id", "missing"}
+		case !conns[u.ConnectionID]:
+			return Seed{}, &SeedError{path + ".connection_id", "no connection " + strconv.Quote(u.ConnectionID) + " in the file"}
+		case users[key]:
+			return Seed{}, &SeedError{path + ".email", "duplicate user " + u.Email + " of " + u.ConnectionID}
+		}
+		users[key] = true
+		seed.Users = append(seed.Users, User(u))
+	}
+	// The server's own checks, for anything the file format leaves to it.
+	probe := &Server{orgs: map[string]*Organization{}, conns: map[string]*connection{}, clock: time.Now}
+	if err := probe.applySeed(seed); err != nil {
+		return Seed{}, &SeedError{"$", err.Error()}
+	}
+	return seed, nil
+}
+
+// strictDecode decodes one JSON value with no unknown fields and nothing
+// after it.
+func strictDecode(data []byte, v any) error {
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.DisallowUnknownFields()
+	if err := d.Decode(v); err != nil {
+		return err
+	}
+	if d.More() {
+		return errors.New("data after the JSON value")
+	}
+	return nil
+}
+
+// seedError turns a decoding error into a SeedError at path, or below it
+// for a field of the wrong type.
+func seedError(path string, err error) *SeedError {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr) && typeErr.Field != "":
+		return &SeedError{path + "." + typeErr.Field, "is a JSON " + typeErr.Value + ", want a " + typeErr.Type.String()}
+	case errors.As(err, &typeErr):
+		return &SeedError{path, "is a JSON " + typeErr.Value + ", want an object"}
+	case errors.As(err, &syntaxErr):
+		return &SeedError{path, fmt.Sprintf("malformed JSON at byte %d: %v", syntaxErr.Offset, err)}
+	}
+	return &SeedError{path, strings.TrimPrefix(err.Error(), "json: ")}
+}
+
+// checkID checks that id is prefix followed by letters, digits, '_' or '-'.
+func checkID(path, id, prefix string) error {
+	if !strings.HasPrefix(id, prefix) || len(id) == len(prefix) || len(id) > 128 {
+		return &SeedError{path, "missing or not an id of the form " + prefix + "..."}
+	}
+	for _, c := range id {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return &SeedError{path, strconv.Quote(id) + " has a character other than letters, digits, _ and -"}
+		}
+	}
+	return nil
+}
+
+// checkDomains checks that each domain looks like a DNS name.
+func checkDomains(path string, domains []string) error {
+	for i, d := range domains {
+		if d == "" || strings.ContainsAny(d, " @/:") || !strings.Contains(d, ".") {
+			return &SeedError{fmt.Sprintf("%s[%d]", path, i), strconv.Quote(d) + " is not a domain such as acme.com"}
+		}
+	}
+	return nil
+}
+
+// validEmail reports whether s has the shape name@domain.
+func validEmail(s string) bool {
+	local, domain, ok := strings.Cut(s, "@")
+	return ok && local != "" && domain != "" && !strings.ContainsAny(s, " <>") && !strings.Contains(domain, "@")
+}

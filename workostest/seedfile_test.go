@@ -1,0 +1,151 @@
+package workostest
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+const goodSeed = `{"version": 1,
+ "organizations": [{"id": "org_a", "name": "A", "domains": ["a.com"]}],
+ "connections": [{"id": "conn_a", "organization_id": "org_a", "type": "OktaSAML"},
+                 {"id": "conn_g", "type": "GoogleOAuth", "state": "inactive"}],
+ "users": [{"email": "x@a.com", "connection_id": "conn_a", "groups": ["g"], "role": "admin", "custom_attributes": {"n": 1}}]}`
+
+func TestParseSeed(t *testing.T) {
+	seed, err := ParseSeed([]byte(goodSeed))
+	if err != nil {
+		t.Fatalf("ParseSeed: %v", err)
+	}
+	if len(seed.Organizations) != 1 || len(seed.Connections) != 2 || len(seed.Users) != 1 ||
+		seed.Connections[1].State != "inactive" || seed.Users[0].Role != "admin" || seed.Organizations[0].Domains[0] != "a.com" {
+		t.Errorf("got %+v", seed)
+	}
+	srv := newTestServer(t, WithSeed(seed))
+	if err := srv.SetConnectionState("conn_g", "active"); err != nil {
+		t.Errorf("the parsed seed did not load: %v", err)
+	}
+}
+
+func TestParseSeedRefuses(t *testing.T) {
+	tests := []struct{ name, seed, path, problem string }{
+		{"not json", `{`, "$", "unexpected EOF"},
+		{"no version", `{}`, "$.version", "missing"},
+		{"other version", `{"version": 2}`, "$.version", "is 2"},
+		{"unknown top field", `{"version": 1, "orgs": []}`, "$", `unknown field "orgs"`},
+		{"unknown field", `{"version": 1, "organizations": [{"id": "org_a", "nmae": "A"}]}`, "$.organizations[0]", `unknown field "nmae"`},
+		{"wrong type", `{"version": 1, "organizations": [{"id": 5}]}`, "$.organizations[0].id", "is a JSON number"},
+		{"malformed org id", `{"version": 1, "organizations": [{"id": "acme"}]}`, "$.organizations[0].id", "org_"},
+		{"bad character", `{"version": 1, "organizations": [{"id": "org_a b"}]}`, "$.organizations[0].id", "character"},
+		{"duplicate org", `{"version": 1, "organizations": [{"id": "org_a"}, {"id": "org_a"}]}`, "$.organizations[1].id", "duplicate id org_a"},
+		{"bad domain", `{"version": 1, "organizations": [{"id": "org_a", "domains": ["a.com", "x@y"]}]}`, "$.organizations[0].domains[1]", "not a domain"},
+		{"duplicate connection", `{"version": 1, "connections": [{"id": "conn_a", "type": "T"}, {"id": "conn_a", "type": "T"}]}`, "$.connections[1].id", "duplicate id conn_a"},
+		{"missing organization", `{"version": 1, "connections": [{"id": "conn_a", "type": "T", "organization_id": "org_x"}]}`, "$.connections[0].organization_id", `no organization "org_x"`},
+		{"no type", `{"version": 1, "connections": [{"id": "conn_a"}]}`, "$.connections[0].type", "missing"},
+		{"unknown state", `{"version": 1, "connections": [{"id": "conn_a", "type": "T", "state": "on"}]}`, "$.connections[0].state", `"on" is not one of`},
+		{"user of a missing connection", `{"version": 1, "users": [{"email": "x@a.com", "connection_id": "conn_x"}]}`, "$.users[0].connection_id", `no connection "conn_x"`},
+		{"user without email", `{"version": 1, "connections": [{"id": "conn_a", "type": "T"}], "users": [{"connection_id": "conn_a"}]}`, "$.users[0].email", "missing"},
+		{"duplicate user", `{"version": 1, "connections": [{"id": "conn_a", "type": "T"}], "users": [{"email": "x@a.com", "connection_id": "conn_a"}, {"email": "X@a.com", "connection_id": "conn_a"}]}`, "$.users[1].email", "duplicate user"},
+		{"trailing data", `{"version": 1} {}`, "$", "data after"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseSeed([]byte(tt.seed))
+			var se *SeedError
+			if !errors.As(err, &se) || se.Path != tt.path || !strings.Contains(se.Problem, tt.problem) {
+				t.Errorf("got %v, want a SeedError at %s saying %q", err, tt.path, tt.problem)
+			}
+		})
+	}
+}
+
+// FuzzParseSeed checks that seed files never panic the parser, and that a
+// seed it accepts loads into a server.
+func FuzzParseSeed(f *testing.F) {
+	f.Add([]byte(goodSeed))
+	f.Add([]byte(`{"version": 1, "users": [{"email": "x@a.com", "connection_id": "conn_x"}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		seed, err := ParseSeed(data)
+		if err != nil {
+			return
+		}
+		s := &Server{orgs: map[string]*Organization{}, conns: map[string]*connection{}, clock: time.Now}
+		if err := s.applySeed(seed); err != nil {
+			t.Fatalf("accepted a seed that does not load: %v", err)
+		}
+	})
+}
+
+func TestAdminAPI(t *testing.T) {
+	srv := newTestServer(t, WithAdmin())
+	call := func(method, path, body, key string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		if key != "" {
+			req.Header.Set("Authorization", "Bearer "+key)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b := new(strings.Builder)
+		_, _ = io.Copy(b, res.Body)
+		return res.StatusCode, b.String()
+	}
+	k := srv.APIKey
+	steps := []struct {
+		method, path, body, key string
+		status                  int
+		want                    string
+	}{
+		{"GET", "/_emulator/requests", "", "", 401, "Unauthorized"},
+		{"GET", "/_emulator/requests", "", "sk_wrong", 401, "Unauthorized"},
+		{"POST", "/_emulator/organizations", `{"id": "org_new", "name": "New"}`, k, 201, "org_new"},
+		{"POST", "/_emulator/organizations", `{"id": "org_new"}`, k, 409, "already exists"},
+		{"POST", "/_emulator/organizations", `{"id": "new"}`, k, 400, "org_"},
+		{"POST", "/_emulator/connections", `{"id": "conn_new", "organization_id": "org_new", "type": "GenericSAML", "domains": ["new.com"]}`, k, 201, "conn_new"},
+		{"POST", "/_emulator/connections", `{"id": "conn_x", "typo": 1}`, k, 400, `unknown field \"typo\"`},
+		{"POST", "/_emulator/users", `{"email": "n@new.com", "connection_id": "conn_new"}`, k, 201, "n@new.com"},
+		{"POST", "/_emulator/users", `{"email": "n@new.com", "connection_id": "conn_none"}`, k, 409, "does not exist"},
+		{"PATCH", "/_emulator/connections/conn_new", `{"state": "inactive"}`, k, 204, ""},
+		{"PATCH", "/_emulator/connections/conn_none", `{"state": "inactive"}`, k, 404, "does not exist"},
+		{"POST", "/_emulator/faults", `{"route": "GET /connections/{id}", "status": 503, "retry_after": "2"}`, k, 201, "GET /connections/{id}"},
+		{"GET", "/connections/conn_new", "", k, 503, ""},
+		{"GET", "/connections/conn_new", "", k, 200, `"state":"inactive"`},
+		{"POST", "/_emulator/faults", `{"status": 503}`, k, 400, "route"},
+		{"POST", "/_emulator/clock", `{"advance": "1h"}`, k, 200, "now"},
+		{"POST", "/_emulator/clock", `{"advance": "soon"}`, k, 400, "duration"},
+		{"PUT", "/_emulator/auto-sign-in", `{"email": "alice@acme.com"}`, k, 204, ""},
+		{"DELETE", "/_emulator/connections/conn_new", "", k, 204, ""},
+		{"GET", "/connections/conn_new", "", k, 404, ""},
+		{"GET", "/_emulator/requests", "", k, 200, `"path":"/connections/conn_new","query":{},"route":"GET /connections/{id}","status":503`},
+		{"GET", "/_emulator/nothing", "", k, 404, "no such admin call"},
+	}
+	for i, st := range steps {
+		status, body := call(st.method, st.path, st.body, st.key)
+		if status != st.status || !strings.Contains(body, st.want) {
+			t.Fatalf("step %d, %s %s: got %d %s, want %d with %q", i, st.method, st.path, status, body, st.status, st.want)
+		}
+	}
+	if srv.Count("GET /_emulator/requests") != 0 {
+		t.Error("admin calls reached the request log")
+	}
+}
+
+func TestAdminAPIOff(t *testing.T) {
+	srv := newTestServer(t)
+	req, _ := http.NewRequest("GET", srv.URL+"/_emulator/requests", nil)
+	req.Header.Set("Authorization", "Bearer "+srv.APIKey)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotFound {
+		t.Errorf("got %d without WithAdmin, want 404", res.StatusCode)
+	}
+}

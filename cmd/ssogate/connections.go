@@ -129,6 +129,9 @@ func newClient(e env) (*ssogate.Client, error) {
 		// The connections API takes no client ID; the client wants one
 		// for authorization URLs, which these commands never make.
 		ClientID: "client_unused",
+		// Someone is waiting at a terminal: three quick retries, not the
+		// library's patient five.
+		Retry: ssogate.RetryPolicy{MaxRetries: 3, MinBackoff: 200 * time.Millisecond, MaxBackoff: 2 * time.Second, MaxRetryAfter: 10 * time.Second},
 	})
 	if err != nil {
 		var ce *ssogate.ConfigError

@@ -27,6 +27,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -104,7 +105,8 @@ func run(ctx context.Context, args []string, e env) int {
 		fmt.Fprintln(e.stderr, "ssogate:", err)
 		return exitUsage
 	}
-	fmt.Fprintln(e.stderr, "ssogate:", err)
+	// Errors of the library say "ssogate:" already.
+	fmt.Fprintln(e.stderr, "ssogate:", strings.TrimPrefix(err.Error(), "ssogate: "))
 	return exitNo
 }
 

@@ -1,0 +1,345 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ssogate/ssogate"
+	"github.com/ssogate/ssogate/workostest"
+)
+
+// binary is the ssogate command, built once for all tests: they run it as
+// a user would, as a subprocess.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "ssogate-cmd")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "ssogate")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		os.RemoveAll(dir)
+		panic("go build: " + err.Error() + "\n" + string(out))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// result is what a finished run of the command printed and returned.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// ssogateCmd runs the command with args, environment env (only these
+// variables, and PATH), and stdin; it must end within 30 s.
+func ssogateCmd(t *testing.T, env map[string]string, stdin string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.Stdin = strings.NewReader(stdin)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("ssogate %s did not end within 30 s", strings.Join(args, " "))
+	}
+	return result{cmd.ProcessState.ExitCode(), stdout.String(), stderr.String()}
+}
+
+// emulator is a running "ssogate emulator" process.
+type emulator struct {
+	cmd  *exec.Cmd
+	url  string
+	out  *syncBuffer
+	done chan struct{}
+}
+
+// startEmulator starts "ssogate emulator" with args on a random port and
+// waits until it prints its URL. It is interrupted when the test ends.
+func startEmulator(t *testing.T, args ...string) *emulator {
+	t.Helper()
+	cmd := exec.Command(binary, append([]string{"emulator", "-addr", "127.0.0.1:0"}, args...)...)
+	out := &syncBuffer{}
+	pr, pw := io.Pipe()
+	cmd.Stdout = io.MultiWriter(out, pw)
+	cmd.Stderr = out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	e := &emulator{cmd: cmd, out: out, done: make(chan struct{})}
+	go func() { cmd.Wait(); pw.Close(); close(e.done) }()
+	t.Cleanup(func() { e.cmd.Process.Kill(); <-e.done })
+	urls := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			if u, ok := strings.CutPrefix(sc.Text(), "export WORKOS_BASE_URL="); ok {
+				urls <- u
+			}
+		}
+		io.Copy(io.Discard, pr)
+	}()
+	select {
+	case e.url = <-urls:
+	case <-e.done:
+		t.Fatalf("the emulator exited: %s", out.String())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the emulator printed no URL: %s", out.String())
+	}
+	return e
+}
+
+// admin calls the emulator's admin API.
+func (e *emulator) admin(t *testing.T, method, path, body string) int {
+	t.Helper()
+	req, _ := http.NewRequest(method, e.url+workostest.AdminPrefix+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+workostest.DefaultAPIKey)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
+func (e *emulator) env(extra ...string) map[string]string {
+	m := map[string]string{"WORKOS_API_KEY": workostest.DefaultAPIKey, "WORKOS_BASE_URL": e.url}
+	for i := 0; i+1 < len(extra); i += 2 {
+		m[extra[i]] = extra[i+1]
+	}
+	return m
+}
+
+type syncBuffer struct {
+	mu sync.Mutex // guards b
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestUsage(t *testing.T) {
+	tests := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{nil, 2, "Usage:"},
+		{[]string{"help"}, 0, "ssogate emulator"},
+		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{[]string{"secret", "-h"}, 0, "Example:"},
+		{[]string{"emulator", "-h"}, 0, "Example:"},
+		{[]string{"doctor", "-h"}, 0, "Example:"},
+		{[]string{"connections", "list", "-h"}, 0, "Example:"},
+		{[]string{"connections"}, 2, "needs list, get or delete"},
+		{[]string{"connections", "purge"}, 2, `unknown subcommand "purge"`},
+		{[]string{"secret", "more"}, 2, "takes no arguments"},
+		{[]string{"emulator", "-bogus"}, 2, "flag provided but not defined: -bogus"},
+		{[]string{"emulator", "-webhook", "http://x"}, 2, "-webhook and -webhook-secret go together"},
+		{[]string{"emulator", "-redirect-uri", "/callback"}, 2, "absolute http or https URL"},
+		{[]string{"emulator", "-api-key", "key"}, 2, "must start with sk_"},
+		{[]string{"emulator", "-addr", "999.0.0.1:x"}, 2, "listening on"},
+		{[]string{"emulator", "-seed", "nowhere.json"}, 2, "no such file"},
+		{[]string{"connections", "list"}, 2, "WORKOS_API_KEY is not set"},
+		{[]string{"doctor", "-organization", "org_a", "-connection", "conn_b"}, 2, "at most one"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			r := ssogateCmd(t, nil, "", tt.args...)
+			if r.code != tt.code || !strings.Contains(r.stdout+r.stderr, tt.want) {
+				t.Errorf("got exit %d, stdout %q, stderr %q; want exit %d saying %q", r.code, r.stdout, r.stderr, tt.code, tt.want)
+			}
+		})
+	}
+}
+
+func TestSecret(t *testing.T) {
+	a, b := ssogateCmd(t, nil, "", "secret"), ssogateCmd(t, nil, "", "secret")
+	for _, r := range []result{a, b} {
+		raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(r.stdout))
+		if r.code != 0 || err != nil || len(raw) != 32 {
+			t.Fatalf("got exit %d, %q; want 32 random bytes in base64", r.code, r.stdout)
+		}
+	}
+	if a.stdout == b.stdout {
+		t.Error("two secrets are the same")
+	}
+}
+
+func TestEmulatorBadSeed(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "seed.json")
+	os.WriteFile(file, []byte(`{"version": 1, "connections": [{"id": "conn_a", "type": "OktaSAML", "organization_id": "org_missing"}]}`), 0o644)
+	r := ssogateCmd(t, nil, "", "emulator", "-addr", "127.0.0.1:0", "-seed", file)
+	want := file + `: $.connections[0].organization_id: no organization "org_missing" in the file`
+	if r.code != 2 || !strings.Contains(r.stderr, want) || strings.Contains(r.stdout, "WORKOS_BASE_URL") {
+		t.Errorf("got exit %d, stdout %q, stderr %q; want exit 2 saying %q before serving", r.code, r.stdout, r.stderr, want)
+	}
+}
+
+// TestEmulatorAndConnections runs the emulator as a process and the
+// connections and doctor commands against it, over HTTP.
+func TestEmulatorAndConnections(t *testing.T) {
+	const redirect = "http://localhost:3000/callback"
+	var delivered []string
+	var mu sync.Mutex
+	hooks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if err := ssogate.VerifyWebhook(body, r.Header.Get("WorkOS-Signature"), "whsec_test", time.Now(), time.Minute); err != nil {
+			t.Errorf("webhook delivery: %v", err)
+		}
+		var ev struct{ Event string }
+		json.Unmarshal(body, &ev)
+		mu.Lock()
+		delivered = append(delivered, ev.Event)
+		mu.Unlock()
+	}))
+	defer hooks.Close()
+	emu := startEmulator(t, "-seed", "seed.example.json", "-redirect-uri", redirect, "-webhook", hooks.URL, "-webhook-secret", "whsec_test")
+	for _, want := range []string{"export WORKOS_API_KEY=sk_test_workostest", "export WORKOS_CLIENT_ID=client_workostest", "alice@acme.com", "Admin API: " + emu.url + "/_emulator/"} {
+		if !strings.Contains(emu.out.String(), want) {
+			t.Errorf("the emulator's output lacks %q:\n%s", want, emu.out.String())
+		}
+	}
+
+	list := ssogateCmd(t, emu.env(), "", "connections", "list")
+	if list.code != 0 || !strings.Contains(list.stdout, "conn_acme_okta") || !strings.Contains(list.stdout, "4 connection(s)") {
+		t.Fatalf("connections list: got exit %d, %q %q", list.code, list.stdout, list.stderr)
+	}
+	var conns []ssogate.Connection
+	r := ssogateCmd(t, emu.env(), "", "connections", "list", "-json", "-organization", "org_acme")
+	if err := json.Unmarshal([]byte(r.stdout), &conns); r.code != 0 || err != nil || len(conns) != 1 || conns[0].ID != "conn_acme_okta" {
+		t.Errorf("connections list -json -organization org_acme: got exit %d, %q (%v)", r.code, r.stdout, err)
+	}
+	if r := ssogateCmd(t, emu.env(), "", "connections", "list", "-domain", "globex.com"); !strings.Contains(r.stdout, "conn_globex_oidc") || strings.Contains(r.stdout, "conn_acme_okta") {
+		t.Errorf("connections list -domain globex.com: got %q", r.stdout)
+	}
+	if r := ssogateCmd(t, emu.env(), "", "connections", "get", "conn_acme_okta"); r.code != 0 || !strings.Contains(r.stdout, "Acme Okta") {
+		t.Errorf("connections get: got exit %d, %q", r.code, r.stdout)
+	}
+	if r := ssogateCmd(t, emu.env(), "", "connections", "get", "conn_nope"); r.code != 1 || !strings.Contains(r.stderr, "WorkOS answered 404") || !strings.Contains(r.stderr, "request id req_") {
+		t.Errorf("connections get conn_nope: got exit %d, %q; want exit 1 with the status and request id", r.code, r.stderr)
+	}
+	if r := ssogateCmd(t, emu.env("WORKOS_API_KEY", "sk_wrong"), "", "connections", "list"); r.code != 1 || !strings.Contains(r.stderr, "401") {
+		t.Errorf("a refused key: got exit %d, %q; want exit 1 with 401", r.code, r.stderr)
+	}
+	if r := ssogateCmd(t, emu.env(), "", "connections", "delete", "conn_globex_oidc"); r.code != 2 || !strings.Contains(r.stderr, "not deleted") {
+		t.Errorf("delete without confirmation: got exit %d, %q", r.code, r.stderr)
+	}
+	if r := ssogateCmd(t, emu.env(), "conn_globex_oidc\n", "connections", "delete", "conn_globex_oidc"); r.code != 0 || !strings.Contains(r.stdout, "Deleted conn_globex_oidc") {
+		t.Errorf("delete confirmed: got exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
+	if r := ssogateCmd(t, emu.env(), "", "connections", "delete", "-yes", "conn_google_oauth"); r.code != 0 {
+		t.Errorf("delete -yes: got exit %d, %q", r.code, r.stderr)
+	}
+	if r := ssogateCmd(t, emu.env(), "", "connections", "get", "conn_globex_oidc"); r.code != 1 {
+		t.Errorf("the deleted connection: got exit %d, want 1", r.code)
+	}
+
+	// The admin API drives the running emulator; a state change is
+	// delivered as a signed event.
+	if got := emu.admin(t, "PATCH", "connections/conn_acme_okta", `{"state":"inactive"}`); got != http.StatusNoContent {
+		t.Fatalf("admin PATCH: got %d", got)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		n := len(delivered)
+		mu.Unlock()
+		if n >= 3 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	mu.Lock()
+	got := strings.Join(delivered, ",")
+	mu.Unlock()
+	if got != "connection.deleted,connection.deleted,connection.deactivated" {
+		t.Errorf("deliveries: got %s", got)
+	}
+
+	doctorEnv := emu.env("WORKOS_CLIENT_ID", workostest.DefaultClientID, "WORKOS_REDIRECT_URI", redirect,
+		"WORKOS_COOKIE_PASSWORD", "Vq3pR8sT1uW4xY7zA0bC3dE6fG9hJ2kL5mN", "WORKOS_WEBHOOK_SECRET", "whsec_doctor")
+	emu.admin(t, "PATCH", "connections/conn_acme_okta", `{"state":"active"}`)
+	d := ssogateCmd(t, doctorEnv, "", "doctor", "-organization", "org_acme")
+	if d.code != 0 || !strings.Contains(d.stdout, "All checks passed.") {
+		t.Errorf("doctor: got exit %d:\n%s%s", d.code, d.stdout, d.stderr)
+	}
+	doctorEnv["WORKOS_REDIRECT_URI"] = "http://localhost:4000/elsewhere"
+	doctorEnv["WORKOS_COOKIE_PASSWORD"] = "short"
+	bad := ssogateCmd(t, doctorEnv, "", "doctor", "-connection", "conn_acme_okta")
+	for _, want := range []string{"FAIL  sign-in          WorkOS answered 400: invalid_redirect_uri", "FAIL  cookie secret    WORKOS_COOKIE_PASSWORD has 5 bytes"} {
+		if bad.code != 1 || !strings.Contains(bad.stdout, want) {
+			t.Errorf("doctor with a bad redirect URI and secret: got exit %d, want 1 with %q:\n%s", bad.code, want, bad.stdout)
+		}
+	}
+	for _, secret := range []string{workostest.DefaultAPIKey, "Vq3pR8sT1uW4xY7zA0bC3dE6fG9hJ2kL5mN", "whsec_doctor", "short"} {
+		if strings.Contains(d.stdout+d.stderr+bad.stdout+bad.stderr, secret) {
+			t.Errorf("doctor printed the secret %q", secret)
+		}
+	}
+
+	// Interrupted, it shuts down and says so.
+	emu.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-emu.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the emulator did not stop on SIGINT")
+	}
+	if code := emu.cmd.ProcessState.ExitCode(); code != 0 || !strings.Contains(emu.out.String(), "Stopped.") {
+		t.Errorf("after SIGINT: exit %d, output %q", code, emu.out.String())
+	}
+}
+
+// TestEmulatorKilledMidCommand kills the emulator while a listing waits
+// for it: the command fails with exit 1 instead of hanging.
+func TestEmulatorKilledMidCommand(t *testing.T) {
+	emu := startEmulator(t)
+	if got := emu.admin(t, "POST", "faults", `{"route": "GET /connections", "delay": "20s", "times": -1}`); got != http.StatusCreated {
+		t.Fatalf("admin fault: got %d", got)
+	}
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		emu.cmd.Process.Kill()
+	}()
+	r := ssogateCmd(t, emu.env(), "", "connections", "list")
+	if r.code != 1 || r.stderr == "" {
+		t.Errorf("got exit %d, %q; want exit 1 with an error", r.code, r.stderr)
+	}
+}

@@ -1,10 +1,12 @@
 package e2e
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -267,16 +269,45 @@ func TestOfficialNodeSDK(t *testing.T) {
 	if err := srv.AddOrganization(workostest.Organization{ID: bulkOrgID, Name: "Bulk", Domains: []string{"bulk.example"}}); err != nil {
 		t.Fatal(err)
 	}
-	bulkEpoch := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := range bulkCount {
 		if err := srv.AddConnection(workostest.Connection{
-			ID: bulkConnectionID(i), OrganizationID: bulkOrgID, Type: "GenericSAML",
-			CreatedAt: bulkEpoch.Add(time.Duration(i) * time.Second),
+			ID: bulkConnectionID(i), OrganizationID: bulkOrgID, Type: "GenericSAML", CreatedAt: bulkCreatedAt(i),
 		}); err != nil {
 			t.Fatal(err)
 		}
 	}
+	runNodeSDK(t, node, dir, &target{URL: srv.URL, APIKey: srv.APIKey, ClientID: srv.ClientID, requests: srv.Requests})
+}
 
+// bulkCreatedAt is when the bulk organization's connection i was created:
+// after every seeded connection, a second apart.
+func bulkCreatedAt(i int) time.Time {
+	return time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Second)
+}
+
+// target is the emulator the SDK runs against: in-process, or an ssogate
+// emulator process read through its admin API.
+type target struct {
+	URL, APIKey, ClientID string
+	requests              func() []workostest.Request
+}
+
+// Requests returns the emulator's request log.
+func (tg *target) Requests() []workostest.Request { return tg.requests() }
+
+// Count counts the requests that match route, as [workostest.Server.Count].
+func (tg *target) Count(route string) int {
+	n := 0
+	for _, r := range tg.requests() {
+		if route == r.Route || route == r.Method+" "+r.Path {
+			n++
+		}
+	}
+	return n
+}
+
+// runNodeSDK runs sdk/sso.mjs against srv and checks what the SDK got.
+func runNodeSDK(t *testing.T, node, dir string, srv *target) {
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "sso.mjs")
@@ -356,7 +387,7 @@ func checkThrown(t *testing.T, what string, e *sdkError, returned bool, class st
 	}
 }
 
-func checkAuthorizeURL(t *testing.T, srv *workostest.Server, rawURL string, want map[string]string) {
+func checkAuthorizeURL(t *testing.T, srv *target, rawURL string, want map[string]string) {
 	t.Helper()
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -419,7 +450,7 @@ func checkProfile(t *testing.T, what string, got sdkProfile, connID, connType st
 
 func ptr(s string) *string { return &s }
 
-func checkOrganizationFlow(t *testing.T, srv *workostest.Server, f flow) {
+func checkOrganizationFlow(t *testing.T, srv *target, f flow) {
 	checkAuthorizeURL(t, srv, f.URL, map[string]string{
 		"organization": workostest.AcmeOrganizationID,
 		"state":        "state-org",
@@ -526,7 +557,7 @@ func checkProviderFlow(t *testing.T, f flow) {
 	checkProfile(t, "provider profile", f.Exchange.Value.Profile, workostest.GoogleConnectionID, "GoogleOAuth", nil)
 }
 
-func checkConnections(t *testing.T, srv *workostest.Server, res sdkResult) {
+func checkConnections(t *testing.T, srv *target, res sdkResult) {
 	c := res.GetConnection.Value
 	if c == nil {
 		t.Fatalf("getConnection: got %+v, want the connection", res.GetConnection.Thrown)
@@ -653,7 +684,7 @@ func checkLists(t *testing.T, res sdkResult) {
 	})
 }
 
-func checkDelete(t *testing.T, srv *workostest.Server, res sdkResult) {
+func checkDelete(t *testing.T, srv *target, res sdkResult) {
 	if res.DeleteConnection.Thrown != nil {
 		t.Errorf("deleteConnection: %+v", res.DeleteConnection.Thrown)
 	}
@@ -662,4 +693,98 @@ func checkDelete(t *testing.T, srv *workostest.Server, res sdkResult) {
 	}
 	checkThrown(t, "getConnection after delete", res.GetDeleted.Thrown, res.GetDeleted.Value != nil, "NotFoundException", 404)
 	checkThrown(t, "deleteConnection twice", res.DeleteAgain.Thrown, res.DeleteAgain.Value != nil, "NotFoundException", 404)
+}
+
+// TestOfficialNodeSDKAgainstCommand runs the same SDK script against a
+// running "ssogate emulator" process, as a team in another language would:
+// seeded from a file, driven and read through the admin API.
+func TestOfficialNodeSDKAgainstCommand(t *testing.T) {
+	node, dir := nodeSDK(t)
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("go not found to build cmd/ssogate: %v", err)
+	}
+	bin := filepath.Join(t.TempDir(), "ssogate")
+	build := exec.CommandContext(t.Context(), goTool, "build", "-o", bin, "./cmd/ssogate")
+	build.Dir = ".."
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build cmd/ssogate: %v\n%s", err, out)
+	}
+
+	// The example seed, plus what the in-process test adds by hand.
+	var seed map[string]any
+	data, err := os.ReadFile("../cmd/ssogate/seed.example.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &seed); err != nil {
+		t.Fatal(err)
+	}
+	seed["users"] = append(seed["users"].([]any), map[string]any{
+		"email": workostest.AliceEmail, "first_name": "Alice", "last_name": "Anderson", "connection_id": workostest.GoogleConnectionID,
+	})
+	seed["organizations"] = append(seed["organizations"].([]any), map[string]any{"id": bulkOrgID, "name": "Bulk", "domains": []string{"bulk.example"}})
+	conns := seed["connections"].([]any)
+	for i := range bulkCount {
+		conns = append(conns, map[string]any{"id": bulkConnectionID(i), "organization_id": bulkOrgID, "type": "GenericSAML",
+			"created_at": bulkCreatedAt(i).Format(time.RFC3339)})
+	}
+	seed["connections"] = conns
+	seedFile := filepath.Join(t.TempDir(), "seed.json")
+	data, _ = json.Marshal(seed)
+	if err := os.WriteFile(seedFile, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	cmd := exec.Command(bin, "emulator", "-addr", "127.0.0.1:0", "-seed", seedFile,
+		"-redirect-uri", sdkRedirectURI, "-auto-sign-in", workostest.AliceEmail)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	urls := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if u, ok := strings.CutPrefix(sc.Text(), "export WORKOS_BASE_URL="); ok {
+				urls <- u
+			}
+		}
+	}()
+	var base string
+	select {
+	case base = <-urls:
+	case <-time.After(time.Minute):
+		t.Fatalf("ssogate emulator printed no URL; stderr:\n%s", stderr.String())
+	}
+
+	requests := func() []workostest.Request {
+		req, _ := http.NewRequest(http.MethodGet, base+workostest.AdminPrefix+"requests", nil)
+		req.Header.Set("Authorization", "Bearer "+workostest.DefaultAPIKey)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("reading the request log: %v", err)
+		}
+		defer res.Body.Close()
+		var log []struct {
+			Method, Path, Route string
+			Status              int
+			RequestID           string `json:"request_id"`
+		}
+		if err := json.NewDecoder(res.Body).Decode(&log); err != nil {
+			t.Fatalf("decoding the request log: %v", err)
+		}
+		out := make([]workostest.Request, len(log))
+		for i, r := range log {
+			out[i] = workostest.Request{Method: r.Method, Path: r.Path, Route: r.Route, Status: r.Status, RequestID: r.RequestID}
+		}
+		return out
+	}
+	runNodeSDK(t, node, dir, &target{URL: base, APIKey: workostest.DefaultAPIKey, ClientID: workostest.DefaultClientID, requests: requests})
 }

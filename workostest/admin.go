@@ -70,7 +70,7 @@ func (s *Server) adminRoutes() {
 		if err := checkID("id", c.ID, "conn_"); err != nil {
 			return http.StatusBadRequest, nil, err
 		}
-		err := s.AddConnection(Connection{ID: c.ID, OrganizationID: c.OrganizationID, Name: c.Name, Type: c.Type, State: c.State, Domains: c.Domains})
+		err := s.AddConnection(c.connection())
 		if err != nil {
 			return http.StatusConflict, nil, err
 		}

@@ -21,7 +21,8 @@ const SeedVersion = 1
 //	  "version": 1,
 //	  "organizations": [{"id": "org_acme", "name": "Acme", "domains": ["acme.com"]}],
 //	  "connections": [{"id": "conn_acme_okta", "organization_id": "org_acme", "name": "Acme Okta",
-//	                   "type": "OktaSAML", "state": "active", "domains": ["acme.com"]}],
+//	                   "type": "OktaSAML", "state": "active", "domains": ["acme.com"],
+//	                   "created_at": "2026-01-15T12:00:00Z"}],
 //	  "users": [{"email": "alice@acme.com", "first_name": "Alice", "last_name": "Anderson",
 //	             "connection_id": "conn_acme_okta", "idp_id": "", "groups": ["admins"],
 //	             "role": "admin", "roles": ["admin"], "custom_attributes": {"team": "core"}}]
@@ -29,7 +30,8 @@ const SeedVersion = 1
 //
 // Fields mean what they mean in [Organization], [Connection] and [User];
 // only the ids, a connection's type and a user's email and connection are
-// required.
+// required. A connection's created_at (RFC 3339) orders the connection
+// list; by default connections are created in the file's order.
 type seedFile struct {
 	Version       *int              `json:"version"`
 	Organizations []json.RawMessage `json:"organizations"`
@@ -44,12 +46,13 @@ type seedOrganization struct {
 }
 
 type seedConnection struct {
-	ID             string   `json:"id"`
-	OrganizationID string   `json:"organization_id"`
-	Name           string   `json:"name"`
-	Type           string   `json:"type"`
-	State          string   `json:"state"`
-	Domains        []string `json:"domains"`
+	ID             string    `json:"id"`
+	OrganizationID string    `json:"organization_id"`
+	Name           string    `json:"name"`
+	Type           string    `json:"type"`
+	State          string    `json:"state"`
+	Domains        []string  `json:"domains"`
+	CreatedAt      time.Time `json:"created_at"`
 }
 
 type seedUser struct {
@@ -136,9 +139,7 @@ func ParseSeed(data []byte) (Seed, error) {
 			return Seed{}, err
 		}
 		conns[c.ID] = true
-		seed.Connections = append(seed.Connections, Connection{
-			ID: c.ID, OrganizationID: c.OrganizationID, Name: c.Name, Type: c.Type, State: c.State, Domains: c.Domains,
-		})
+		seed.Connections = append(seed.Connections, c.connection())
 	}
 	users := map[string]bool{}
 	for i, raw := range f.Users {
@@ -167,6 +168,10 @@ func ParseSeed(data []byte) (Seed, error) {
 		return Seed{}, &SeedError{"$", err.Error()}
 	}
 	return seed, nil
+}
+
+func (c seedConnection) connection() Connection {
+	return Connection{ID: c.ID, OrganizationID: c.OrganizationID, Name: c.Name, Type: c.Type, State: c.State, Domains: c.Domains, CreatedAt: c.CreatedAt}
 }
 
 // strictDecode decodes one JSON value with no unknown fields and nothing

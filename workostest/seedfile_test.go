@@ -12,7 +12,7 @@ import (
 const goodSeed = `{"version": 1,
  "organizations": [{"id": "org_a", "name": "A", "domains": ["a.com"]}],
  "connections": [{"id": "conn_a", "organization_id": "org_a", "type": "OktaSAML"},
-                 {"id": "conn_g", "type": "GoogleOAuth", "state": "inactive"}],
+                 {"id": "conn_g", "type": "GoogleOAuth", "state": "inactive", "created_at": "2030-01-01T00:00:00Z"}],
  "users": [{"email": "x@a.com", "connection_id": "conn_a", "groups": ["g"], "role": "admin", "custom_attributes": {"n": 1}}]}`
 
 func TestParseSeed(t *testing.T) {
@@ -21,7 +21,7 @@ func TestParseSeed(t *testing.T) {
 		t.Fatalf("ParseSeed: %v", err)
 	}
 	if len(seed.Organizations) != 1 || len(seed.Connections) != 2 || len(seed.Users) != 1 ||
-		seed.Connections[1].State != "inactive" || seed.Users[0].Role != "admin" || seed.Organizations[0].Domains[0] != "a.com" {
+		seed.Connections[1].State != "inactive" || seed.Connections[1].CreatedAt.Year() != 2030 || seed.Users[0].Role != "admin" || seed.Organizations[0].Domains[0] != "a.com" {
 		t.Errorf("got %+v", seed)
 	}
 	srv := newTestServer(t, WithSeed(seed))
@@ -50,6 +50,7 @@ func TestParseSeedRefuses(t *testing.T) {
 		{"user without email", `{"version": 1, "connections": [{"id": "conn_a", "type": "T"}], "users": [{"connection_id": "conn_a"}]}`, "$.users[0].email", "missing"},
 		{"duplicate user", `{"version": 1, "connections": [{"id": "conn_a", "type": "T"}], "users": [{"email": "x@a.com", "connection_id": "conn_a"}, {"email": "X@a.com", "connection_id": "conn_a"}]}`, "$.users[1].email", "duplicate user"},
 		{"trailing data", `{"version": 1} {}`, "$", "data after"},
+		{"bad time", `{"version": 1, "connections": [{"id": "conn_a", "type": "T", "created_at": "yesterday"}]}`, "$.connections[0]", "cannot parse"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

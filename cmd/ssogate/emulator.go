@@ -14,7 +14,7 @@ import (
 
 // runEmulator serves a workostest server on --addr until ctx ends.
 func runEmulator(ctx context.Context, args []string, e env) error {
-	fs := newFlags(e, "emulator", "emulator [-addr host:port] [-seed FILE] [-redirect-uri URI]... [-api-key sk_...] [-client-id client_...] [-webhook URL -webhook-secret S]",
+	fs := newFlags(e, "emulator", "emulator [-addr host:port] [-seed FILE] [-redirect-uri URI]... [-api-key sk_...] [-client-id client_...] [-webhook URL -webhook-secret S] [-auto-sign-in EMAIL]",
 		`  ssogate emulator -addr 127.0.0.1:8788 -seed seed.json -redirect-uri http://localhost:3000/callback
   # then point the app or SDK at it:
   export WORKOS_API_KEY=sk_test_workostest WORKOS_CLIENT_ID=client_workostest WORKOS_BASE_URL=http://127.0.0.1:8788`)
@@ -24,6 +24,7 @@ func runEmulator(ctx context.Context, args []string, e env) error {
 	clientID := fs.String("client-id", workostest.DefaultClientID, "client ID the emulator accepts")
 	webhook := fs.String("webhook", "", "URL to deliver signed connection events to")
 	webhookSecret := fs.String("webhook-secret", "", "secret that signs the webhook deliveries (required with -webhook)")
+	autoSignIn := fs.String("auto-sign-in", "", "email of a seeded user to sign in at once, skipping the sign-in page (for scripted tests)")
 	var redirects []string
 	fs.Func("redirect-uri", "a redirect URI /sso/authorize accepts, as registered in the dashboard; repeat for several (default: any)", func(v string) error {
 		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -74,6 +75,9 @@ func runEmulator(ctx context.Context, args []string, e env) error {
 	}
 	if *webhook != "" {
 		opts = append(opts, workostest.WithWebhook(*webhook, *webhookSecret))
+	}
+	if *autoSignIn != "" {
+		opts = append(opts, workostest.WithAutoSignIn(*autoSignIn))
 	}
 	srv := workostest.NewServer(opts...)
 

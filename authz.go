@@ -1,7 +1,6 @@
 package ssogate
 
 import (
-	"encoding/json"
 	"net/http"
 	"slices"
 	"strconv"
@@ -117,13 +116,7 @@ func (m *Middleware) forbidden(w http.ResponseWriter, r *http.Request, s *Sessio
 	m.log.Debug("ssogate: access refused", "profile_id", s.Profile.ID, "gate", gate, "path", r.URL.Path)
 	const message = "You do not have access to this page."
 	if !isNavigation(r) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		w.WriteHeader(http.StatusForbidden)
-		json.NewEncoder(w).Encode(struct {
-			Error   string `json:"error"`
-			Message string `json:"message"`
-		}{"forbidden", message})
+		writeJSONError(w, http.StatusForbidden, "forbidden", message)
 		return
 	}
 	who := s.Profile.Email

@@ -509,13 +509,7 @@ func (m *Middleware) unavailable(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Retry-After", "5")
 	const message = "Sign-in is unavailable right now. Please try again in a minute."
 	if !isNavigation(r) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		json.NewEncoder(w).Encode(struct {
-			Error   string `json:"error"`
-			Message string `json:"message"`
-		}{"unavailable", message})
+		writeJSONError(w, http.StatusServiceUnavailable, "unavailable", message)
 		return
 	}
 	m.cfg.ErrorHandler(w, r, &HTTPError{Status: http.StatusServiceUnavailable, Message: message,
@@ -586,13 +580,28 @@ func (m *Middleware) needLogin(w http.ResponseWriter, r *http.Request, loginURL,
 		auth += `, error="` + reason + `"`
 	}
 	w.Header().Set("WWW-Authenticate", auth)
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(http.StatusUnauthorized)
-	json.NewEncoder(w).Encode(struct {
+	writeJSON(w, http.StatusUnauthorized, struct {
 		Error    string `json:"error"`
 		LoginURL string `json:"login_url"`
 	}{reason, loginURL})
+}
+
+// writeJSONError answers an API request with status and
+// {"error": code, "message": message}.
+func writeJSONError(w http.ResponseWriter, status int, code, message string) {
+	writeJSON(w, status, struct {
+		Error   string `json:"error"`
+		Message string `json:"message"`
+	}{code, message})
+}
+
+// writeJSON answers status with v as JSON, which no browser sniffs as
+// anything else.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
 }
 
 // isNavigation reports whether r is a browser's top-level navigation, which

@@ -19,6 +19,10 @@ const connectionsSynopsis = `connections list [-organization org_...] [-domain D
 
 It reads WORKOS_API_KEY and WORKOS_BASE_URL (default https://api.workos.com).`
 
+const connectionsExample = `  WORKOS_API_KEY=sk_... ssogate connections list -organization org_01H...
+  ssogate connections get -json conn_01H...
+  ssogate connections delete conn_01H...`
+
 // runConnections lists, shows or deletes connections.
 func runConnections(ctx context.Context, args []string, e env) error {
 	if len(args) == 0 {
@@ -27,16 +31,13 @@ func runConnections(ctx context.Context, args []string, e env) error {
 	switch args[0] {
 	case "list", "get", "delete":
 	case "-h", "-help", "--help":
-		fmt.Fprintf(e.stdout, "Usage: ssogate %s\n", connectionsSynopsis)
+		fmt.Fprintf(e.stdout, "Usage: ssogate %s\n\nExample:\n%s\n", connectionsSynopsis, connectionsExample)
 		return nil
 	default:
 		return usagef("connections: unknown subcommand %q (want list, get or delete)", args[0])
 	}
 	sub := args[0]
-	fs := newFlags(e, "connections "+sub, connectionsSynopsis,
-		`  WORKOS_API_KEY=sk_... ssogate connections list -organization org_01H...
-  ssogate connections get conn_01H... -json
-  ssogate connections delete conn_01H...`)
+	fs := newFlags(e, "connections "+sub, connectionsSynopsis, connectionsExample)
 	asJSON := fs.Bool("json", false, "print JSON, for scripts")
 	org := fs.String("organization", "", "list: only this organization's connections")
 	domain := fs.String("domain", "", "list: only connections of this email domain")

@@ -167,6 +167,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"emulator", "-h"}, 0, "Example:"},
 		{[]string{"doctor", "-h"}, 0, "Example:"},
 		{[]string{"connections", "list", "-h"}, 0, "Example:"},
+		{[]string{"connections", "-h"}, 0, "Example:"},
 		{[]string{"connections"}, 2, "needs list, get or delete"},
 		{[]string{"connections", "purge"}, 2, `unknown subcommand "purge"`},
 		{[]string{"secret", "more"}, 2, "takes no arguments"},

@@ -170,9 +170,7 @@ func ParseSeed(data []byte) (Seed, error) {
 	return seed, nil
 }
 
-func (c seedConnection) connection() Connection {
-	return Connection{ID: c.ID, OrganizationID: c.OrganizationID, Name: c.Name, Type: c.Type, State: c.State, Domains: c.Domains, CreatedAt: c.CreatedAt}
-}
+func (c seedConnection) connection() Connection { return Connection(c) }
 
 // strictDecode decodes one JSON value with no unknown fields and nothing
 // after it.

@@ -96,12 +96,17 @@ func startEmulator(t *testing.T, args ...string) *emulator {
 	e := &emulator{cmd: cmd, out: out, done: make(chan struct{})}
 	go func() { cmd.Wait(); pw.Close(); close(e.done) }()
 	t.Cleanup(func() { e.cmd.Process.Kill(); <-e.done })
+	// The admin API's line comes last: the whole banner is out then.
 	urls := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(pr)
+		var base string
 		for sc.Scan() {
 			if u, ok := strings.CutPrefix(sc.Text(), "export WORKOS_BASE_URL="); ok {
-				urls <- u
+				base = u
+			}
+			if strings.HasPrefix(sc.Text(), "Admin API: ") {
+				urls <- base
 			}
 		}
 		io.Copy(io.Discard, pr)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/ssogate/ssogate"
 )
@@ -72,7 +74,8 @@ func runConnections(ctx context.Context, args []string, e env) error {
 		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tNAME\tTYPE\tSTATE\tORGANIZATION\tDOMAINS")
 		for _, c := range conns {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Name, c.ConnectionType, c.State, dash(c.OrganizationID), dash(domains(c)))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", printable(c.ID), printable(c.Name), printable(string(c.ConnectionType)),
+				printable(string(c.State)), printable(dash(c.OrganizationID)), printable(dash(domains(c))))
 		}
 		tw.Flush()
 		fmt.Fprintf(e.stdout, "%d connection(s)\n", len(conns))
@@ -95,7 +98,7 @@ func runConnections(ctx context.Context, args []string, e env) error {
 			{"Organization", dash(c.OrganizationID)}, {"Domains", dash(domains(*c))},
 			{"Created", c.CreatedAt.Format(time.RFC3339)}, {"Updated", c.UpdatedAt.Format(time.RFC3339)},
 		} {
-			fmt.Fprintf(tw, "%s\t%s\n", row[0], row[1])
+			fmt.Fprintf(tw, "%s\t%s\n", row[0], printable(row[1]))
 		}
 		return tw.Flush()
 	default: // delete
@@ -186,6 +189,17 @@ func domains(c ssogate.Connection) string {
 		ds = append(ds, d.Domain)
 	}
 	return strings.Join(ds, ",")
+}
+
+// printable replaces the characters of text from WorkOS that a terminal
+// would act on (escape sequences, tabs that break the table) with '?'.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			return '?'
+		}
+		return r
+	}, s)
 }
 
 func dash(s string) string {

@@ -244,6 +244,16 @@ func TestEmulatorAndConnections(t *testing.T) {
 		}
 	}
 
+	// A name with a terminal escape sequence is shown without it.
+	if got := emu.admin(t, "POST", "connections", `{"id": "conn_evil", "type": "GenericSAML", "name": "Evil\u001b[2J\tName"}`); got != http.StatusCreated {
+		t.Fatalf("admin POST connection: got %d", got)
+	}
+	if r := ssogateCmd(t, emu.env(), "", "connections", "get", "conn_evil"); r.code != 0 || strings.ContainsAny(r.stdout, "\x1b") || !strings.Contains(r.stdout, "Evil?[2J?Name") {
+		t.Errorf("connections get of a hostile name: got exit %d, %q", r.code, r.stdout)
+	}
+	if got := emu.admin(t, "DELETE", "connections/conn_evil", ""); got != http.StatusNoContent {
+		t.Fatalf("admin DELETE: got %d", got)
+	}
 	list := ssogateCmd(t, emu.env(), "", "connections", "list")
 	if list.code != 0 || !strings.Contains(list.stdout, "conn_acme_okta") || !strings.Contains(list.stdout, "4 connection(s)") {
 		t.Fatalf("connections list: got exit %d, %q %q", list.code, list.stdout, list.stderr)
@@ -288,7 +298,7 @@ func TestEmulatorAndConnections(t *testing.T) {
 		mu.Lock()
 		n := len(delivered)
 		mu.Unlock()
-		if n >= 3 || time.Now().After(deadline) {
+		if n >= 4 || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -296,7 +306,8 @@ func TestEmulatorAndConnections(t *testing.T) {
 	mu.Lock()
 	got := strings.Join(delivered, ",")
 	mu.Unlock()
-	if got != "connection.deleted,connection.deleted,connection.deactivated" {
+	// conn_evil's deletion, the two by the command, then the state change.
+	if got != "connection.deleted,connection.deleted,connection.deleted,connection.deactivated" {
 		t.Errorf("deliveries: got %s", got)
 	}
 

@@ -74,6 +74,7 @@ type SeedError struct {
 	Problem string
 }
 
+// Error returns the path and the problem.
 func (e *SeedError) Error() string { return e.Path + ": " + e.Problem }
 
 // connectionStates are the states WorkOS gives connections.

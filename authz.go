@@ -10,7 +10,7 @@ import (
 // RequireSSO has answered "who is this?". Each is router middleware, made
 // once when the routes are wired:
 //
-//	r.Use(gate.RequireSSO, gate.RequireRole("admin"))
+//	r.Use(gate.RequireSSO, gate.RequireRole(staffOrg, "admin"))
 //
 // A gate used without RequireSSO before it implies it: a request without a
 // session is sent to sign in or answered 401, as by RequireSSO. Within one
@@ -32,13 +32,38 @@ func (m *Middleware) RequireOrganization(ids ...string) func(http.Handler) http.
 	return m.authorize("organization", func(p *Profile) bool { return slices.Contains(ids, p.OrganizationID) })
 }
 
-// RequireRole returns a gate that lets through only users with one of the
-// given roles: the slug of [Profile].Role or of any of [Profile].Roles, as
-// WorkOS sends them. Slugs are compared exactly, case included (WorkOS
-// makes them lower-case: "admin", not "Admin").
-func (m *Middleware) RequireRole(slugs ...string) func(http.Handler) http.Handler {
+// AnyOrganization, given to [Middleware.RequireRole] or
+// [Middleware.RequireGroup] in place of an organization id, lets a role or
+// group of any organization through. Each organization's roles and groups
+// come from its own identity provider (or from role mappings that its IT
+// administrator controls), so with AnyOrganization every customer can make
+// its users "admin": use it only where the route itself is scoped to the
+// user's own organization ([Profile].OrganizationID), such as a tenant's
+// own settings.
+const AnyOrganization = "*"
+
+// RequireRole returns a gate that lets through only users of organization
+// with one of the given roles: the slug of [Profile].Role or of any of
+// [Profile].Roles, as WorkOS sends them. Slugs are compared exactly, case
+// included (WorkOS makes them lower-case: "admin", not "Admin").
+//
+// The organization is part of the gate because a role is a claim of the
+// user's own organization: the customer's identity provider, or role
+// mappings that its IT administrator controls, decide it. An app's staff
+// console gated on RequireRole(AnyOrganization, "admin") would admit the
+// admins of every customer. organization is an organization id (org_...),
+// or [AnyOrganization] for routes that only ever act within the user's own
+// organization.
+//
+// A role removed in WorkOS stays in the sessions issued before, until they
+// end; [Middleware.Revoke] with [RevokeUser] ends them at once.
+func (m *Middleware) RequireRole(organization string, slugs ...string) func(http.Handler) http.Handler {
+	checkGateOrganization("RequireRole", organization)
 	checkGateValues("RequireRole", slugs, nil)
 	return m.authorize("role", func(p *Profile) bool {
+		if !inOrganization(p, organization) {
+			return false
+		}
 		if p.Role != nil && slices.Contains(slugs, p.Role.Slug) {
 			return true
 		}
@@ -46,15 +71,34 @@ func (m *Middleware) RequireRole(slugs ...string) func(http.Handler) http.Handle
 	})
 }
 
-// RequireGroup returns a gate that lets through only members of one of the
-// given groups, as the identity provider names them in [Profile].Groups.
-// Names are compared exactly, case and spaces included, since identity
-// providers differ on both: use the names as WorkOS reports them.
-func (m *Middleware) RequireGroup(groups ...string) func(http.Handler) http.Handler {
+// RequireGroup returns a gate that lets through only users of organization
+// who are members of one of the given groups, as the identity provider
+// names them in [Profile].Groups. Names are compared exactly, case and
+// spaces included, since identity providers differ on both: use the names
+// as WorkOS reports them. organization is an organization id (org_...) or
+// [AnyOrganization], as for [Middleware.RequireRole], and for the same
+// reason: every customer's identity provider names its own groups.
+func (m *Middleware) RequireGroup(organization string, groups ...string) func(http.Handler) http.Handler {
+	checkGateOrganization("RequireGroup", organization)
 	checkGateValues("RequireGroup", groups, nil)
 	return m.authorize("group", func(p *Profile) bool {
-		return slices.ContainsFunc(p.Groups, func(g string) bool { return slices.Contains(groups, g) })
+		return inOrganization(p, organization) &&
+			slices.ContainsFunc(p.Groups, func(g string) bool { return slices.Contains(groups, g) })
 	})
+}
+
+// inOrganization reports whether p belongs to organization, an id or
+// AnyOrganization.
+func inOrganization(p *Profile, organization string) bool {
+	return organization == AnyOrganization || p.OrganizationID == organization
+}
+
+// checkGateOrganization panics unless organization is an organization id
+// or AnyOrganization.
+func checkGateOrganization(gate, organization string) {
+	if organization != AnyOrganization && !validPrefixedID(organization, "org_") {
+		panic(&ConfigError{Field: gate, Problem: "the first argument must be the organization whose claims count (org_...), or AnyOrganization"})
+	}
 }
 
 // RequireProfile returns a gate that lets through only users for whom
@@ -98,12 +142,15 @@ func (m *Middleware) authorize(name string, allow func(*Profile) bool) func(http
 }
 
 // withSession serves h with the request's session in its context: at once
-// when RequireSSO (or another gate) put it there already, and otherwise
-// through RequireSSO.
+// when this Middleware's RequireSSO (or another of its gates) put it there
+// already, and otherwise through RequireSSO.
 func (m *Middleware) withSession(h http.Handler) http.Handler {
 	gated := m.RequireSSO(h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := SessionFromContext(r.Context()); ok {
+		// Only a session this Middleware verified counts: with two
+		// Middlewares in one app (customers and staff, say), the other's
+		// session in the context proves nothing here.
+		if s, ok := SessionFromContext(r.Context()); ok && s.owner == m.sessions {
 			h.ServeHTTP(w, r)
 			return
 		}

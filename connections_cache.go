@@ -160,10 +160,8 @@ type ConnectionCache struct {
 	// [Middleware] that uses the cache revokes and publishes through it.
 	onEvent atomic.Pointer[eventHook]
 
-	// limitMu guards the token bucket of MaxFetchesPerMinute.
-	limitMu    sync.Mutex
-	tokens     float64
-	lastRefill int64
+	// limit is the token bucket of MaxFetchesPerMinute.
+	limit *rateLimit
 }
 
 type lookupKind uint8
@@ -248,7 +246,7 @@ func NewConnectionCache(p Provider, cfg CacheConfig) (*ConnectionCache, error) {
 	}
 	c.base = c.nowFn()
 	c.coarse.base = c.base
-	c.tokens = c.burst()
+	c.limit = newRateLimit(cfg.MaxFetchesPerMinute)
 	return c, nil
 }
 
@@ -363,7 +361,7 @@ func (c *ConnectionCache) refresh(ctx context.Context, k lookupKind, key string,
 		}
 	}
 	servesStale := old != nil && old.set != nil && now < old.stale
-	if !c.allowFetch(now) {
+	if !c.limit.allow(now) {
 		c.failed(ErrLookupLimited)
 		if servesStale {
 			return old
@@ -510,27 +508,6 @@ func (c *ConnectionCache) evictLocked(now int64) {
 	drop(func(e *lookupEntry) bool { return now < e.fresh || now < e.stale })
 	drop(func(e *lookupEntry) bool { return e.ref.Swap(false) })
 	drop(func(*lookupEntry) bool { return false })
-}
-
-// allowFetch takes a token from the bucket of MaxFetchesPerMinute.
-func (c *ConnectionCache) allowFetch(now int64) bool {
-	if c.cfg.MaxFetchesPerMinute < 0 {
-		return true
-	}
-	c.limitMu.Lock()
-	defer c.limitMu.Unlock()
-	perNano := float64(c.cfg.MaxFetchesPerMinute) / float64(time.Minute)
-	c.tokens = min(c.burst(), c.tokens+float64(now-c.lastRefill)*perNano)
-	c.lastRefill = now
-	if c.tokens < 1 {
-		return false
-	}
-	c.tokens--
-	return true
-}
-
-func (c *ConnectionCache) burst() float64 {
-	return max(1, float64(c.cfg.MaxFetchesPerMinute)/10)
 }
 
 // fetch asks WorkOS. Every connection in the answer is checked: one with a

@@ -74,6 +74,16 @@ var (
 	// the callback carries.
 	ErrStateMismatch = errors.New("ssogate: login state mismatch")
 
+	// ErrStateSpent: the login state has bought a code exchange on this
+	// replica already. A browser never sends a state twice (the callback
+	// deletes its cookie); a client that ignores Set-Cookie does, to make
+	// WorkOS calls on the app's API key.
+	ErrStateSpent = errors.New("ssogate: login state already used")
+
+	// ErrTooManySignIns: this replica has made as many code exchanges as
+	// [Config].MaxExchangesPerMinute allows; the sign-in was not completed.
+	ErrTooManySignIns = errors.New("ssogate: too many sign-ins")
+
 	// ErrSessionRevoked: a [Revocation] matches the session. Requests that
 	// carry it are treated as signed out, like [ErrNoSession].
 	ErrSessionRevoked = errors.New("ssogate: session revoked")

@@ -244,8 +244,10 @@ func ExampleMiddleware_RequireRecentLogin() {
 	// Output: 401 {"error":"recent_login_required","login_url":"/login?connection=conn_acme_okta\u0026prompt=login\u0026return_to=%2Fbilling"}
 }
 
-// Authorization gates compose after RequireSSO: here only admins reach
-// /admin. Bob is signed in but a member, so his API call gets 403.
+// Authorization gates compose after RequireSSO: here only Acme's admins
+// reach /admin. A role is a claim of the user's own organization, so the
+// gate names the organization whose admins count. Bob is signed in but a
+// member, so his API call gets 403.
 func ExampleMiddleware_RequireRole() {
 	idp := workostest.NewServer()
 	defer idp.Close()
@@ -261,7 +263,7 @@ func ExampleMiddleware_RequireRole() {
 	}
 	mux := http.NewServeMux()
 	gate.Mount(mux)
-	admin := gate.RequireRole("admin") // alone, it implies RequireSSO
+	admin := gate.RequireRole(workostest.AcmeOrganizationID, "admin") // alone, it implies RequireSSO
 	mux.Handle("/admin", gate.RequireSSO(admin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, "admin area")
 	}))))

@@ -160,7 +160,7 @@ func (r resp) cookie(name string) *http.Cookie {
 func (r resp) stateCookies() []*http.Cookie {
 	var out []*http.Cookie
 	for _, c := range r.Cookies() {
-		if strings.Contains(c.Name, "_state_") && !strings.HasSuffix(c.Name, "_state_flows") {
+		if strings.Contains(c.Name, "_state_") {
 			out = append(out, c)
 		}
 	}

@@ -306,6 +306,7 @@ func (m *Middleware) startLogin(w http.ResponseWriter, r *http.Request, req logi
 		ConnectionID:   req.intent.ConnectionID,
 		Provider:       req.intent.Provider,
 		LoginHint:      req.loginHint,
+		ForceLogin:     req.forceLogin,
 		CreatedAt:      m.now(),
 	}
 	opts := AuthorizationURLOptions{
@@ -427,6 +428,9 @@ func (m *Middleware) completeLogin(w http.ResponseWriter, r *http.Request) (stri
 		return m.idpInitiated(w, r, code)
 	}
 
+	if err := m.spendState(st); err != nil {
+		return "", m.exchangeError(r.Context(), err, retry)
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), m.cfg.ExchangeTimeout)
 	defer cancel()
 	pt, err := m.provider.ExchangeCode(ctx, code, st.Verifier)
@@ -443,6 +447,17 @@ func (m *Middleware) completeLogin(w http.ResponseWriter, r *http.Request) (stri
 			"want_organization_id", st.OrganizationID, "want_connection_id", st.ConnectionID, "want_provider", string(st.Provider))
 		return "", &HTTPError{Status: http.StatusForbidden, Message: "This account does not belong to the organization you signed in to.", RetryURL: retry, Err: err}
 	}
+	// A revocation made while the login was in progress (the user
+	// offboarded, the connection deactivated) must not be outlived by a
+	// session issued after it from a code obtained before it.
+	switch err := m.revocations.checkSignIn(p, st.CreatedAt); {
+	case errors.Is(err, ErrSessionRevoked):
+		m.log.Warn("ssogate: sign-in rejected: revoked while it was in progress",
+			"profile_id", p.ID, "organization_id", p.OrganizationID, "connection_id", p.ConnectionID)
+		return "", &HTTPError{Status: http.StatusForbidden, Message: "Your access was revoked while you were signing in, so you were not signed in. Sign in again; if that fails too, ask your administrator.", RetryURL: retry, Err: err}
+	case err != nil:
+		return "", &HTTPError{Status: http.StatusServiceUnavailable, Message: "Sign-in is unavailable right now. Please try again in a minute.", RetryURL: retry, Err: err}
+	}
 	if m.cfg.OnLogin != nil {
 		if err := m.cfg.OnLogin(ctx, p); err != nil {
 			var herr *HTTPError
@@ -452,7 +467,7 @@ func (m *Middleware) completeLogin(w http.ResponseWriter, r *http.Request) (stri
 			return "", &HTTPError{Status: http.StatusForbidden, Message: "Your account may not use this application.", Err: err}
 		}
 	}
-	if _, err := m.sessions.Save(w, r, p); err != nil {
+	if _, err := m.sessions.Save(w, r, p, st.ForceLogin); err != nil {
 		msg := "Your session could not be saved."
 		if errors.Is(err, ErrSessionTooLarge) {
 			msg = "Your profile is too large to keep in a session cookie."
@@ -479,9 +494,33 @@ func checkIntent(st *loginState, p *Profile) error {
 	return nil
 }
 
+// spendState records that st buys a code exchange, within this replica's
+// budget of exchanges. A state can buy one exchange per replica: a client
+// that ignores Set-Cookie and sends the state cookie again gets
+// [ErrStateSpent], without a WorkOS call. st is nil for a login that the
+// identity provider started, which only spends from the budget.
+func (m *Middleware) spendState(st *loginState) error {
+	now := m.now()
+	if st != nil && m.spent.spent(st.State, now) {
+		return ErrStateSpent
+	}
+	if !m.exchanges.allow(now.UnixNano()) {
+		m.log.Warn("ssogate: sign-in refused: MaxExchangesPerMinute reached")
+		return ErrTooManySignIns
+	}
+	if st == nil {
+		return nil
+	}
+	return m.spent.spend(st.State, st.CreatedAt.Add(m.sessions.stateLifetime), now)
+}
+
 // exchangeError turns a failed code exchange into a response.
 func (m *Middleware) exchangeError(ctx context.Context, err error, retry string) *HTTPError {
 	switch {
+	case errors.Is(err, ErrStateSpent):
+		return &HTTPError{Status: http.StatusBadRequest, Message: "This sign-in has expired or was already used. Please sign in again.", RetryURL: retry, Err: err}
+	case errors.Is(err, ErrTooManySignIns):
+		return &HTTPError{Status: http.StatusServiceUnavailable, Message: "Too many sign-ins right now. Please try again in a minute.", RetryURL: retry, Err: err}
 	case errors.Is(err, ErrInvalidGrant):
 		return &HTTPError{Status: http.StatusBadRequest, Message: "This sign-in has expired or was already used. Please sign in again.", RetryURL: retry, Err: err}
 	case errors.Is(err, ErrRateLimited):
@@ -498,6 +537,9 @@ func (m *Middleware) exchangeError(ctx context.Context, err error, retry string)
 func (m *Middleware) idpInitiated(w http.ResponseWriter, r *http.Request, code string) (string, *HTTPError) {
 	if m.cfg.IdPInitiated != IdPInitiatedRestart {
 		return "", &HTTPError{Status: http.StatusBadRequest, Message: "Sign-in must start from this site. Please sign in again.", RetryURL: m.cfg.LoginPath, Err: errors.New("ssogate: identity-provider-initiated login refused")}
+	}
+	if err := m.spendState(nil); err != nil {
+		return "", m.exchangeError(r.Context(), err, m.cfg.LoginPath)
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), m.cfg.ExchangeTimeout)
 	defer cancel()

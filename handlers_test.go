@@ -437,7 +437,7 @@ func TestStateCookiesAreCapped(t *testing.T) {
 	u := mustURL(t, f.app.URL+"/callback")
 	n := 0
 	for _, c := range f.jar.Cookies(u) {
-		if strings.Contains(c.Name, "_state_") && !strings.HasSuffix(c.Name, "_state_flows") {
+		if strings.Contains(c.Name, "_state_") {
 			n++
 		}
 	}
@@ -497,8 +497,8 @@ func TestCookieAttributesPinned(t *testing.T) {
 		t.Fatalf("got %d state cookies, want 1", len(sc))
 	}
 	st := sc[0]
-	if !st.HttpOnly || st.SameSite != http.SameSiteLaxMode || st.Path != "/callback" || st.Secure || st.MaxAge != int(stateLifetime/time.Second) {
-		t.Errorf("state cookie = %+v, want HttpOnly, SameSite=Lax, Path=/callback, not Secure over http, Max-Age=600", st)
+	if !st.HttpOnly || st.SameSite != http.SameSiteLaxMode || st.Path != "/" || st.Domain != "" || st.Secure || st.MaxAge != int(stateLifetime/time.Second) {
+		t.Errorf("state cookie = %+v, want HttpOnly, SameSite=Lax, Path=/, no Domain, not Secure over http, Max-Age=600", st)
 	}
 	if !strings.HasPrefix(st.Name, "ssogate_state_") {
 		t.Errorf("state cookie name = %q, want ssogate_state_...", st.Name)
@@ -517,17 +517,35 @@ func TestCookieAttributesPinned(t *testing.T) {
 	}
 	t.Logf("session cookie value: %d bytes", len(s.Value))
 
-	// With an https redirect URI the cookies are Secure and the session
-	// cookie takes the __Host- prefix.
-	g := f.newGate(func(c *Config) { c.RedirectURI = "https://app.example/callback" })
-	if g.cfg.CookieName != "__Host-ssogate" || !g.sessions.secure {
-		t.Errorf("https: cookie name %q, secure %v; want __Host-ssogate, true", g.cfg.CookieName, g.sessions.secure)
-	}
-	rec := newRecorderRequest(t, g, "/login?organization=org_acme")
-	for _, c := range rec.Result().Cookies() {
-		if !c.Secure || !strings.HasPrefix(c.Name, "__Secure-ssogate_state_") {
-			t.Errorf("https state cookie %s: Secure=%v, want Secure and __Secure- prefix", c.Name, c.Secure)
-		}
+	// With an https redirect URI the cookies are Secure and take the
+	// __Host- prefix: the state cookies too, whatever the session cookie is
+	// called, so that no sibling subdomain can plant one. With a cookie
+	// domain, which trusts the sibling hosts, they are __Secure-.
+	for _, tt := range []struct {
+		name, cookieName, domain, session, state string
+	}{
+		{"default", "", "", "__Host-ssogate", "__Host-ssogate_state_"},
+		{"own name", "app", "", "app", "__Host-app_state_"},
+		{"__Secure- name", "__Secure-app", "", "__Secure-app", "__Host-app_state_"},
+		{"domain", "", "app.example", "ssogate", "__Secure-ssogate_state_"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			g := f.newGate(func(c *Config) {
+				c.RedirectURI = "https://app.example/callback"
+				c.CookieName, c.CookieDomain = tt.cookieName, tt.domain
+			})
+			if g.cfg.CookieName != tt.session || !g.sessions.secure {
+				t.Errorf("https: cookie name %q, secure %v; want %s, true", g.cfg.CookieName, g.sessions.secure, tt.session)
+			}
+			rec := newRecorderRequest(t, g, "/login?organization=org_acme")
+			cs := rec.Result().Cookies()
+			if len(cs) != 1 {
+				t.Fatalf("got %d cookies, want one state cookie", len(cs))
+			}
+			if c := cs[0]; !c.Secure || !strings.HasPrefix(c.Name, tt.state) || c.Path != "/" || c.Domain != tt.domain {
+				t.Errorf("https state cookie %s: Secure=%v Path=%q Domain=%q, want Secure, %s..., Path=/ and Domain=%q", c.Name, c.Secure, c.Path, c.Domain, tt.state, tt.domain)
+			}
+		})
 	}
 }
 
@@ -737,6 +755,7 @@ func alter(p alteredProvider) flowOption {
 	return func(c *Config) {
 		p.Provider = c.Provider
 		c.Provider = p
+		c.ClientID = c.Provider.(alteredProvider).Provider.(*Client).ClientID()
 	}
 }
 

@@ -58,7 +58,7 @@ func BenchmarkHTTP(b *testing.B) {
 	cookies := make([]string, sessions)
 	for i := range cookies {
 		rec := httptest.NewRecorder()
-		if _, err := g.sessions.Save(rec, httptest.NewRequest(http.MethodGet, "/callback", nil), aliceProfile()); err != nil {
+		if _, err := g.sessions.Save(rec, httptest.NewRequest(http.MethodGet, "/callback", nil), aliceProfile(), false); err != nil {
 			b.Fatal(err)
 		}
 		c := rec.Result().Cookies()[0]

@@ -9,7 +9,6 @@ import (
 	"math"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -32,6 +31,10 @@ type loginState struct {
 	Provider       OAuthProvider
 	// LoginHint is the email the login was started for, if any.
 	LoginHint string
+	// ForceLogin records that the login asked the identity provider to
+	// authenticate the user anew (prompt=login), which is what satisfies
+	// [Middleware.RequireRecentLogin].
+	ForceLogin bool
 	// CreatedAt is when the login started.
 	CreatedAt time.Time
 }
@@ -61,11 +64,21 @@ func isStateCookieName(name, prefix string) bool {
 
 // stateCookie returns the state cookie with the given name and value. A
 // maxAge below zero makes a cookie that deletes it.
+//
+// State cookies are scoped to the whole site, like the session cookie, and
+// are named "__Host-..." whenever the session cookie could be: a browser
+// accepts such a cookie only from this very host, over HTTPS, with Path=/
+// and no Domain. A hostile sibling subdomain can therefore not plant the
+// state cookie of a flow it started itself, then send the victim to the
+// callback with its own code: login CSRF without an identity provider.
+// The cost is that the state cookies of logins in progress (about 350
+// bytes each, at most five, for at most ten minutes) travel with every
+// request to the site, not only with the callback.
 func (m *sessionManager) stateCookie(name, value string, maxAge int, expires time.Time) *http.Cookie {
 	return &http.Cookie{
 		Name:     name,
 		Value:    value,
-		Path:     m.statePath,
+		Path:     m.path,
 		Domain:   m.domain,
 		MaxAge:   maxAge,
 		Expires:  expires,
@@ -85,10 +98,6 @@ func (m *sessionManager) expireState(w http.ResponseWriter, name string) {
 // SaveState seals st into a cookie of its own, named for its flow, so that
 // logins started in several tabs at once can all finish. At most five login
 // flows are kept: when a sixth starts, the oldest flow's cookie is expired.
-//
-// State cookies are scoped to the callback path, so /login cannot see them.
-// A small index cookie (see [sessionManager.flowsName]) lists the flows in
-// progress for the handlers that need to count or clear them.
 func (m *sessionManager) SaveState(w http.ResponseWriter, r *http.Request, st *loginState) error {
 	if st == nil || st.State == "" {
 		return errors.New("ssogate: empty login state")
@@ -114,78 +123,38 @@ func (m *sessionManager) SaveState(w http.ResponseWriter, r *http.Request, st *l
 		flows = flows[1:]
 	}
 	http.SetCookie(w, c)
-	m.writeFlows(w, append(flows, loginFlow{id: id, created: now.Unix()}), now)
 	return nil
 }
 
-// loginFlow is a login in progress, as listed in the flows index cookie.
+// loginFlow is a login in progress, as its state cookie tells.
 type loginFlow struct {
 	id      string // flowID of its state
 	created int64  // Unix seconds; math.MinInt64 when unknown
 }
 
-// flowsName is the name of the index cookie of the flows in progress. It is
-// scoped to "/" so that /login and /logout see it, and holds only flow ids
-// and times: at most five entries of 24 bytes, and only while a login is in
-// progress.
-func (m *sessionManager) flowsName() string { return m.statePrefix + "flows" }
-
-// flowsInProgress returns the login flows the browser holds, oldest first,
-// other than skip: those listed in the index cookie and any state cookie the
-// request carries, less the expired ones. The index is not signed: at worst
-// a forged one makes ssogate expire some of that browser's own state cookies.
+// flowsInProgress returns the login flows whose state cookies the request
+// carries, other than skip, oldest first, less the expired ones. A cookie
+// that does not open counts as the oldest, so that it is the first to go.
 func (m *sessionManager) flowsInProgress(r *http.Request, now time.Time, skip string) []loginFlow {
 	var flows []loginFlow
-	add := func(f loginFlow) {
-		if f.id == skip || slices.ContainsFunc(flows, func(g loginFlow) bool { return g.id == f.id }) {
-			return
-		}
-		if f.created != math.MinInt64 && now.Sub(time.Unix(f.created, 0)) > m.stateLifetime {
-			return
-		}
-		flows = append(flows, f)
-	}
-	if v, ok := cookieValue(r, m.flowsName()); ok {
-		for entry := range strings.SplitSeq(v, ".") {
-			id, ts, ok := strings.Cut(entry, "-")
-			created, err := strconv.ParseInt(ts, 10, 64)
-			if !ok || err != nil || !isStateCookieName(m.statePrefix+id, m.statePrefix) || len(flows) >= 2*maxStateCookies {
-				continue
-			}
-			add(loginFlow{id: id, created: created})
-		}
-	}
 	for _, c := range r.Cookies() {
 		if !isStateCookieName(c.Name, m.statePrefix) {
 			continue
 		}
 		f := loginFlow{id: strings.TrimPrefix(c.Name, m.statePrefix), created: math.MinInt64}
+		if f.id == skip || slices.ContainsFunc(flows, func(g loginFlow) bool { return g.id == f.id }) {
+			continue
+		}
 		if st, err := m.openState(c.Name, c.Value); err == nil {
+			if now.Sub(st.CreatedAt) > m.stateLifetime {
+				continue
+			}
 			f.created = st.CreatedAt.Unix()
 		}
-		add(f)
+		flows = append(flows, f)
 	}
 	slices.SortStableFunc(flows, func(a, b loginFlow) int { return cmp.Compare(a.created, b.created) })
 	return flows
-}
-
-// writeFlows sets the index cookie to flows, or deletes it when empty.
-func (m *sessionManager) writeFlows(w http.ResponseWriter, flows []loginFlow, now time.Time) {
-	var b strings.Builder
-	for i, f := range flows {
-		if i > 0 {
-			b.WriteByte('.')
-		}
-		b.WriteString(f.id)
-		b.WriteByte('-')
-		b.WriteString(strconv.FormatInt(max(f.created, 0), 10))
-	}
-	c := m.stateCookie(m.flowsName(), b.String(), int(m.stateLifetime/time.Second), now.Add(m.stateLifetime))
-	c.Path = "/"
-	if len(flows) == 0 {
-		c.Value, c.MaxAge, c.Expires = "", -1, time.Unix(0, 0)
-	}
-	http.SetCookie(w, c)
 }
 
 func (m *sessionManager) openState(name, value string) (*loginState, error) {
@@ -197,20 +166,17 @@ func (m *sessionManager) openState(name, value string) (*loginState, error) {
 }
 
 // TakeState returns the login state sealed for state and deletes its cookie,
-// whatever the outcome, so that a state can be used at most once. It returns
-// [ErrNoState] if state is empty or the browser has no live cookie for it,
-// and [ErrStateMismatch] if the cookie holds another state.
+// whatever the outcome, so that a browser that follows Set-Cookie can use
+// a state at most once. (One that does not is stopped by the callback's
+// record of spent states.) It returns [ErrNoState] if state is empty or the
+// browser has no live cookie for it, and [ErrStateMismatch] if the cookie
+// holds another state.
 func (m *sessionManager) TakeState(w http.ResponseWriter, r *http.Request, state string) (*loginState, error) {
 	if state == "" {
 		return nil, ErrNoState
 	}
-	id := flowID(state)
-	name := m.statePrefix + id
+	name := m.statePrefix + flowID(state)
 	m.expireState(w, name)
-	if _, ok := cookieValue(r, m.flowsName()); ok {
-		now := m.now()
-		m.writeFlows(w, m.flowsInProgress(r, now, id), now)
-	}
 	value, ok := cookieValue(r, name)
 	if !ok {
 		return nil, ErrNoState
@@ -231,13 +197,13 @@ func (m *sessionManager) TakeState(w http.ResponseWriter, r *http.Request, state
 	return st, nil
 }
 
-// ClearStates expires the cookies of every login flow in progress and the
-// index of them.
+// ClearStates expires the cookies of every login flow in progress.
 func (m *sessionManager) ClearStates(w http.ResponseWriter, r *http.Request) {
-	for _, f := range m.flowsInProgress(r, m.now(), "") {
-		m.expireState(w, m.statePrefix+f.id)
-	}
-	if _, ok := cookieValue(r, m.flowsName()); ok {
-		m.writeFlows(w, nil, m.now())
+	var done []string
+	for _, c := range r.Cookies() {
+		if isStateCookieName(c.Name, m.statePrefix) && !slices.Contains(done, c.Name) {
+			m.expireState(w, c.Name)
+			done = append(done, c.Name)
+		}
 	}
 }

@@ -45,12 +45,12 @@ func TestStateRoundTripAndAttributes(t *testing.T) {
 	st := &loginState{
 		State: testState(1), Verifier: NewPKCEVerifier(), ReturnTo: "/reports?q=1",
 		OrganizationID: "org_acme", ConnectionID: "conn_acme_okta", Provider: GoogleOAuth,
-		LoginHint: "alice@acme.com", CreatedAt: clock.Now(),
+		LoginHint: "alice@acme.com", ForceLogin: true, CreatedAt: clock.Now(),
 	}
 	rec := saveState(t, m, st)
 	c := onlyCookie(t, rec)
 	checkCookie(t, c, &http.Cookie{
-		Name: "ssogate_state_" + flowID(st.State), Value: c.Value, Path: "/auth/callback", Domain: "example.com",
+		Name: "ssogate_state_" + flowID(st.State), Value: c.Value, Path: "/", Domain: "example.com",
 		MaxAge: 600, Expires: clock.Now().Add(10 * time.Minute), Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode,
 	})
 	if len(flowID(st.State)) != 12 {
@@ -76,7 +76,7 @@ func TestStateRoundTripAndAttributes(t *testing.T) {
 		t.Errorf("got %+v, want %+v", got, st)
 	}
 	checkCookie(t, onlyCookie(t, rec), &http.Cookie{
-		Name: c.Name, Path: "/auth/callback", Domain: "example.com",
+		Name: c.Name, Path: "/", Domain: "example.com",
 		MaxAge: -1, Expires: time.Unix(0, 0), Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode,
 	})
 }
@@ -173,8 +173,8 @@ func TestTakeStateOutcomes(t *testing.T) {
 				}
 				return
 			}
-			if c := set[name]; c == nil || c.MaxAge >= 0 || c.Path != "/auth/callback" {
-				t.Errorf("got %v set, want %s deleted at /auth/callback", rec.Header().Values("Set-Cookie"), name)
+			if c := set[name]; c == nil || c.MaxAge >= 0 || c.Path != "/" {
+				t.Errorf("got %v set, want %s deleted at /", rec.Header().Values("Set-Cookie"), name)
 			}
 			if len(set) != 1 {
 				t.Errorf("got %d cookies set, want only the deletion of %s", len(set), name)
@@ -303,8 +303,8 @@ func TestClearStates(t *testing.T) {
 		&http.Cookie{Name: "unrelated", Value: "v"}))
 	var got []string
 	for _, c := range setCookies(rec) {
-		if c.MaxAge >= 0 || c.Path != "/auth/callback" {
-			t.Errorf("got %v, want a deletion at /auth/callback", c)
+		if c.MaxAge >= 0 || c.Path != "/" {
+			t.Errorf("got %v, want a deletion at /", c)
 		}
 		got = append(got, c.Name)
 	}
@@ -324,6 +324,7 @@ func TestLoginStatePayloadRefuses(t *testing.T) {
 	}{
 		{name: "empty"},
 		{name: "unknown version", b: append([]byte{9}, good[1:]...)},
+		{name: "unknown flag", b: append([]byte{good[0], 0x80}, good[2:]...)},
 		{name: "truncated", b: good[:len(good)-1]},
 		{name: "trailing byte", b: append(slices.Clone(good), 0)},
 	}
@@ -333,78 +334,5 @@ func TestLoginStatePayloadRefuses(t *testing.T) {
 				t.Errorf("got %+v, want an error", st)
 			}
 		})
-	}
-}
-
-// TestFlowIndex checks the index cookie that lets /login cap, and /logout
-// clear, state cookies it cannot see because they are scoped to the callback.
-func TestFlowIndex(t *testing.T) {
-	clock := newTestClock()
-	m := newTestManager(t, testConfig(clock))
-	var index *http.Cookie
-	var names []string
-	for i := range 7 {
-		var carried []*http.Cookie
-		if index != nil {
-			carried = append(carried, index)
-		}
-		rec := saveState(t, m, &loginState{State: testState(i)}, carried...)
-		set := map[string]*http.Cookie{}
-		for _, c := range rec.Result().Cookies() {
-			set[c.Name] = c
-		}
-		index = set["ssogate_state_flows"]
-		if index == nil || index.Path != "/" || !index.HttpOnly || index.MaxAge != 600 {
-			t.Fatalf("login %d: index cookie %v, want HttpOnly at / for 10 minutes", i, index)
-		}
-		names = append(names, "ssogate_state_"+flowID(testState(i)))
-		if i >= maxStateCookies {
-			evicted := set[names[i-maxStateCookies]]
-			if evicted == nil || evicted.MaxAge >= 0 || evicted.Path != "/auth/callback" {
-				t.Errorf("login %d: oldest flow %s not expired: %v", i, names[i-maxStateCookies], evicted)
-			}
-		}
-		if n := strings.Count(index.Value, ".") + 1; n > maxStateCookies {
-			t.Errorf("login %d: index lists %d flows, want at most %d", i, n, maxStateCookies)
-		}
-		clock.Advance(time.Second)
-	}
-
-	// The callback of one flow takes it out of the index.
-	rec := httptest.NewRecorder()
-	req := requestWith("/auth/callback", &http.Cookie{Name: index.Name, Value: index.Value})
-	m.TakeState(rec, req, testState(6))
-	for _, c := range rec.Result().Cookies() {
-		if c.Name == index.Name && strings.Contains(c.Value, flowID(testState(6))) {
-			t.Errorf("index still lists the finished flow: %q", c.Value)
-		}
-	}
-
-	// Logout, which sees only the index, expires every listed flow.
-	rec = httptest.NewRecorder()
-	m.ClearStates(rec, requestWith("/logout", &http.Cookie{Name: index.Name, Value: index.Value}))
-	expired := 0
-	for _, c := range rec.Result().Cookies() {
-		if c.MaxAge >= 0 {
-			t.Errorf("ClearStates set %v, want only deletions", c)
-		}
-		if c.Name != index.Name {
-			expired++
-		}
-	}
-	if expired != maxStateCookies {
-		t.Errorf("ClearStates expired %d state cookies, want %d", expired, maxStateCookies)
-	}
-
-	// A forged or garbled index is ignored entry by entry, never trusted
-	// to name other cookies.
-	for _, v := range []string{"", "x", "zzzzzzzzzzzz-1", "aaaaaaaaaaaa", "aaaaaaaaaaaa-x", strings.Repeat("aaaaaaaaaaaa-1.", 100), "../../session-1"} {
-		rec := httptest.NewRecorder()
-		m.ClearStates(rec, requestWith("/logout", &http.Cookie{Name: "ssogate_state_flows", Value: v}))
-		for _, c := range rec.Result().Cookies() {
-			if c.Name != "ssogate_state_flows" && !isStateCookieName(c.Name, "ssogate_state_") {
-				t.Errorf("index %q made ClearStates touch %s", v, c.Name)
-			}
-		}
 	}
 }

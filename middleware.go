@@ -24,6 +24,8 @@ const (
 	DefaultAfterLogoutPath = "/"
 	DefaultExchangeTimeout = 15 * time.Second
 
+	DefaultMaxExchangesPerMinute = 1000
+
 	// stateLifetime bounds a login from /login to /callback.
 	stateLifetime = 10 * time.Minute
 )
@@ -54,7 +56,10 @@ type Config struct {
 	// APIKey is the WorkOS API key (sk_...). Required unless Provider is set.
 	APIKey string
 	// ClientID is the WorkOS client ID (client_...). Required unless
-	// Provider is set.
+	// Provider is set and has a ClientID method, as [*Client] does. It also
+	// binds the cookies to the WorkOS environment: cookies sealed with the
+	// same CookieSecrets for another client ID (staging, the emulator) never
+	// open here.
 	ClientID string
 	// BaseURL is the WorkOS API's base URL. Default https://api.workos.com.
 	BaseURL string
@@ -89,8 +94,9 @@ type Config struct {
 	// CookieName names the session cookie. Default "__Host-ssogate" when
 	// cookies are Secure and CookieDomain is empty (the __Host- prefix makes
 	// browsers refuse the cookie from subdomains and over plain HTTP), and
-	// "ssogate" otherwise. Login-state cookies get the name with
-	// "_state_" and a flow id appended ("__Secure-" replaces "__Host-").
+	// "ssogate" otherwise. Login-state cookies get the name with "_state_"
+	// and a flow id appended, and are __Host- whenever cookies are Secure
+	// and CookieDomain is empty, whatever CookieName is.
 	CookieName string
 	// CookieDomain is the session cookie's Domain attribute. Default empty:
 	// the cookie is sent only to the host that set it.
@@ -185,6 +191,12 @@ type Config struct {
 	// ExchangeTimeout bounds the WorkOS calls of one callback, retries
 	// included. Default 15 s.
 	ExchangeTimeout time.Duration
+	// MaxExchangesPerMinute bounds the code exchanges (POST /sso/token)
+	// this replica makes, a tenth of them at once, so that callbacks with
+	// made-up codes cannot spend the API key's rate limit, which every
+	// replica shares. A callback over the budget gets 503 and no WorkOS
+	// call. Default 1,000; negative: no limit.
+	MaxExchangesPerMinute int
 }
 
 // Middleware signs users in through WorkOS and gates handlers on a signed-in
@@ -202,6 +214,11 @@ type Middleware struct {
 	// callbackRoute is the callback path unescaped, as r.URL.Path holds it.
 	callbackRoute string
 	now           func() time.Time
+
+	// exchanges is the budget of MaxExchangesPerMinute; spent records the
+	// states that bought an exchange.
+	exchanges *rateLimit
+	spent     *spentStates
 }
 
 // New validates cfg, fills in its defaults and returns a Middleware. An
@@ -240,6 +257,9 @@ func newMiddleware(cfg Config, now func() time.Time) (*Middleware, error) {
 	switch {
 	case cfg.IdleTimeout < 0 || cfg.IdleTimeout > 0 && cfg.IdleTimeout < time.Minute:
 		return nil, &ConfigError{Field: "Config.IdleTimeout", Problem: "must be zero (off) or at least 1 minute"}
+	}
+	if cfg.MaxExchangesPerMinute == 0 {
+		cfg.MaxExchangesPerMinute = DefaultMaxExchangesPerMinute
 	}
 	if cfg.ExchangeTimeout == 0 {
 		cfg.ExchangeTimeout = DefaultExchangeTimeout
@@ -345,15 +365,33 @@ func newMiddleware(cfg Config, now func() time.Time) (*Middleware, error) {
 	if strings.HasPrefix(cfg.CookieName, "__Secure-") && !secure {
 		return nil, &ConfigError{Field: "Config.CookieName", Problem: "a __Secure- cookie must be Secure"}
 	}
-	statePrefix := strings.Replace(cfg.CookieName, "__Host-", "__Secure-", 1) + "_state_"
+	// State cookies are __Host- whenever they can be (see stateCookie),
+	// whatever the session cookie is called.
+	statePrefix := strings.TrimPrefix(strings.TrimPrefix(cfg.CookieName, "__Host-"), "__Secure-") + "_state_"
+	switch {
+	case secure && cfg.CookieDomain == "":
+		statePrefix = "__Host-" + statePrefix
+	case secure:
+		statePrefix = "__Secure-" + statePrefix
+	}
+
+	clientID := cfg.ClientID
+	if clientID == "" {
+		if c, ok := cfg.Provider.(interface{ ClientID() string }); ok {
+			clientID = c.ClientID()
+		}
+	}
+	if clientID == "" {
+		return nil, &ConfigError{Field: "Config.ClientID", Problem: "required: cookies are bound to the WorkOS environment it names"}
+	}
 
 	revs := newRevocationSet()
 	sm, err := newSessionManager(sessionConfig{
+		Binding:              clientID,
 		Secrets:              cfg.CookieSecrets,
 		CookieName:           cfg.CookieName,
 		StatePrefix:          statePrefix,
 		Path:                 "/",
-		StatePath:            callbackPath,
 		Domain:               cfg.CookieDomain,
 		Secure:               secure,
 		Lifetime:             cfg.SessionLifetime,
@@ -379,6 +417,8 @@ func newMiddleware(cfg Config, now func() time.Time) (*Middleware, error) {
 		callbackPath:  callbackPath,
 		callbackRoute: cmp.Or(redirect.Path, "/"),
 		now:           now,
+		exchanges:     newRateLimit(cfg.MaxExchangesPerMinute),
+		spent:         newSpentStates(cfg.MaxExchangesPerMinute, stateLifetime),
 	}
 	hook := eventHook(m.connectionEvent)
 	m.connections.onEvent.Store(&hook)
@@ -462,11 +502,14 @@ func (m *Middleware) RequireSSO(next http.Handler) http.Handler {
 }
 
 // RequireRecentLogin returns middleware for sensitive routes (changing a
-// password, paying, deleting data) that asks for a sign-in no older than
-// maxAge. A session that signed in longer ago is sent to sign in again
-// through the same connection, with WorkOS's prompt=login so that the
-// identity provider authenticates the user anew rather than reusing its
-// own session; API requests get 401 with a JSON body whose error is
+// password, paying, deleting data) that asks for a recent authentication:
+// a sign-in, no older than maxAge, that asked the identity provider to
+// authenticate the user anew (prompt=login), as [Session].AuthenticatedAt
+// records. A recent sign-in without prompt=login does not count, since the
+// identity provider may have completed it silently from its own session,
+// without the person at the browser proving anything. Any other session is
+// sent to sign in again through the same connection with prompt=login;
+// API requests get 401 with a JSON body whose error is
 // "recent_login_required". Requests without a session are handled as by
 // [Middleware.RequireSSO], which it implies:
 //
@@ -481,7 +524,7 @@ func (m *Middleware) RequireRecentLogin(maxAge time.Duration) func(http.Handler)
 	return func(next http.Handler) http.Handler {
 		return m.withSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s, _ := SessionFromContext(r.Context())
-			if m.now().Sub(s.IssuedAt) > maxAge {
+			if s.AuthenticatedAt.IsZero() || m.now().Sub(s.AuthenticatedAt) > maxAge {
 				m.stepUp(w, r, s)
 				return
 			}

@@ -163,7 +163,7 @@ func benchGate(b *testing.B, p *Profile, opts ...func(*Config)) (*Middleware, *h
 		b.Fatal(err)
 	}
 	rec := httptest.NewRecorder()
-	if _, err := g.sessions.Save(rec, httptest.NewRequest(http.MethodGet, "/callback", nil), p); err != nil {
+	if _, err := g.sessions.Save(rec, httptest.NewRequest(http.MethodGet, "/callback", nil), p, false); err != nil {
 		b.Fatal(err)
 	}
 	c := rec.Result().Cookies()[0]

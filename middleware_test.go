@@ -35,6 +35,7 @@ func (stubProvider) GetConnection(_ context.Context, id string) (*Connection, er
 func validConfig() Config {
 	return Config{
 		Provider:      stubProvider{},
+		ClientID:      "client_stub",
 		RedirectURI:   "http://localhost:8080/callback",
 		CookieSecrets: [][]byte{flowSecret},
 		Logger:        slog.New(slog.DiscardHandler),
@@ -273,16 +274,16 @@ func TestNewCookieOptions(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			// Every cookie the Middleware sets: a login state, its index
-			// and a session.
+			// Every cookie the Middleware sets: a login state and a
+			// session.
 			cookies := newRecorderRequest(t, g, "/login?organization=org_acme").Result().Cookies()
 			rec := httptest.NewRecorder()
-			if _, err := g.sessions.Save(rec, httptest.NewRequest(http.MethodGet, "/callback", nil), &Profile{ID: "prof_1"}); err != nil {
+			if _, err := g.sessions.Save(rec, httptest.NewRequest(http.MethodGet, "/callback", nil), &Profile{ID: "prof_1"}, false); err != nil {
 				t.Fatal(err)
 			}
 			cookies = append(cookies, rec.Result().Cookies()...)
-			if len(cookies) != 3 {
-				t.Fatalf("got %d cookies, want a state, its index and a session", len(cookies))
+			if len(cookies) != 2 {
+				t.Fatalf("got %d cookies, want a state and a session", len(cookies))
 			}
 			for _, c := range cookies {
 				if c.Secure != tc.wantSecure || c.Domain != tc.wantDomain || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode {
@@ -290,7 +291,7 @@ func TestNewCookieOptions(t *testing.T) {
 						c.Name, c.Secure, c.Domain, c.HttpOnly, c.SameSite, tc.wantSecure, tc.wantDomain)
 				}
 			}
-			if got := cookies[2].Name; got != tc.wantName {
+			if got := cookies[1].Name; got != tc.wantName {
 				t.Errorf("session cookie name: got %q, want %q", got, tc.wantName)
 			}
 		})

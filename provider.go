@@ -402,6 +402,9 @@ func invalidOptions(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidOptions}, args...)...)
 }
 
+// ClientID returns the WorkOS client ID the client was made with.
+func (c *Client) ClientID() string { return c.clientID }
+
 // AuthorizationURL builds the URL of WorkOS's /sso/authorize endpoint, to
 // which the browser is redirected to sign in. It makes no HTTP call. The
 // query is sorted by key, so equal options give equal URLs. Errors match

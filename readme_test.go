@@ -15,7 +15,7 @@ import (
 func newApp(gate *ssogate.Middleware) http.Handler {
 	mux := http.NewServeMux()
 	gate.Mount(mux)
-	mux.Handle("/admin", gate.RequireRole("admin")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})))
+	mux.Handle("/admin", gate.RequireRole(workostest.AcmeOrganizationID, "admin")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})))
 	return mux
 }
 

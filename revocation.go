@@ -43,10 +43,15 @@ func (k RevocationKind) String() string {
 	return "unknown"
 }
 
-// A Revocation makes every session it matches invalid: the sessions of its
-// Kind and ID issued at or before At. A session signed in after At is not
-// affected, so a revoked user can sign in again; to keep someone out, also
-// refuse them in [Config].OnLogin or at the identity provider.
+// A Revocation makes every session it matches invalid. A session
+// revocation matches the one session it names, whatever the clocks say. A
+// user, organization or connection revocation matches the sessions of its
+// Kind and ID issued up to At plus [ClockSkew], and refuses at the callback
+// any sign-in of theirs that started by then, so that a login in progress
+// when the revocation was made cannot finish with a fresh session. A
+// sign-in started later is not affected, so a revoked user can sign in
+// again; to keep someone out, also refuse them in [Config].OnLogin or at
+// the identity provider.
 //
 // Make one with [RevokeSession], [RevokeUser], [RevokeOrganization] or
 // [RevokeConnection] and pass it to [Middleware.Revoke].
@@ -62,6 +67,17 @@ type Revocation struct {
 	// [MaxSessionLifetime] when it is zero.
 	Expires time.Time
 }
+
+// ClockSkew is how far apart the clocks of an app's replicas may be for a
+// user, organization or connection revocation made on one of them to end
+// every session issued before it on any of them. Such a revocation also
+// ends the sessions issued, and refuses the sign-ins started, up to
+// ClockSkew after it: someone who signs in again within seconds of being
+// revoked is asked to sign in once more. Replicas whose clocks are kept by
+// NTP differ by milliseconds; beyond ClockSkew, a session issued by a
+// replica whose clock is ahead may outlive a revocation made just after
+// it. Session revocations (sign-out) do not depend on clocks at all.
+const ClockSkew = 5 * time.Second
 
 // RevokeSession returns a revocation of one session, by its [Session].ID.
 func RevokeSession(id string) Revocation { return Revocation{Kind: SessionRevocation, ID: id} }
@@ -245,7 +261,9 @@ type revocationKey struct {
 }
 
 type revocationRecord struct {
-	at      int64 // Unix ms: sessions issued at or before it are revoked
+	// at is in Unix ms: sessions issued (and sign-ins started) at or
+	// before it plus ClockSkew are revoked. Session revocations ignore it.
+	at      int64
 	expires int64 // Unix ms: the record is forgotten after it
 }
 
@@ -324,27 +342,44 @@ func (s *revocationSet) setUnsure(unsure bool) {
 // ErrRevocationsUnavailable while the backplane asks to fail closed, and nil
 // otherwise.
 func (s *revocationSet) check(sess *Session) error {
+	return s.match(sess.ID, &sess.Profile, sess.IssuedAt)
+}
+
+// checkSignIn is check for a sign-in that started at started and has just
+// yielded p: it is refused if a user, organization or connection
+// revocation made since (or up to ClockSkew before) matches p.
+func (s *revocationSet) checkSignIn(p *Profile, started time.Time) error {
+	return s.match("", p, started)
+}
+
+// match reports whether a revocation matches the session id (if any) or
+// the profile of a session issued at iat.
+func (s *revocationSet) match(id string, p *Profile, iat time.Time) error {
 	if s.unsure.Load() {
 		return ErrRevocationsUnavailable
 	}
 	if s.size.Load() == 0 {
 		return nil
 	}
-	iat := sess.IssuedAt.UnixMilli()
-	p := &sess.Profile
+	ms := iat.UnixMilli() - ClockSkew.Milliseconds()
 	keys := [...]revocationKey{
-		{SessionRevocation, sess.ID},
 		{UserRevocation, p.ID},
 		{OrganizationRevocation, p.OrganizationID},
 		{ConnectionRevocation, p.ConnectionID},
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	// A session id is random and never reused: its revocation needs no
+	// time, so a sign-out holds whatever the clocks of the replica that
+	// signed the session in and of the one that signed it out.
+	if _, ok := s.m[revocationKey{SessionRevocation, id}]; ok && id != "" {
+		return ErrSessionRevoked
+	}
 	for _, k := range keys {
 		if k.id == "" {
 			continue
 		}
-		if rec, ok := s.m[k]; ok && iat <= rec.at {
+		if rec, ok := s.m[k]; ok && ms <= rec.at {
 			return ErrSessionRevoked
 		}
 	}

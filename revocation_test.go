@@ -89,9 +89,9 @@ func TestRevoke(t *testing.T) {
 				}
 			}
 
-			// A revocation ends the sessions issued up to it, not the user:
-			// a sign-in after it works.
-			f.clock.Advance(time.Millisecond)
+			// A revocation ends the sessions issued up to it (and ClockSkew
+			// after), not the user: a sign-in after that works.
+			f.clock.Advance(ClockSkew + time.Millisecond)
 			if tt.aliceOut {
 				a.signInAs(workostest.AliceEmail, "organization="+workostest.AcmeOrganizationID)
 			}
@@ -392,10 +392,23 @@ func TestRequireRecentLogin(t *testing.T) {
 	if r := f.get("/billing"); r.StatusCode != http.StatusFound || r.location(t).RequestURI() != "/login?return_to=%2Fbilling" {
 		t.Fatalf("signed out: got %d to %q, want 302 to /login?return_to=%%2Fbilling", r.StatusCode, r.Header.Get("Location"))
 	}
+	// A fresh sign-in that did not ask the identity provider to
+	// authenticate anew does not count: the person at an unlocked browser
+	// gets one silently from the identity provider's own session. Before
+	// sessions recorded AuthenticatedAt, both of these reached /billing.
 	f.signIn("organization="+workostest.AcmeOrganizationID, "/")
+	f.signIn("connection="+workostest.AcmeConnectionID+"&return_to=%2Fbilling", "/billing")
+	for _, path := range []string{"/billing", "/chained"} {
+		r := f.get(path)
+		if r.StatusCode != http.StatusFound || r.location(t).RawQuery != "connection="+workostest.AcmeConnectionID+"&prompt=login&return_to=%2F"+path[1:] {
+			t.Fatalf("%s, fresh sign-in without prompt=login: got %d to %q, want 302 to sign in with prompt=login", path, r.StatusCode, r.Header.Get("Location"))
+		}
+	}
+	// A sign-in with prompt=login does.
+	f.signIn("connection="+workostest.AcmeConnectionID+"&prompt=login&return_to=%2Fbilling", "/billing")
 	for _, path := range []string{"/billing", "/chained"} {
 		if r := f.get(path); r.StatusCode != http.StatusOK || r.body != "secret for "+workostest.AliceEmail {
-			t.Fatalf("%s, fresh sign-in: got %d %q, want 200", path, r.StatusCode, r.body)
+			t.Fatalf("%s, after prompt=login: got %d %q, want 200", path, r.StatusCode, r.body)
 		}
 	}
 
@@ -509,13 +522,20 @@ func TestRevocationSetCheck(t *testing.T) {
 		}
 	}
 	check(nil)
-	rev(t0.Add(-time.Millisecond))
-	check(nil) // issued after the revocation
-	rev(t0)
-	check(ErrSessionRevoked) // issued at it
+	// User, organization and connection revocations allow for clocks
+	// that differ by up to ClockSkew, on both sides of it.
+	rev(t0.Add(-ClockSkew - time.Millisecond))
+	check(nil) // issued after the revocation and its allowance
+	rev(t0.Add(-ClockSkew))
+	check(ErrSessionRevoked) // issued within the allowance: a replica's clock may be ahead
 	rev(t0.Add(-time.Hour))
 	check(ErrSessionRevoked) // an older revocation does not undo a newer one
 	sess.IssuedAt = t0.Add(time.Millisecond)
+	check(nil)
+	// A sign-out names its session and holds whatever the clocks say.
+	s.add([]Revocation{{Kind: SessionRevocation, ID: sess.ID, At: t0.Add(-time.Hour), Expires: t0.Add(time.Hour)}}, t0)
+	check(ErrSessionRevoked)
+	sess.ID = "ANOTHERSESSIONID7777777777"
 	check(nil)
 	epoch := s.epoch.Load()
 	s.setUnsure(true)

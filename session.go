@@ -32,12 +32,23 @@ type Session struct {
 	Profile Profile
 	// IssuedAt is when the user signed in, to the millisecond.
 	IssuedAt time.Time
+	// AuthenticatedAt is, to the millisecond, when the identity provider
+	// authenticated the user anew at this app's request: the time of this
+	// sign-in if it asked for prompt=login (as [Middleware.RequireRecentLogin]
+	// does), and zero otherwise. IssuedAt alone proves nothing of the
+	// person at the browser: a sign-in without prompt=login may be
+	// completed silently by the identity provider's own session.
+	AuthenticatedAt time.Time
 	// ExpiresAt is when the session ends, to the second.
 	ExpiresAt time.Time
 	// LastSeen is, to the second, when the session's cookie was last
 	// written: at sign-in, and with [Config].IdleTimeout each time a
 	// request renewed it.
 	LastSeen time.Time
+
+	// owner is the session manager that verified the session, so that a
+	// gate trusts only the sessions of its own Middleware.
+	owner *sessionManager
 }
 
 // sessionIDLen is the length of a [Session].ID.
@@ -77,6 +88,10 @@ const (
 // sessionConfig configures a [sessionManager]. It is filled in and
 // validated by [New]; newSessionManager checks it again.
 type sessionConfig struct {
+	// Binding names the WorkOS environment (its client ID). It goes into
+	// every key, so that cookies of another environment sealed with the
+	// same secrets (an .env copied from staging) never open here.
+	Binding string
 	// Secrets seal the cookies, newest first; each is at least 32 bytes.
 	// Cookies are sealed with the first and opened with any, so a new secret
 	// can be put in front without signing anyone out; a cookie sealed with a
@@ -88,8 +103,6 @@ type sessionConfig struct {
 	StatePrefix string
 	// Path is the session cookie's path; default "/".
 	Path string
-	// StatePath is the state cookies' path, the callback's path; default Path.
-	StatePath string
 	// Domain is the cookies' domain; default none (host-only).
 	Domain string
 	// Secure marks the cookies Secure.
@@ -120,7 +133,6 @@ type sessionManager struct {
 	cookieName    string
 	statePrefix   string
 	path          string
-	statePath     string
 	domain        string
 	secure        bool
 	lifetime      time.Duration // whole seconds
@@ -152,9 +164,6 @@ func newSessionManager(cfg sessionConfig) (*sessionManager, error) {
 	}
 	if cfg.Path == "" {
 		cfg.Path = "/"
-	}
-	if cfg.StatePath == "" {
-		cfg.StatePath = cfg.Path
 	}
 	if cfg.StateLifetime == 0 {
 		cfg.StateLifetime = 10 * time.Minute
@@ -189,15 +198,14 @@ func newSessionManager(cfg sessionConfig) (*sessionManager, error) {
 		return nil, &ConfigError{Field: "CookieName", Problem: "with Path and Domain does not make a valid cookie"}
 	}
 	sample := cfg.StatePrefix + strings.Repeat("0", flowIDLen)
-	if err := (&http.Cookie{Name: sample, Path: cfg.StatePath, Domain: cfg.Domain}).Valid(); err != nil {
-		return nil, &ConfigError{Field: "StatePrefix", Problem: "with StatePath and Domain does not make a valid cookie"}
+	if err := (&http.Cookie{Name: sample, Path: cfg.Path, Domain: cfg.Domain}).Valid(); err != nil {
+		return nil, &ConfigError{Field: "StatePrefix", Problem: "with Path and Domain does not make a valid cookie"}
 	}
 
 	m := &sessionManager{
 		cookieName:    cfg.CookieName,
 		statePrefix:   cfg.StatePrefix,
 		path:          cfg.Path,
-		statePath:     cfg.StatePath,
 		domain:        cfg.Domain,
 		secure:        cfg.Secure,
 		lifetime:      cfg.Lifetime.Truncate(time.Second),
@@ -209,11 +217,11 @@ func newSessionManager(cfg sessionConfig) (*sessionManager, error) {
 		now:           cfg.Now,
 	}
 	var err error
-	m.sessionCodecs, err = deriveCodecs(cfg.Secrets, infoSessionHMAC, infoSessionAES, m.lifetime)
+	m.sessionCodecs, err = deriveCodecs(cfg.Secrets, cfg.Binding, infoSessionHMAC, infoSessionAES, m.lifetime)
 	if err != nil {
 		return nil, err
 	}
-	m.stateCodecs, err = deriveCodecs(cfg.Secrets, infoStateHMAC, infoStateAES, m.stateLifetime)
+	m.stateCodecs, err = deriveCodecs(cfg.Secrets, cfg.Binding, infoStateHMAC, infoStateAES, m.stateLifetime)
 	if err != nil {
 		return nil, err
 	}
@@ -233,13 +241,19 @@ func newSessionManager(cfg sessionConfig) (*sessionManager, error) {
 }
 
 // deriveCodecs derives an HMAC key and an AES-256 key from each secret with
-// HKDF-SHA256 and returns one codec per secret, in the same order.
+// HKDF-SHA256 and returns one codec per secret, in the same order. The
+// binding (the WorkOS client ID) is part of the HKDF info of both keys, so
+// that the same secret yields unrelated keys in another environment.
 //
 // securecookie MACs "name|timestamp|ciphertext", so a value sealed for one
 // cookie name does not open under another, and refuses values whose
 // timestamp is older than maxAge.
-func deriveCodecs(secrets [][]byte, hmacInfo, aesInfo string, maxAge time.Duration) ([]securecookie.Codec, error) {
+func deriveCodecs(secrets [][]byte, binding, hmacInfo, aesInfo string, maxAge time.Duration) ([]securecookie.Codec, error) {
 	codecs := make([]securecookie.Codec, 0, len(secrets))
+	// A NUL cannot occur in a client ID, so no binding can be confused
+	// with another purpose's info string.
+	hmacInfo += "\x00" + binding
+	aesInfo += "\x00" + binding
 	for _, secret := range secrets {
 		hashKey, err := hkdf.Key(sha256.New, secret, nil, hmacInfo, 32)
 		if err != nil {
@@ -313,6 +327,7 @@ func (m *sessionManager) LoadAt(r *http.Request, t time.Time) (*Session, error) 
 	if !m.keepCustom {
 		s.Profile.CustomAttributes = nil
 	}
+	s.owner = m
 	deadline := m.deadline(s)
 	if now >= deadline {
 		return nil, ErrNoSession
@@ -399,6 +414,7 @@ func (m *sessionManager) loadFromStore(r *http.Request, t time.Time) (*Session, 
 	if !m.keepCustom {
 		s.Profile.CustomAttributes = nil
 	}
+	s.owner = m
 	// The store's own expiry may be longer than ours, or absent: the
 	// payload's is the one that counts.
 	if t.Unix() >= m.deadline(s) {
@@ -433,9 +449,13 @@ func (m *sessionManager) Renew(w http.ResponseWriter, r *http.Request, s *Sessio
 // id planted in the browser before sign-in (session fixation) is worth
 // nothing after it.
 //
+// reauthenticated says that the sign-in asked the identity provider to
+// authenticate the user anew (prompt=login): the session's AuthenticatedAt
+// is then its IssuedAt.
+//
 // If the session cookie would exceed 4096 bytes, Save writes nothing and
 // returns [ErrSessionTooLarge].
-func (m *sessionManager) Save(w http.ResponseWriter, r *http.Request, p *Profile) (*Session, error) {
+func (m *sessionManager) Save(w http.ResponseWriter, r *http.Request, p *Profile, reauthenticated bool) (*Session, error) {
 	if p == nil {
 		return nil, errors.New("ssogate: nil profile")
 	}
@@ -448,6 +468,9 @@ func (m *sessionManager) Save(w http.ResponseWriter, r *http.Request, p *Profile
 		ExpiresAt: time.Unix(iat.Unix(), 0).Add(m.lifetime),
 		LastSeen:  time.Unix(iat.Unix(), 0),
 	}
+	if reauthenticated {
+		s.AuthenticatedAt = iat
+	}
 	payload, err := appendSession(nil, s)
 	if err != nil {
 		return nil, err
@@ -456,6 +479,7 @@ func (m *sessionManager) Save(w http.ResponseWriter, r *http.Request, p *Profile
 	if s, err = decodeSession(payload); err != nil {
 		return nil, err
 	}
+	s.owner = m
 	if err := m.write(w, r, s, now, true); err != nil {
 		return nil, err
 	}

@@ -127,7 +127,7 @@ func BenchmarkSessionSave(b *testing.B) {
 	alice := aliceProfile()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := m.Save(discardWriter{}, r, alice); err != nil {
+		if _, err := m.Save(discardWriter{}, r, alice, false); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -151,7 +151,7 @@ func benchConfig() sessionConfig {
 func benchSessionRequest(b *testing.B, m *sessionManager, p *Profile) (*http.Request, int) {
 	b.Helper()
 	rec := httptest.NewRecorder()
-	if _, err := m.Save(rec, httptest.NewRequest(http.MethodGet, "/", nil), p); err != nil {
+	if _, err := m.Save(rec, httptest.NewRequest(http.MethodGet, "/", nil), p, false); err != nil {
 		b.Fatal(err)
 	}
 	c := rec.Result().Cookies()[0]

@@ -9,7 +9,8 @@ import (
 // The session payload, version 2, is:
 //
 //	version byte (2)
-//	flags byte: bit 0 role present, bit 1 custom attributes present
+//	flags byte: bit 0 role present, bit 1 custom attributes present,
+//	bit 2 authenticated-at present
 //	session id: uvarint length (22) and the bytes
 //	id, idp_id, email, first_name, last_name, name, organization_id,
 //	connection_id, connection_type: each a uvarint length and the bytes
@@ -18,6 +19,7 @@ import (
 //	groups: uvarint count, then each as uvarint length and bytes
 //	issued at: Unix milliseconds as a zigzag varint
 //	expires at, last seen: Unix seconds as zigzag varints
+//	authenticated at, if bit 2: Unix milliseconds as a zigzag varint
 //	custom attributes, if bit 1: uvarint length and a JSON object
 //
 // Version 1 had no session id and no last-seen time, and issued-at in
@@ -28,10 +30,13 @@ import (
 // checks everything anyway.
 const (
 	sessionVersion    = 2
-	loginStateVersion = 1
+	loginStateVersion = 2
 
-	flagRole   = 1 << 0
-	flagCustom = 1 << 1
+	flagRole          = 1 << 0
+	flagCustom        = 1 << 1
+	flagAuthenticated = 1 << 2
+
+	stateFlagForceLogin = 1 << 0
 
 	// maxListLen bounds the number of roles and of groups, so that a
 	// decoder never allocates for more entries than a payload could hold.
@@ -60,6 +65,9 @@ func appendSession(b []byte, s *Session) ([]byte, error) {
 	if custom != nil {
 		flags |= flagCustom
 	}
+	if !s.AuthenticatedAt.IsZero() {
+		flags |= flagAuthenticated
+	}
 	b = append(b, sessionVersion, flags)
 	b = appendString(b, s.ID)
 	for _, f := range [...]string{p.ID, p.IdPID, p.Email, p.FirstName, p.LastName, p.Name,
@@ -80,6 +88,9 @@ func appendSession(b []byte, s *Session) ([]byte, error) {
 	b = appendVarint(b, s.IssuedAt.UnixMilli())
 	b = appendVarint(b, s.ExpiresAt.Unix())
 	b = appendVarint(b, s.LastSeen.Unix())
+	if flags&flagAuthenticated != 0 {
+		b = appendVarint(b, s.AuthenticatedAt.UnixMilli())
+	}
 	if custom != nil {
 		b = appendString(b, string(custom))
 	}
@@ -89,7 +100,7 @@ func appendSession(b []byte, s *Session) ([]byte, error) {
 // decodeSession decodes a session payload. It rejects unknown versions and
 // flags, truncated data, overlong lengths and trailing bytes.
 func decodeSession(b []byte) (*Session, error) {
-	if len(b) < 2 || b[0] != sessionVersion || b[1]&^(flagRole|flagCustom) != 0 {
+	if len(b) < 2 || b[0] != sessionVersion || b[1]&^(flagRole|flagCustom|flagAuthenticated) != 0 {
 		return nil, errBadPayload
 	}
 	flags := b[1]
@@ -133,6 +144,9 @@ func decodeSession(b []byte) (*Session, error) {
 	s.IssuedAt = time.UnixMilli(d.varint())
 	s.ExpiresAt = time.Unix(d.varint(), 0)
 	s.LastSeen = time.Unix(d.varint(), 0)
+	if flags&flagAuthenticated != 0 {
+		s.AuthenticatedAt = time.UnixMilli(d.varint())
+	}
 	if flags&flagCustom != 0 {
 		raw := d.string()
 		if d.err == nil {
@@ -147,11 +161,15 @@ func decodeSession(b []byte) (*Session, error) {
 	return s, nil
 }
 
-// appendLoginState appends the encoding of st to b: a version byte, the
-// string fields as in a session payload, and CreatedAt in Unix nanoseconds
-// as a zigzag varint.
+// appendLoginState appends the encoding of st to b: a version byte, a
+// flags byte (bit 0: prompt=login), the string fields as in a session
+// payload, and CreatedAt in Unix nanoseconds as a zigzag varint.
 func appendLoginState(b []byte, st *loginState) []byte {
-	b = append(b, loginStateVersion)
+	var flags byte
+	if st.ForceLogin {
+		flags |= stateFlagForceLogin
+	}
+	b = append(b, loginStateVersion, flags)
 	for _, f := range [...]string{st.State, st.Verifier, st.ReturnTo, st.OrganizationID,
 		st.ConnectionID, string(st.Provider), st.LoginHint} {
 		b = appendString(b, f)
@@ -161,11 +179,12 @@ func appendLoginState(b []byte, st *loginState) []byte {
 
 // decodeLoginState decodes a login state payload.
 func decodeLoginState(b []byte) (*loginState, error) {
-	if len(b) < 1 || b[0] != loginStateVersion {
+	if len(b) < 2 || b[0] != loginStateVersion || b[1]&^stateFlagForceLogin != 0 {
 		return nil, errBadPayload
 	}
-	d := decoder{s: string(b[1:])}
+	d := decoder{s: string(b[2:])}
 	st := &loginState{
+		ForceLogin:     b[1]&stateFlagForceLogin != 0,
 		State:          d.string(),
 		Verifier:       d.string(),
 		ReturnTo:       d.string(),

@@ -14,11 +14,13 @@ func fuzzSessionSeeds(f *testing.F) [][]byte {
 	f.Helper()
 	alice := &Session{ID: testSessionID, Profile: *aliceProfile(), IssuedAt: time.UnixMilli(1767268800123),
 		ExpiresAt: time.Unix(1767297600, 0), LastSeen: time.Unix(1767270000, 0)}
+	stepped := *alice
+	stepped.AuthenticatedAt = stepped.IssuedAt
 	custom := &Session{ID: "ZYXWVUTSRQPONMLKJIHGFEDCBA", Profile: *aliceProfile(), IssuedAt: time.Unix(-5, 0), ExpiresAt: time.Unix(1<<40, 0)}
 	custom.Profile.CustomAttributes = map[string]any{"department": "R&D", "n": 1.5, "list": []any{"a", nil, true}}
 	custom.Profile.Role = nil
 	var seeds [][]byte
-	for _, s := range []*Session{alice, custom, {ID: "22222222222222222222222222"}} {
+	for _, s := range []*Session{alice, &stepped, custom, {ID: "22222222222222222222222222"}} {
 		b, err := appendSession(nil, s)
 		if err != nil {
 			f.Fatal(err)

@@ -64,7 +64,7 @@ func testConfig(clock *testClock) sessionConfig {
 		CookieName:    "ssogate_session",
 		StatePrefix:   "ssogate_state_",
 		Path:          "/",
-		StatePath:     "/auth/callback",
+		Binding:       "client_test",
 		Secure:        true,
 		Lifetime:      8 * time.Hour,
 		StateLifetime: 10 * time.Minute,
@@ -90,16 +90,9 @@ func requestWith(path string, cookies ...*http.Cookie) *http.Request {
 	return r
 }
 
-// setCookies returns the cookies set on rec, less the index of login flows,
-// which has tests of its own.
+// setCookies returns the cookies set on rec.
 func setCookies(rec *httptest.ResponseRecorder) []*http.Cookie {
-	var cs []*http.Cookie
-	for _, c := range rec.Result().Cookies() {
-		if !strings.HasSuffix(c.Name, "_state_flows") {
-			cs = append(cs, c)
-		}
-	}
-	return cs
+	return rec.Result().Cookies()
 }
 
 // onlyCookie returns the single cookie set on rec.
@@ -116,7 +109,7 @@ func onlyCookie(t *testing.T, rec *httptest.ResponseRecorder) *http.Cookie {
 func saveSession(t *testing.T, m *sessionManager, p *Profile) *http.Cookie {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	if _, err := m.Save(rec, requestWith("/auth/callback"), p); err != nil {
+	if _, err := m.Save(rec, requestWith("/auth/callback"), p, false); err != nil {
 		t.Fatalf("Save: %v", err)
 	}
 	return onlyCookie(t, rec)
@@ -126,7 +119,7 @@ func TestSessionRoundTrip(t *testing.T) {
 	clock := newTestClock()
 	m := newTestManager(t, testConfig(clock))
 	rec := httptest.NewRecorder()
-	saved, err := m.Save(rec, requestWith("/"), aliceProfile())
+	saved, err := m.Save(rec, requestWith("/"), aliceProfile(), false)
 	if err != nil {
 		t.Fatalf("Save: %v", err)
 	}
@@ -182,7 +175,7 @@ func TestSessionCookieAttributes(t *testing.T) {
 			m := newTestManager(t, cfg)
 
 			rec := httptest.NewRecorder()
-			if _, err := m.Save(rec, requestWith("/"), aliceProfile()); err != nil {
+			if _, err := m.Save(rec, requestWith("/"), aliceProfile(), false); err != nil {
 				t.Fatalf("Save: %v", err)
 			}
 			c := onlyCookie(t, rec)
@@ -384,7 +377,7 @@ func TestSessionTooLarge(t *testing.T) {
 				p.Groups[0] += "x"
 			}
 			rec := httptest.NewRecorder()
-			s, err := m.Save(rec, requestWith("/"), p)
+			s, err := m.Save(rec, requestWith("/"), p, false)
 			if !errors.Is(err, ErrSessionTooLarge) || s != nil {
 				t.Fatalf("got %v, %v; want nil, ErrSessionTooLarge", s, err)
 			}
@@ -402,7 +395,7 @@ func largestFittingGroups(t *testing.T, m *sessionManager) []string {
 	fits := func(g string) bool {
 		p := aliceProfile()
 		p.Groups = []string{g}
-		_, err := m.Save(httptest.NewRecorder(), requestWith("/"), p)
+		_, err := m.Save(httptest.NewRecorder(), requestWith("/"), p, false)
 		return err == nil
 	}
 	lo, hi := 0, 4096 // fits(lo), !fits(hi)
@@ -417,7 +410,7 @@ func largestFittingGroups(t *testing.T, m *sessionManager) []string {
 	p := aliceProfile()
 	p.Groups = []string{strings.Repeat("g", lo)}
 	rec := httptest.NewRecorder()
-	if _, err := m.Save(rec, requestWith("/"), p); err != nil {
+	if _, err := m.Save(rec, requestWith("/"), p, false); err != nil {
 		t.Fatalf("Save: %v", err)
 	}
 	if n := len(rec.Header().Get("Set-Cookie")); n > 4096 || n < 4096-8 {
@@ -472,7 +465,7 @@ func TestSessionStore(t *testing.T) {
 	}
 
 	rec := httptest.NewRecorder()
-	saved, err := m.Save(rec, requestWith("/"), aliceProfile())
+	saved, err := m.Save(rec, requestWith("/"), aliceProfile(), false)
 	if err != nil {
 		t.Fatalf("Save: %v", err)
 	}
@@ -496,7 +489,7 @@ func TestSessionStore(t *testing.T) {
 	// Signing in again, over an existing session (planted by an attacker,
 	// say), must start a new one under a new id and destroy the old.
 	rec = httptest.NewRecorder()
-	if _, err := m.Save(rec, requestWith("/", first), aliceProfile()); err != nil {
+	if _, err := m.Save(rec, requestWith("/", first), aliceProfile(), false); err != nil {
 		t.Fatalf("Save: %v", err)
 	}
 	second := onlyCookie(t, rec)
@@ -595,9 +588,9 @@ func TestSessionManagerDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatalf("newSessionManager: %v", err)
 	}
-	if m.path != "/" || m.statePath != "/" || m.stateLifetime != 10*time.Minute || m.now == nil || m.store != nil || m.cache == nil {
-		t.Errorf("got path %q, statePath %q, stateLifetime %v, cache %v; want /, /, 10m0s and a cache",
-			m.path, m.statePath, m.stateLifetime, m.cache != nil)
+	if m.path != "/" || m.stateLifetime != 10*time.Minute || m.now == nil || m.store != nil || m.cache == nil {
+		t.Errorf("got path %q, stateLifetime %v, cache %v; want /, 10m0s and a cache",
+			m.path, m.stateLifetime, m.cache != nil)
 	}
 }
 

@@ -316,3 +316,27 @@ func TestProfileEndpoint(t *testing.T) {
 		})
 	}
 }
+
+// TestTokenCodeOfDeactivatedConnection pins what the emulator does with a
+// code issued before its connection became inactive: it exchanges it, as
+// nothing in WorkOS's API reference says otherwise. POST /sso/token lists
+// only invalid_client, unauthorized_client, invalid_grant ("the code has
+// expired or has already been used") and unsupported_grant_type, and the
+// official SDKs pass the answer through. An app must therefore not count
+// on WorkOS to refuse such a code: ssogate's callback refuses the sign-in
+// itself when the connection was revoked while it was in progress.
+func TestTokenCodeOfDeactivatedConnection(t *testing.T) {
+	s := newTestServer(t)
+	code := login(t, s, AliceEmail, "connection", AcmeConnectionID)
+	if err := s.SetConnectionState(AcmeConnectionID, "inactive"); err != nil {
+		t.Fatal(err)
+	}
+	p := exchange(t, s, code, "")
+	if p.ConnectionID != AcmeConnectionID || p.Email != AliceEmail {
+		t.Errorf("got profile %+v, want alice's through %s", p, AcmeConnectionID)
+	}
+	// A new sign-in through the inactive connection is refused.
+	if u := location(t, get(t, s, authorizeURL(s, "connection", AcmeConnectionID))); u.Query().Get("error") == "" {
+		t.Errorf("authorize through an inactive connection: redirected to %s, want an error", u)
+	}
+}

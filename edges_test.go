@@ -302,3 +302,71 @@ func TestPlantedStateCookieRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestCrossSiteLoginAsksFirst checks that a page of another site cannot
+// choose where a browser signs in: before, alice's browser, sent by such a
+// page to /login?connection=<Globex's>, came back signed in as hank.
+func TestCrossSiteLoginAsksFirst(t *testing.T) {
+	f := newFlow(t, nil)
+	f.signInAs(workostest.AliceEmail, "organization="+workostest.AcmeOrganizationID)
+	f.idp.SetAutoSignIn(workostest.HankEmail)
+
+	for _, site := range []string{"cross-site", "same-site"} {
+		for _, query := range []string{
+			"connection=" + workostest.GlobexConnectionID,
+			"organization=" + workostest.GlobexOrganizationID,
+			"email=hank%40globex.com",
+			"domain=globex.com",
+		} {
+			r := f.get("/login?"+query+"&return_to=%2Fapp", "Sec-Fetch-Site", site)
+			if r.StatusCode != http.StatusOK || len(r.stateCookies()) != 0 {
+				t.Fatalf("%s /login?%s: got %d with %d state cookies, want 200 and no flow started", site, query, r.StatusCode, len(r.stateCookies()))
+			}
+			for _, want := range []string{"Continue signing in with Globex OIDC?", "signed in as <strong>alice@acme.com</strong>",
+				`<form method="get" action="/login">`, `name="return_to" value="/app"`, "Back to the home page"} {
+				if !strings.Contains(r.body, want) {
+					t.Errorf("%s /login?%s: page lacks %q:\n%s", site, query, want, r.body)
+				}
+			}
+			if r.Header.Get("Content-Security-Policy") == "" || r.Header.Get("Cache-Control") != "no-store" {
+				t.Errorf("confirmation page headers %v", r.Header)
+			}
+		}
+	}
+	f.wantSignedIn(workostest.AliceEmail)
+
+	// The button is a same-origin step, which starts the flow.
+	r := f.get("/login?connection="+workostest.GlobexConnectionID+"&return_to=%2Fapp", "Sec-Fetch-Site", "same-origin")
+	if r.StatusCode != http.StatusFound || len(r.stateCookies()) != 1 {
+		t.Errorf("confirmed: got %d, want 302 to WorkOS", r.StatusCode)
+	}
+
+	// A signed-out browser is asked too, without a name.
+	b := f.newBrowser()
+	r = b.get("/login?provider=GoogleOAuth", "Sec-Fetch-Site", "cross-site")
+	if r.StatusCode != http.StatusOK || !strings.Contains(r.body, "Continue signing in with GoogleOAuth?") || strings.Contains(r.body, "signed in as") {
+		t.Errorf("signed out, cross-site provider: got %d %q", r.StatusCode, r.body)
+	}
+
+	// What chooses nothing, what the user typed, what browsers without
+	// Fetch Metadata send, and a step-up of the signed-in connection go
+	// straight to WorkOS, as before.
+	for _, tt := range []struct{ name, query, site string }{
+		{"typed", "connection=" + workostest.GlobexConnectionID, "none"},
+		{"no Fetch Metadata", "connection=" + workostest.GlobexConnectionID, ""},
+		{"step-up of the session's connection", "connection=" + workostest.AcmeConnectionID + "&prompt=login&return_to=%2Fbilling", "cross-site"},
+		{"the session's organization", "organization=" + workostest.AcmeOrganizationID, "cross-site"},
+	} {
+		kv := []string{}
+		if tt.site != "" {
+			kv = append(kv, "Sec-Fetch-Site", tt.site)
+		}
+		if r := f.get("/login?"+tt.query, kv...); r.StatusCode != http.StatusFound {
+			t.Errorf("%s: got %d, want 302 to WorkOS", tt.name, r.StatusCode)
+		}
+	}
+	d := newFlow(t, nil, func(c *Config) { c.DefaultOrganization = workostest.AcmeOrganizationID })
+	if r := d.get("/login?return_to=%2Fapp", "Sec-Fetch-Site", "cross-site"); r.StatusCode != http.StatusFound {
+		t.Errorf("cross-site deep link that chooses nothing: got %d, want 302 to WorkOS", r.StatusCode)
+	}
+}

@@ -95,6 +95,15 @@ func onlyOnce(q url.Values, keys ...string) *HTTPError {
 // gets a "single sign-on is not set up" page instead of a WorkOS error.
 // login_hint pre-fills the email at the identity provider; return_to is the
 // same-origin path to land on afterwards (see [SafeReturnTo]).
+//
+// When another site (or a sibling subdomain) sends the browser to a /login
+// that chooses where to sign in (Sec-Fetch-Site cross-site or same-site),
+// Login shows a page that asks to continue, naming the connection and who
+// is signed in now, instead of starting the flow: otherwise any page could
+// sign its visitors in to an account of a tenant whose identity provider
+// it controls (login CSRF). A link that chooses nothing (RequireSSO's own
+// redirect), a step-up of the connection the user is signed in with, and
+// requests without Fetch Metadata start the flow at once.
 func (m *Middleware) Login(w http.ResponseWriter, r *http.Request) {
 	noStore(w)
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -129,6 +138,16 @@ func (m *Middleware) Login(w http.ResponseWriter, r *http.Request) {
 		m.renderChooserPage(w, req)
 		return
 	}
+	if req.chosen && crossSite(r) {
+		if s, err := m.sessions.Load(r); err != nil || !sameTenant(s, req) {
+			// Another site chose where this browser signs in: a page of
+			// the attacker's can sign a victim in to an account of another
+			// tenant whose identity provider it controls (login CSRF).
+			// The user confirms with a same-origin step.
+			m.renderConfirmPage(w, r, req, s)
+			return
+		}
+	}
 	target, err := m.startLogin(w, r, req)
 	if err != nil {
 		m.fail(w, r, err)
@@ -144,6 +163,8 @@ type loginRequest struct {
 	loginHint  string
 	domainHint string
 	returnTo   string
+	chosen     bool         // the query chose where to sign in
+	name       string       // the connection's or provider's name, if known, for the confirmation page
 	forceLogin bool         // prompt=login: the identity provider must authenticate anew
 	askEmail   bool         // nothing says where to sign in
 	choices    []Connection // the user must choose one of these
@@ -169,6 +190,10 @@ func (m *Middleware) parseLogin(r *http.Request) (loginRequest, *HTTPError) {
 	n := intent.selectors()
 	if email != "" || domain != "" {
 		n++
+	}
+	req.chosen = n > 0
+	if intent.Provider != "" {
+		req.name = string(intent.Provider)
 	}
 	switch {
 	case n > 1 || email != "" && domain != "":
@@ -239,6 +264,7 @@ func (m *Middleware) route(ctx context.Context, req *loginRequest) *HTTPError {
 		switch {
 		case len(active) == 1:
 			req.intent = loginIntent{OrganizationID: active[0].OrganizationID, ConnectionID: active[0].ID}
+			req.name = active[0].Name
 		case len(active) > 1 && set.OrganizationID != "":
 			req.choices = active
 		case len(active) > 1:
@@ -255,6 +281,9 @@ func (m *Middleware) route(ctx context.Context, req *loginRequest) *HTTPError {
 		if errors.Is(err, ErrNoConnection) || err == nil && !conn.Active() {
 			return m.routeError(ErrNoConnection)
 		}
+		if err == nil {
+			req.name = conn.Name
+		}
 	case req.intent.OrganizationID != "":
 		set, err := m.connections.Organization(ctx, req.intent.OrganizationID)
 		switch {
@@ -264,6 +293,7 @@ func (m *Middleware) route(ctx context.Context, req *loginRequest) *HTTPError {
 			// As for a connection: WorkOS judges the organization.
 		case len(set.Active()) == 1:
 			req.intent.ConnectionID = set.Active()[0].ID
+			req.name = set.Active()[0].Name
 		default:
 			// WorkOS refuses an organization selector that matches several
 			// connections (ambiguous_connection_selector): the user picks.
@@ -335,6 +365,59 @@ func (m *Middleware) startLogin(w http.ResponseWriter, r *http.Request, req logi
 		return "", &HTTPError{Status: http.StatusInternalServerError, Message: "Sign-in could not be started.", Err: err}
 	}
 	return target, nil
+}
+
+// crossSite reports whether the browser marks r as caused by another site
+// (Sec-Fetch-Site cross-site), or by a sibling subdomain (same-site), which
+// may be hostile too. A request the user made (none), one of this origin,
+// and one from a browser without Fetch Metadata are not.
+func crossSite(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "cross-site", "same-site":
+		return true
+	}
+	return false
+}
+
+// sameTenant reports whether a login for req would sign s's user in again
+// where they are signed in already (a step-up, a deep link back into the
+// app), which another site cannot abuse to switch accounts.
+func sameTenant(s *Session, req loginRequest) bool {
+	p := &s.Profile
+	switch {
+	case req.intent.ConnectionID != "":
+		return p.ConnectionID == req.intent.ConnectionID
+	case req.intent.OrganizationID != "":
+		return p.OrganizationID == req.intent.OrganizationID
+	case req.intent.Provider != "":
+		return string(p.ConnectionType) == string(req.intent.Provider)
+	}
+	return false
+}
+
+// renderConfirmPage asks the user to confirm a sign-in that another site
+// chose. Its button submits the same query from this origin.
+func (m *Middleware) renderConfirmPage(w http.ResponseWriter, r *http.Request, req loginRequest, s *Session) {
+	type field struct{ Name, Value string }
+	var fields []field
+	q := r.URL.Query()
+	for _, k := range loginParams {
+		if v := q.Get(k); v != "" {
+			fields = append(fields, field{k, v})
+		}
+	}
+	name := req.name
+	if name == "" {
+		name = cmp.Or(req.intent.ConnectionID, req.intent.OrganizationID, "single sign-on")
+	}
+	who := ""
+	if s != nil {
+		who = cmp.Or(s.Profile.Email, s.Profile.ID)
+	}
+	writePage(w, http.StatusOK, confirmPage, struct {
+		Name, Who, Action, Home string
+		Fields                  []field
+	}{name, who, m.cfg.LoginPath, m.cfg.AfterLoginPath, fields})
 }
 
 // newState returns a fresh login state: 256 random bits, URL-safe.
@@ -872,6 +955,15 @@ var emailPage = template.Must(template.New("email").Parse(`<!doctype html>
 <input id="email" name="email" type="email" autocomplete="email" required autofocus placeholder="jane@company.com"{{if .Problem}} aria-invalid="true" aria-describedby="problem"{{end}}>
 {{if .ReturnTo}}<input type="hidden" name="return_to" value="{{.ReturnTo}}">{{end}}
 <button type="submit">Continue</button> <a class="secondary" href="{{.Home}}">Back to the home page</a></form></main></body></html>
+`))
+
+var confirmPage = template.Must(template.New("confirm").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>Continue signing in?</title>` + pageStyle + `</head>
+<body><main><h1>Continue signing in with {{.Name}}?</h1>
+<p>{{if .Who}}You are signed in as <strong>{{.Who}}</strong>. {{end}}Another site sent you here to sign in. Continue only if you meant to.</p>
+<form method="get" action="{{.Action}}">{{range .Fields}}<input type="hidden" name="{{.Name}}" value="{{.Value}}">{{end}}
+<button type="submit" autofocus>Continue</button> <a class="secondary" href="{{.Home}}">Back to the home page</a></form></main></body></html>
 `))
 
 var chooserPage = template.Must(template.New("chooser").Parse(`<!doctype html>

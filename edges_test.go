@@ -187,7 +187,7 @@ func TestReplayedStateBuysOneExchange(t *testing.T) {
 			state := authURL.Query().Get("state")
 			var cookie string
 			for _, c := range f.jar.Cookies(mustURL(t, f.app.URL+"/callback")) {
-				if strings.Contains(c.Name, "_state_") {
+				if c.Name == f.gate.sessions.statePrefix+flowID(state) {
 					cookie = c.Name + "=" + c.Value
 				}
 			}

@@ -39,7 +39,6 @@ const (
 	// without the __Host- and __Secure- prefixes, which need https.
 	sessionCookie     = "ssogate"
 	stateCookiePrefix = "ssogate_state_"
-	flowsCookie       = "ssogate_state_flows"
 
 	// The home page's link to sign in through Acme's Okta SAML connection.
 	acmeSignIn = `a[href="/login?organization=org_acme&return_to=/app"]`
@@ -281,7 +280,7 @@ func findCookie(cookies []*network.Cookie, name string) *network.Cookie {
 func stateCookies(cookies []*network.Cookie) []*network.Cookie {
 	var states []*network.Cookie
 	for _, c := range cookies {
-		if strings.HasPrefix(c.Name, stateCookiePrefix) && c.Name != flowsCookie {
+		if strings.HasPrefix(c.Name, stateCookiePrefix) {
 			states = append(states, c)
 		}
 	}
@@ -342,6 +341,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("two tabs sign in at once", func(t *testing.T) { testTwoTabs(t, browser, base) })
 	t.Run("deep link returns after sign-in", func(t *testing.T) { testDeepLink(t, browser, base) })
 	t.Run("pages lead somewhere", func(t *testing.T) { testPagesLeadSomewhere(t, browser, base) })
+	t.Run("step-up for the security settings", func(t *testing.T) { testStepUp(t, browser, base) })
 }
 
 func testSignInAndOut(t *testing.T, browser context.Context, base string) {
@@ -517,4 +517,26 @@ func testPagesLeadSomewhere(t *testing.T, browser context.Context, base string) 
 	b.do("staying signed in", chromedp.Click(chromedp.CSS(`main a.secondary`)), chromedp.WaitVisible(chromedp.CSS(acmeSignIn)))
 	b.wantLocation("/")
 	b.do("opening the app", chromedp.Navigate(base+"/app"), chromedp.WaitVisible(chromedp.ID("email")))
+}
+
+// testStepUp follows /app's link to the security settings, which need a
+// sign-in that asked the identity provider to authenticate anew: the
+// plain sign-in does not count, so the browser goes through the emulator
+// again, with prompt=login, and lands on the page.
+func testStepUp(t *testing.T, browser context.Context, base string) {
+	b := newTab(t, browser, base, chromedp.WithNewBrowserContext())
+	b.startAcmeSignIn()
+	b.chooseUser(workostest.AliceEmail, "/app")
+	b.do("following the security settings link",
+		chromedp.Click(chromedp.CSS(`a[href="/account/security"]`)), chromedp.WaitVisible(chromedp.CSS(emulatorUser)))
+	loc := b.location()
+	if loc.Path != "/sso/authorize" || loc.Query().Get("prompt") != "login" || loc.Query().Get("connection") != workostest.AcmeConnectionID {
+		t.Fatalf("step-up: got %s, want the emulator's /sso/authorize with prompt=login for Acme's connection", redacted(loc))
+	}
+	button := chromedp.CSS(emulatorUser + `[value="` + workostest.AliceEmail + `"]`)
+	b.do("signing in again as alice", chromedp.Click(button), chromedp.WaitVisible(chromedp.ID("authenticated-at")))
+	b.wantLocation("/account/security")
+	if got := get(b, "reading the heading", chromedp.Text(chromedp.CSS("h1"))); got != "Security settings" {
+		t.Errorf("heading: got %q, want Security settings", got)
+	}
 }

@@ -7,7 +7,7 @@
 //
 // and open http://localhost:8080. With real WorkOS keys:
 //
-//	WORKOS_API_KEY=sk_... WORKOS_CLIENT_ID=client_... \
+//	WORKOS_API_KEY=sk_... WORKOS_CLIENT_ID=client_... ADMIN_ORGANIZATION=org_... \
 //	WORKOS_COOKIE_PASSWORD="$(openssl rand -base64 32)" \
 //	WORKOS_REDIRECT_URI=http://localhost:8080/callback go run ./examples/basic
 //
@@ -15,6 +15,8 @@
 // WORKOS_BASE_URL, WORKOS_REDIRECT_URI (default http://$ADDR/callback),
 // WORKOS_COOKIE_PASSWORD (at least 32 bytes; required with a real API key),
 // WORKOS_COOKIE_PASSWORD_PREVIOUS (optional, for rotation),
+// ADMIN_ORGANIZATION (the organization whose admins may open /admin;
+// required with a real API key, Acme with the emulator),
 // WORKOS_WEBHOOK_SECRET (the secret of the webhook endpoint /webhooks/workos,
 // which keeps the connection cache fresh; the emulator, which delivers its
 // connection events there, makes up one if it is not set), REDIS_URL
@@ -73,8 +75,12 @@ func newApp(gate *ssogate.Middleware, env exampleapp.Env) (http.Handler, error) 
 
 	mux.HandleFunc("GET /{$}", exampleapp.Home(env.Emulated))
 	mux.Handle("GET /app", gate.RequireSSO(http.HandlerFunc(exampleapp.AppPage)))
-	// Signed in and with the admin role; RequireRole implies RequireSSO.
-	mux.Handle("GET /admin", gate.RequireRole("admin")(http.HandlerFunc(exampleapp.AdminPage)))
+	// Signed in and with the admin role of the admin organization;
+	// RequireRole implies RequireSSO.
+	mux.Handle("GET /admin", gate.RequireRole(env.AdminOrganization, "admin")(http.HandlerFunc(exampleapp.AdminPage)))
+	// A sensitive page: a sign-in within five minutes that asked the
+	// identity provider to authenticate anew.
+	mux.Handle("GET /account/security", gate.RequireRecentLogin(exampleapp.RecentLogin)(http.HandlerFunc(exampleapp.SecurityPage)))
 	mux.Handle("GET /api/me", gate.RequireSSO(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, _ := ssogate.ProfileFromContext(r.Context()) // RequireSSO put it there
 		w.Header().Set("Content-Type", "application/json")

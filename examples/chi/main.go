@@ -9,7 +9,7 @@
 //
 // and open http://localhost:8080. With real WorkOS keys:
 //
-//	WORKOS_API_KEY=sk_... WORKOS_CLIENT_ID=client_... \
+//	WORKOS_API_KEY=sk_... WORKOS_CLIENT_ID=client_... ADMIN_ORGANIZATION=org_... \
 //	WORKOS_COOKIE_PASSWORD="$(openssl rand -base64 32)" \
 //	WORKOS_REDIRECT_URI=http://localhost:8080/callback go run ./examples/chi
 //
@@ -91,11 +91,15 @@ func newApp(gate *ssogate.Middleware, env exampleapp.Env) (http.Handler, error) 
 		})
 	})
 
-	// Routes for admins only: anyone else signed in gets 403.
+	// Routes for the admins of the admin organization only: anyone else
+	// signed in gets 403.
 	r.Group(func(r chi.Router) {
-		r.Use(gate.RequireSSO, gate.RequireRole("admin"))
+		r.Use(gate.RequireSSO, gate.RequireRole(env.AdminOrganization, "admin"))
 		r.Get("/admin", exampleapp.AdminPage)
 	})
+	// A sensitive page: a sign-in within five minutes that asked the
+	// identity provider to authenticate anew.
+	r.With(gate.RequireRecentLogin(exampleapp.RecentLogin)).Get("/account/security", exampleapp.SecurityPage)
 	if env.WebhookSecret != "" {
 		// WorkOS's connection events keep the connection cache fresh.
 		hook, err := ssogate.NewWebhookHandler(ssogate.WebhookConfig{

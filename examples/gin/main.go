@@ -10,7 +10,7 @@
 //
 // and open http://localhost:8080. With real WorkOS keys:
 //
-//	WORKOS_API_KEY=sk_... WORKOS_CLIENT_ID=client_... \
+//	WORKOS_API_KEY=sk_... WORKOS_CLIENT_ID=client_... ADMIN_ORGANIZATION=org_... \
 //	WORKOS_COOKIE_PASSWORD="$(openssl rand -base64 32)" \
 //	WORKOS_REDIRECT_URI=http://localhost:8080/callback go run .
 //
@@ -91,8 +91,12 @@ func newApp(gate *ssogate.Middleware, env exampleapp.Env) (http.Handler, error) 
 		p, _ := ssogate.ProfileFromContext(c.Request.Context()) // RequireSSO put it there
 		c.JSON(http.StatusOK, p)
 	})
-	// Admins only: anyone else signed in gets 403.
-	signedIn.GET("/admin", wrapMiddleware(gate.RequireRole("admin")), gin.WrapF(exampleapp.AdminPage))
+	// The admins of the admin organization only: anyone else signed in
+	// gets 403.
+	signedIn.GET("/admin", wrapMiddleware(gate.RequireRole(env.AdminOrganization, "admin")), gin.WrapF(exampleapp.AdminPage))
+	// A sensitive page: a sign-in within five minutes that asked the
+	// identity provider to authenticate anew.
+	signedIn.GET("/account/security", wrapMiddleware(gate.RequireRecentLogin(exampleapp.RecentLogin)), gin.WrapF(exampleapp.SecurityPage))
 	if env.WebhookSecret != "" {
 		// WorkOS's connection events keep the connection cache fresh.
 		hook, err := ssogate.NewWebhookHandler(ssogate.WebhookConfig{

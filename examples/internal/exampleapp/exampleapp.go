@@ -8,7 +8,8 @@
 // WORKOS_COOKIE_PASSWORD (at least 32 bytes; required with a real API key),
 // WORKOS_COOKIE_PASSWORD_PREVIOUS (optional, for rotation),
 // WORKOS_WEBHOOK_SECRET (optional: the app then verifies WorkOS's webhook
-// deliveries at [WebhookPath]) and REDIS_URL (optional, redis://host:port[/db]:
+// deliveries at [WebhookPath]), ADMIN_ORGANIZATION (the organization whose
+// admins may open /admin; required with a real API key) and REDIS_URL (optional, redis://host:port[/db]:
 // replicas of the app with the same WORKOS_COOKIE_PASSWORD then share
 // sign-outs, revocations and connection events through that Redis). With no
 // WORKOS_API_KEY the app signs in through workostest, seeded with
@@ -24,6 +25,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/ssogate/ssogate"
@@ -41,9 +43,17 @@ type Env struct {
 	// WORKOS_WEBHOOK_SECRET is set) that it signs its events with. Empty
 	// when there are real keys and no WORKOS_WEBHOOK_SECRET.
 	WebhookSecret string
+	// AdminOrganization is the organization (org_...) whose admins may
+	// open /admin: ADMIN_ORGANIZATION, or with the emulator Acme. A role is
+	// a claim of the user's own organization, so the admin gate names
+	// the organization it trusts.
+	AdminOrganization string
 	// Logger is the app's logger.
 	Logger *slog.Logger
 }
+
+// RecentLogin is how recent a sign-in /account/security asks for.
+const RecentLogin = 5 * time.Minute
 
 // WebhookPath is where the examples receive WorkOS's webhook deliveries.
 // Register https://<your app>/webhooks/workos in the WorkOS dashboard.
@@ -177,7 +187,7 @@ func readEnv(getenv func(string) string, baseURL string) (settings, error) {
 			BaseURL:     getenv("WORKOS_BASE_URL"),
 			RedirectURI: getenv("WORKOS_REDIRECT_URI"),
 		},
-		env: Env{WebhookSecret: getenv("WORKOS_WEBHOOK_SECRET")},
+		env: Env{WebhookSecret: getenv("WORKOS_WEBHOOK_SECRET"), AdminOrganization: getenv("ADMIN_ORGANIZATION")},
 	}
 	if s.cfg.RedirectURI == "" {
 		s.cfg.RedirectURI = baseURL + "/callback"
@@ -202,6 +212,14 @@ func readEnv(getenv func(string) string, baseURL string) (settings, error) {
 			return settings{}, errors.New("WORKOS_COOKIE_PASSWORD_PREVIOUS must be at least 32 bytes")
 		}
 		s.cfg.CookieSecrets = append(s.cfg.CookieSecrets, []byte(prev))
+	}
+	switch {
+	case s.env.AdminOrganization == "" && s.env.Emulated:
+		s.env.AdminOrganization = workostest.AcmeOrganizationID
+	case s.env.AdminOrganization == "":
+		return settings{}, errors.New("ADMIN_ORGANIZATION is required with a real WORKOS_API_KEY: the organization (org_...) whose admins may open /admin")
+	case !strings.HasPrefix(s.env.AdminOrganization, "org_"):
+		return settings{}, errors.New("ADMIN_ORGANIZATION must be an organization id (org_...)")
 	}
 	return s, nil
 }

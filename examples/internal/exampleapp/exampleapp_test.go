@@ -1,6 +1,7 @@
 package exampleapp
 
 import (
+	"cmp"
 	"strings"
 	"testing"
 )
@@ -20,6 +21,7 @@ func TestReadEnv(t *testing.T) {
 		wantRedirect  string
 		wantSecrets   []string // "" stands for a random secret
 		wantWebhook   string
+		wantAdmin     string // "" for the emulator's Acme
 	}{
 		{
 			name:          "no key runs the emulator with a random password",
@@ -44,7 +46,9 @@ func TestReadEnv(t *testing.T) {
 				"WORKOS_COOKIE_PASSWORD":          password,
 				"WORKOS_COOKIE_PASSWORD_PREVIOUS": previous,
 				"WORKOS_WEBHOOK_SECRET":           "whsec",
+				"ADMIN_ORGANIZATION":              "org_staff",
 			},
+			wantAdmin:    "org_staff",
 			wantRedirect: "https://app.example.com/auth/callback",
 			wantSecrets:  []string{password, previous},
 			wantWebhook:  "whsec",
@@ -53,6 +57,16 @@ func TestReadEnv(t *testing.T) {
 			name:    "real key without a password",
 			env:     map[string]string{"WORKOS_API_KEY": "sk_test_x", "WORKOS_CLIENT_ID": "client_x"},
 			wantErr: "WORKOS_COOKIE_PASSWORD is required",
+		},
+		{
+			name:    "real key without ADMIN_ORGANIZATION",
+			env:     map[string]string{"WORKOS_API_KEY": "sk_test_x", "WORKOS_CLIENT_ID": "client_x", "WORKOS_COOKIE_PASSWORD": password},
+			wantErr: "ADMIN_ORGANIZATION is required",
+		},
+		{
+			name:    "malformed ADMIN_ORGANIZATION",
+			env:     map[string]string{"WORKOS_COOKIE_PASSWORD": password, "ADMIN_ORGANIZATION": "acme"},
+			wantErr: "ADMIN_ORGANIZATION must be an organization id",
 		},
 		{
 			name:    "short password",
@@ -85,6 +99,9 @@ func TestReadEnv(t *testing.T) {
 			}
 			if s.cfg.RedirectURI != tt.wantRedirect {
 				t.Errorf("RedirectURI: got %q, want %q", s.cfg.RedirectURI, tt.wantRedirect)
+			}
+			if want := cmp.Or(tt.wantAdmin, "org_acme"); s.env.AdminOrganization != want {
+				t.Errorf("AdminOrganization: got %q, want %q", s.env.AdminOrganization, want)
 			}
 			if s.env.WebhookSecret != tt.wantWebhook {
 				t.Errorf("WebhookSecret: got %q, want %q", s.env.WebhookSecret, tt.wantWebhook)

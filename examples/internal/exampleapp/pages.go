@@ -39,6 +39,18 @@ func AdminPage(w http.ResponseWriter, r *http.Request) {
 	render(w, adminPage, p)
 }
 
+// SecurityPage is the account's security settings, a sensitive page behind
+// [ssogate.Middleware.RequireRecentLogin]: it needs a sign-in, within
+// [RecentLogin], that asked the identity provider to authenticate anew.
+func SecurityPage(w http.ResponseWriter, r *http.Request) {
+	s, ok := ssogate.SessionFromContext(r.Context())
+	if !ok {
+		http.Error(w, http.StatusText(http.StatusUnauthorized), http.StatusUnauthorized)
+		return
+	}
+	render(w, securityPage, s)
+}
+
 func render(w http.ResponseWriter, t *template.Template, data any) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if err := t.Execute(w, data); err != nil {
@@ -78,7 +90,7 @@ var appPage = template.Must(template.New("app").Parse(`<!doctype html>
 {{with .Profile.Groups}}<dt>Groups</dt><dd>{{range $i, $g := .}}{{if $i}}, {{end}}{{$g}}{{end}}</dd>{{end}}
 <dt>Session expires</dt><dd>{{.ExpiresAt.Format "2006-01-02 15:04 MST"}}</dd>
 </dl>
-<p><a href="/">Home</a> · <a href="/admin">Admin area</a></p>
+<p><a href="/">Home</a> · <a href="/admin">Admin area</a> · <a href="/account/security">Security settings</a></p>
 <form method="post" action="/logout"><button type="submit" id="signout">Sign out</button></form>
 </body></html>`))
 
@@ -86,5 +98,13 @@ var adminPage = template.Must(template.New("admin").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Admin area</title>` + style + `</head><body>
 <h1>Admin area</h1>
 <p>Signed in as {{.Email}}, with the admin role.</p>
+<p><a href="/app">Back to the app</a></p>
+</body></html>`))
+
+var securityPage = template.Must(template.New("security").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Security settings</title>` + style + `</head><body>
+<h1>Security settings</h1>
+<p>Signed in as {{.Profile.Email}}. Your identity provider confirmed it is you at
+<span id="authenticated-at">{{.AuthenticatedAt.Format "2006-01-02 15:04:05 MST"}}</span>; this page asks for that again after five minutes.</p>
 <p><a href="/app">Back to the app</a></p>
 </body></html>`))

@@ -400,10 +400,37 @@ func TestRoutes(t *testing.T, run RunFunc) {
 		}
 	})
 
+	t.Run("step-up for the security settings", func(t *testing.T) {
+		base := Start(t, run, nil)
+		alice := NewBrowser(t)
+		alice.SignIn(base, base+"/login?organization=org_acme&return_to=%2Fapp", "alice@acme.com")
+		if res := alice.Navigate(http.MethodGet, base+"/app", nil); !strings.Contains(res.Body, `href="/account/security"`) {
+			t.Errorf("/app does not link to /account/security:\n%s", res.Body)
+		}
+		// A sign-in that did not ask the identity provider to
+		// authenticate anew does not open it.
+		res := alice.Navigate(http.MethodGet, base+"/account/security", nil)
+		want := base + "/login?connection=conn_acme_okta&prompt=login&return_to=%2Faccount%2Fsecurity"
+		if res.Status != http.StatusFound || res.Location != want {
+			t.Fatalf("/account/security after a plain sign-in: got %d to %q, want 302 to %s", res.Status, res.Location, want)
+		}
+		if res := alice.Fetch(base + "/account/security"); res.Status != http.StatusUnauthorized || !strings.Contains(res.Body, `"error":"recent_login_required"`) {
+			t.Errorf("fetch of /account/security: got %d %q, want 401 recent_login_required", res.Status, res.Body)
+		}
+		if got := alice.SignIn(base, want, "alice@acme.com"); got != base+"/account/security" {
+			t.Fatalf("step-up sign-in returned to %q, want /account/security", got)
+		}
+		res = alice.Navigate(http.MethodGet, base+"/account/security", nil)
+		if res.Status != http.StatusOK || !strings.Contains(res.Body, "Security settings") || !strings.Contains(res.Body, `id="authenticated-at"`) {
+			t.Errorf("/account/security after prompt=login: got %d %q, want 200", res.Status, res.Body)
+		}
+		checkPrivate(t, "/account/security", res)
+	})
+
 	t.Run("a real API key needs a cookie password", func(t *testing.T) {
 		for _, password := range []string{"", "short"} {
 			env := map[string]string{
-				"ADDR": "127.0.0.1:0", "WORKOS_API_KEY": "sk_test_x", "WORKOS_CLIENT_ID": "client_x",
+				"ADDR": "127.0.0.1:0", "WORKOS_API_KEY": "sk_test_x", "WORKOS_CLIENT_ID": "client_x", "ADMIN_ORGANIZATION": "org_x",
 				"WORKOS_COOKIE_PASSWORD": password,
 			}
 			err := run(context.Background(), func(k string) string { return env[k] }, io.Discard, nil)

@@ -37,9 +37,14 @@
 // Authorization gates compose after RequireSSO, or alone (implying it):
 // [Middleware.RequireOrganization], [Middleware.RequireRole],
 // [Middleware.RequireGroup] and, for any other rule, [Middleware.RequireProfile].
-// In a chi group: r.Use(gate.RequireSSO, gate.RequireRole("admin")). A
-// signed-in user a gate refuses gets 403: a page that names the account,
-// with a sign-out button and a link home, or JSON for API requests.
+// In a chi group: r.Use(gate.RequireSSO, gate.RequireRole(staffOrg, "admin")).
+// Roles and groups are claims of the user's own organization (its identity
+// provider decides them), so RequireRole and RequireGroup name the
+// organization whose claims count, or [AnyOrganization] for routes that act
+// only within the user's own organization. A gate trusts only a session its
+// own Middleware verified. A signed-in user a gate refuses gets 403: a page
+// that names the account, with a sign-out button and a link home, or JSON
+// for API requests.
 //
 // # Ending sessions
 //
@@ -47,11 +52,14 @@
 // revocations held in memory: [Middleware.Revoke] ends one session
 // ([RevokeSession], by [Session].ID), a user's ([RevokeUser]), an
 // organization's ([RevokeOrganization]) or a connection's
-// ([RevokeConnection]), for every session issued up to that moment. Sign-out
-// revokes the session it ends, so a copy of the cookie stops working too, and
+// ([RevokeConnection]), for every session issued up to that moment (allowing
+// [ClockSkew] between replicas) and every sign-in then in progress. Sign-out
+// revokes the session it ends, by its id, so a copy of the cookie stops
+// working too, whatever the replicas' clocks say, and
 // a verified connection.deactivated or connection.deleted event revokes the
 // connection's sessions. [Config].IdleTimeout ends sessions left unused, and
-// [Middleware.RequireRecentLogin] asks for a fresh sign-in on sensitive
+// [Middleware.RequireRecentLogin] asks for a recent sign-in that made the
+// identity provider authenticate the user anew (prompt=login) on sensitive
 // routes. A [Backplane] shares revocations and connection events between the
 // replicas of an app; github.com/ssogate/ssogate/redisstore does it through
 // Redis. Checking a request never makes a network call.
@@ -63,11 +71,15 @@
 //
 // Every login carries a fresh 256-bit state and a PKCE (S256) verifier,
 // sealed in a short-lived (10 minute) cookie that is HttpOnly, SameSite=Lax
-// and scoped to the callback path, one per login so that two tabs can sign in
-// at once. The callback requires the state to match that cookie (compared in
-// constant time), deletes the cookie whatever the outcome, and sends the
-// verifier with the code, so a stolen code is useless elsewhere and a login
-// cannot be forced on a user (login CSRF).
+// and __Host- prefixed on https (no sibling subdomain can plant one), one per
+// login so that two tabs can sign in at once. The callback requires the state
+// to match that cookie (compared in constant time), deletes the cookie
+// whatever the outcome, spends the state for good on this replica, and sends
+// the verifier with the code, so a stolen code is useless elsewhere and a
+// login cannot be forced on a user (login CSRF). A /login that another site
+// sends a browser to, choosing where it signs in, asks the user to continue
+// first. [Config].MaxExchangesPerMinute bounds the code exchanges a replica
+// makes.
 //
 // The login's intent (the organization, connection or provider it was started
 // for) is sealed with the state, and the callback refuses a profile from any
@@ -78,7 +90,8 @@
 // leave the site falls back to the configured path.
 //
 // The session is a cookie signed (HMAC-SHA256) and encrypted (AES-256) with
-// gorilla/securecookie under keys derived from [Config].CookieSecrets, which
+// gorilla/securecookie under keys derived from [Config].CookieSecrets and
+// the WorkOS client ID (so another environment's cookies never open), which
 // rotate without signing anyone out. It is HttpOnly, SameSite=Lax, Secure
 // when the redirect URI is https (with the __Host- prefix), holds the
 // identity, role and groups but never the API key or access tokens, and is

@@ -263,7 +263,8 @@ func TestCookiesBoundToEnvironment(t *testing.T) {
 	f.app.Config.Handler = f.handler(f.newGate())
 	f.wantSignedIn(workostest.AliceEmail)
 
-	if _, err := New(Config{Provider: stubProvider{}, RedirectURI: "http://localhost/callback", CookieSecrets: [][]byte{flowSecret}}); err == nil || !strings.Contains(err.Error(), "Config.ClientID") {
+	noClientID := struct{ Provider }{stubProvider{}} // hides its ClientID method
+	if _, err := New(Config{Provider: noClientID, RedirectURI: "http://localhost/callback", CookieSecrets: [][]byte{flowSecret}}); err == nil || !strings.Contains(err.Error(), "Config.ClientID") {
 		t.Errorf("a Provider without a client ID and no Config.ClientID: got %v, want a Config.ClientID error", err)
 	}
 }

@@ -22,6 +22,9 @@ func (stubProvider) AuthorizationURL(o AuthorizationURLOptions) (string, error) 
 	return "https://api.workos.test/sso/authorize?state=" + o.State, nil
 }
 
+// ClientID names the stub's WorkOS environment.
+func (stubProvider) ClientID() string { return "client_stub" }
+
 // ListConnections answers that every organization has one active connection.
 func (stubProvider) ListConnections(_ context.Context, o ListConnectionsOptions) (*ConnectionList, error) {
 	return &ConnectionList{Data: []Connection{{ID: "conn_stub", OrganizationID: o.OrganizationID, State: ConnectionActive}}}, nil

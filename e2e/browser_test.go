@@ -441,8 +441,8 @@ func testTwoTabs(t *testing.T, browser context.Context, base string) {
 		t.Fatalf("state cookies with two logins started: got %q, want two of their own", got)
 	}
 	for _, c := range states {
-		if !c.HTTPOnly || c.SameSite != network.CookieSameSiteLax || c.Path != "/callback" {
-			t.Errorf("state cookie: got %s, want httpOnly=true sameSite=Lax path=/callback", cookieFlags(c))
+		if !c.HTTPOnly || c.SameSite != network.CookieSameSiteLax || c.Path != "/" {
+			t.Errorf("state cookie: got %s, want httpOnly=true sameSite=Lax path=/", cookieFlags(c))
 		}
 	}
 

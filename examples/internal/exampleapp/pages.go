@@ -18,15 +18,7 @@ func Home(emulated bool) http.HandlerFunc {
 
 // AppPage shows the signed-in user's profile. It goes behind
 // [ssogate.Middleware.RequireSSO], which puts the session in the context.
-func AppPage(w http.ResponseWriter, r *http.Request) {
-	s, ok := ssogate.SessionFromContext(r.Context())
-	if !ok {
-		// Only a route left ungated gets here.
-		http.Error(w, http.StatusText(http.StatusUnauthorized), http.StatusUnauthorized)
-		return
-	}
-	render(w, appPage, s)
-}
+func AppPage(w http.ResponseWriter, r *http.Request) { renderSession(w, r, appPage) }
 
 // AdminPage is the admin area, for users with the admin role. It goes
 // behind [ssogate.Middleware.RequireRole], which answers everyone else 403.
@@ -42,13 +34,17 @@ func AdminPage(w http.ResponseWriter, r *http.Request) {
 // SecurityPage is the account's security settings, a sensitive page behind
 // [ssogate.Middleware.RequireRecentLogin]: it needs a sign-in, within
 // [RecentLogin], that asked the identity provider to authenticate anew.
-func SecurityPage(w http.ResponseWriter, r *http.Request) {
+func SecurityPage(w http.ResponseWriter, r *http.Request) { renderSession(w, r, securityPage) }
+
+// renderSession renders t with the request's session.
+func renderSession(w http.ResponseWriter, r *http.Request, t *template.Template) {
 	s, ok := ssogate.SessionFromContext(r.Context())
 	if !ok {
+		// Only a route left ungated gets here.
 		http.Error(w, http.StatusText(http.StatusUnauthorized), http.StatusUnauthorized)
 		return
 	}
-	render(w, securityPage, s)
+	render(w, t, s)
 }
 
 func render(w http.ResponseWriter, t *template.Template, data any) {

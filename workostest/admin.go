@@ -31,6 +31,13 @@ const AdminPrefix = "/_emulator/"
 func (s *Server) adminRoutes() {
 	admin := func(pattern string, h func(r *http.Request) (int, any, error)) {
 		s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			// Admin calls come from test code, never from a web page: a
+			// page of another origin could otherwise drive the emulator
+			// with its well-known API key.
+			if o := r.Header.Get("Origin"); o != "" && o != "http://"+r.Host || r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+				writeJSON(w, http.StatusForbidden, map[string]string{"message": "admin calls from another origin are refused"})
+				return
+			}
 			if !s.validAPIKey(r) {
 				writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "Unauthorized"})
 				return

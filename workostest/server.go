@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -56,6 +58,7 @@ type Server struct {
 
 	ts      *httptest.Server
 	mux     *http.ServeMux
+	hosts   []string // host names answered besides loopback ones
 	hooks   *webhooks
 	closed  chan struct{}
 	closing sync.Once
@@ -93,6 +96,7 @@ type config struct {
 	logoutRedirect string
 	listener       net.Listener
 	admin          bool
+	hosts          []string
 }
 
 // WithSeed replaces the default seed ([DefaultSeed]) with seed. Seed{} starts
@@ -147,9 +151,20 @@ func WithLogoutRedirect(url string) Option {
 
 // WithListener makes the server accept connections on ln instead of a new
 // loopback listener of its own, to serve on a chosen address (as the
-// ssogate command does). [Server.URL] is then http:// and ln's address.
+// ssogate command does). [Server.URL] is then http:// and ln's address, or
+// 127.0.0.1 and ln's port when ln listens on every address.
 func WithListener(ln net.Listener) Option {
 	return func(c *config) { c.listener = ln }
+}
+
+// WithHosts adds host names (or addresses) that the server answers to,
+// besides loopback names and addresses and the address it listens on: a
+// name it is reached by in a container network, say. A request for any
+// other Host gets 421 Misdirected Request. A web page on a DNS name that
+// rebinds to 127.0.0.1 reaches the server with its own name as Host, so
+// this keeps such a page from driving an emulator, whose API key is public.
+func WithHosts(hosts ...string) Option {
+	return func(c *config) { c.hosts = append(c.hosts, hosts...) }
 }
 
 // WithAdmin serves the admin API under /_emulator/ (see the package
@@ -200,14 +215,61 @@ func NewServer(opts ...Option) *Server {
 	}
 	// The URL is known before the server starts, so handlers may read it
 	// without synchronization.
-	s.ts = httptest.NewUnstartedServer(s.mux)
+	s.ts = httptest.NewUnstartedServer(s.guard(s.mux))
 	if cfg.listener != nil {
 		s.ts.Listener.Close()
 		s.ts.Listener = cfg.listener
 	}
+	for _, h := range cfg.hosts {
+		s.hosts = append(s.hosts, strings.ToLower(strings.Trim(h, "[]")))
+	}
+	if host, _, err := net.SplitHostPort(s.ts.Listener.Addr().String()); err == nil {
+		if ip := net.ParseIP(host); ip != nil && !ip.IsUnspecified() {
+			s.hosts = append(s.hosts, ip.String())
+		}
+	}
 	s.URL = "http://" + s.ts.Listener.Addr().String()
+	if ta, ok := s.ts.Listener.Addr().(*net.TCPAddr); ok && ta.IP.IsUnspecified() {
+		// Listening on every address: loopback is one of them, and the
+		// one this server answers to by default.
+		s.URL = "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(ta.Port))
+	}
 	s.ts.Start()
 	return s
+}
+
+// guard refuses a request whose Host is not one the server answers to
+// (see [WithHosts]).
+func (s *Server) guard(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.answersTo(r.Host) {
+			writeJSON(w, http.StatusMisdirectedRequest, map[string]string{
+				"message": "this emulator answers only to loopback names and the hosts it was started with"})
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// answersTo reports whether hostport (a Host header) names this server:
+// localhost or a name under .localhost, a loopback address, or one of the
+// server's hosts.
+func (s *Server) answersTo(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		host = hostport
+	}
+	host = strings.ToLower(strings.Trim(host, "[]"))
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		if ip.IsLoopback() {
+			return true
+		}
+		host = ip.String()
+	}
+	return host != "" && slices.Contains(s.hosts, host)
 }
 
 // Close shuts the server down. It blocks until every outstanding request

@@ -278,3 +278,68 @@ func readAll(resp *http.Response) string {
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
 }
+
+// TestHostGuard checks the defence against DNS rebinding: a web page on a
+// name that resolves to the emulator's address reaches it with that name
+// as Host, and is refused; loopback names, the listening address and the
+// hosts given with WithHosts are answered.
+func TestHostGuard(t *testing.T) {
+	s := newTestServer(t, WithHosts("emulator.internal"), WithAdmin())
+	_, port, _ := strings.Cut(strings.TrimPrefix(s.URL, "http://"), ":")
+	for _, tt := range []struct {
+		host string
+		want int
+	}{
+		{"127.0.0.1:" + port, http.StatusOK},
+		{"localhost:" + port, http.StatusOK},
+		{"app.localhost:" + port, http.StatusOK},
+		{"[::1]:" + port, http.StatusOK},
+		{"127.9.9.9", http.StatusOK},
+		{"emulator.internal:" + port, http.StatusOK},
+		{"EMULATOR.internal", http.StatusOK},
+		{"rebind.attacker.example:" + port, http.StatusMisdirectedRequest},
+		{"localhost.attacker.example", http.StatusMisdirectedRequest},
+		{"10.0.0.1:" + port, http.StatusMisdirectedRequest},
+	} {
+		for _, path := range []string{"/connections", AdminPrefix + "requests"} {
+			req, _ := http.NewRequest(http.MethodGet, s.URL+path, nil)
+			req.Host = tt.host
+			req.Header.Set("Authorization", "Bearer "+s.APIKey)
+			if r := do(t, noRedirect(s), req); r.status != tt.want {
+				t.Errorf("Host %q %s: got %d, want %d", tt.host, path, r.status, tt.want)
+			}
+		}
+	}
+	// The refused requests reached no route.
+	if n := len(s.Requests()); n != 7 {
+		t.Errorf("request log holds %d requests, want the 7 answered", n)
+	}
+}
+
+// TestAdminRefusesOtherOrigins checks that a web page of another origin
+// cannot call the admin API, even with the well-known API key.
+func TestAdminRefusesOtherOrigins(t *testing.T) {
+	s := newTestServer(t, WithAdmin())
+	for _, tt := range []struct {
+		name, origin, site string
+		want               int
+	}{
+		{"test code", "", "", http.StatusOK},
+		{"the emulator's own origin", s.URL, "same-origin", http.StatusOK},
+		{"another origin", "http://attacker.example", "", http.StatusForbidden},
+		{"an opaque origin", "null", "", http.StatusForbidden},
+		{"a cross-site fetch without Origin", "", "cross-site", http.StatusForbidden},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, s.URL+AdminPrefix+"requests", nil)
+		req.Header.Set("Authorization", "Bearer "+s.APIKey)
+		if tt.origin != "" {
+			req.Header.Set("Origin", tt.origin)
+		}
+		if tt.site != "" {
+			req.Header.Set("Sec-Fetch-Site", tt.site)
+		}
+		if r := do(t, noRedirect(s), req); r.status != tt.want {
+			t.Errorf("%s: got %d %s, want %d", tt.name, r.status, r.body, tt.want)
+		}
+	}
+}

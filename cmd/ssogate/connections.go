@@ -9,8 +9,6 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/ssogate/ssogate"
 )
@@ -74,8 +72,8 @@ func runConnections(ctx context.Context, args []string, e env) error {
 		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tNAME\tTYPE\tSTATE\tORGANIZATION\tDOMAINS")
 		for _, c := range conns {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", printable(c.ID), printable(c.Name), printable(string(c.ConnectionType)),
-				printable(string(c.State)), printable(dash(c.OrganizationID)), printable(dash(domains(c))))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", terminalText(c.ID), terminalText(c.Name), terminalText(string(c.ConnectionType)),
+				terminalText(string(c.State)), terminalText(dash(c.OrganizationID)), terminalText(dash(domains(c))))
 		}
 		tw.Flush()
 		fmt.Fprintf(e.stdout, "%d connection(s)\n", len(conns))
@@ -98,7 +96,7 @@ func runConnections(ctx context.Context, args []string, e env) error {
 			{"Organization", dash(c.OrganizationID)}, {"Domains", dash(domains(*c))},
 			{"Created", c.CreatedAt.Format(time.RFC3339)}, {"Updated", c.UpdatedAt.Format(time.RFC3339)},
 		} {
-			fmt.Fprintf(tw, "%s\t%s\n", row[0], printable(row[1]))
+			fmt.Fprintf(tw, "%s\t%s\n", row[0], terminalText(row[1]))
 		}
 		return tw.Flush()
 	default: // delete
@@ -177,10 +175,15 @@ func oneID(args []string, sub string) (string, error) {
 	return args[0], nil
 }
 
+// printJSON prints v as indented JSON, with what a terminal would act on
+// escaped (see terminalJSON).
 func printJSON(e env, v any) error {
-	enc := json.NewEncoder(e.stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = e.stdout.Write(append(terminalJSON(b), '\n'))
+	return err
 }
 
 func domains(c ssogate.Connection) string {
@@ -189,17 +192,6 @@ func domains(c ssogate.Connection) string {
 		ds = append(ds, d.Domain)
 	}
 	return strings.Join(ds, ",")
-}
-
-// printable replaces the characters of text from WorkOS that a terminal
-// would act on (escape sequences, tabs that break the table) with '?'.
-func printable(s string) string {
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || r == utf8.RuneError {
-			return '?'
-		}
-		return r
-	}, s)
 }
 
 func dash(s string) string {

@@ -180,7 +180,7 @@ func (d *doctor) authorize(org, conn string) check {
 	redirect := d.e.getenv("WORKOS_REDIRECT_URI")
 	switch {
 	case res.StatusCode == http.StatusFound && loc != nil && strings.HasPrefix(loc.String(), redirect) && loc.Query().Get("error") != "":
-		c.msg = fmt.Sprintf("WorkOS refused the sign-in: %s (%s)", printable(oneLine(loc.Query().Get("error"))), printable(oneLine(loc.Query().Get("error_description"))))
+		c.msg = fmt.Sprintf("WorkOS refused the sign-in: %s (%s)", terminalText(oneLine(loc.Query().Get("error"))), terminalText(oneLine(loc.Query().Get("error_description"))))
 	case res.StatusCode == http.StatusFound && loc != nil:
 		c.ok, c.msg = true, "WorkOS accepts the redirect URI and sends the sign-in to "+loc.Host
 	case res.StatusCode == http.StatusOK:
@@ -196,7 +196,7 @@ func (d *doctor) authorize(org, conn string) check {
 		if e.Error == "" {
 			what = oneLine(string(body[:n]))
 		}
-		c.msg = fmt.Sprintf("WorkOS answered %d: %s (is the redirect URI registered in the dashboard?)", res.StatusCode, printable(oneLine(what)))
+		c.msg = fmt.Sprintf("WorkOS answered %d: %s (is the redirect URI registered in the dashboard?)", res.StatusCode, terminalText(oneLine(what)))
 	}
 	return c
 }

@@ -360,3 +360,58 @@ func TestEmulatorKilledMidCommand(t *testing.T) {
 		t.Errorf("got exit %d, %q; want exit 1 with an error", r.code, r.stderr)
 	}
 }
+
+// TestEmulatorRefusesOtherHosts plays a web page on a DNS name that
+// rebinds to the emulator's address: its requests carry that name as Host
+// and are refused, on the WorkOS API and the admin API alike; a foreign
+// Origin is refused on the admin API. -allow-host adds a name, and an
+// -addr that is not loopback is warned about.
+func TestEmulatorRefusesOtherHosts(t *testing.T) {
+	emu := startEmulator(t, "-addr", "0.0.0.0:0", "-allow-host", "emulator.internal")
+	if !strings.Contains(emu.out.String(), "warning: ") || !strings.Contains(emu.out.String(), "is not a loopback address") {
+		t.Errorf("no warning for a non-loopback -addr:\n%s", emu.out.String())
+	}
+	// The banner says which users cannot sign in.
+	for _, line := range strings.Split(emu.out.String(), "\n") {
+		if strings.Contains(line, "peter@initech.com") && !strings.HasSuffix(line, "(connection inactive: cannot sign in)") {
+			t.Errorf("banner line of peter, whose connection is inactive: %q", line)
+		}
+		if strings.Contains(line, "alice@acme.com") && strings.Contains(line, "cannot sign in") {
+			t.Errorf("banner line of alice: %q", line)
+		}
+	}
+	_, port, _ := strings.Cut(strings.TrimPrefix(emu.url, "http://"), ":")
+	call := func(path, host, origin string) int {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, emu.url+path, nil)
+		req.Host = host
+		req.Header.Set("Authorization", "Bearer "+workostest.DefaultAPIKey)
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	for _, path := range []string{"/connections", workostest.AdminPrefix + "requests"} {
+		for host, want := range map[string]int{
+			"rebind.attacker.example:" + port: http.StatusMisdirectedRequest,
+			"localhost:" + port:               http.StatusOK,
+			"127.0.0.1:" + port:               http.StatusOK,
+			"emulator.internal:" + port:       http.StatusOK,
+		} {
+			if got := call(path, host, ""); got != want {
+				t.Errorf("%s with Host %s: got %d, want %d", path, host, got, want)
+			}
+		}
+	}
+	if got := call(workostest.AdminPrefix+"requests", "127.0.0.1:"+port, "http://attacker.example"); got != http.StatusForbidden {
+		t.Errorf("admin call with a foreign Origin: got %d, want 403", got)
+	}
+	if r := ssogateCmd(t, emu.env(), "", "connections", "list"); r.code != 0 {
+		t.Errorf("connections list against the emulator: exit %d, %s", r.code, r.stderr)
+	}
+}

@@ -4,6 +4,9 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -13,10 +16,12 @@ const AdminPrefix = "/_emulator/"
 
 // The admin API lets test code in any language drive a server it does not
 // run in-process, as the ssogate command's emulator. Every call needs
-// "Authorization: Bearer <API key>", like the WorkOS API; bodies are JSON
-// in the seed file's format (see [ParseSeed]); errors answer
-// {"message": ...}. Admin calls are not in the request log and take no
-// faults.
+// "Authorization: Bearer <API key>", like the WorkOS API, and is refused
+// from a web page of another origin; bodies are JSON in the seed file's
+// format (see [ParseSeed]), checked as a seed file is; errors answer
+// {"message": "$.json.path: problem"}. A fault must name a route of the
+// emulator, a state one of WorkOS's, and auto sign-in a user. Admin calls
+// are not in the request log and take no faults.
 //
 //	POST   /_emulator/organizations         add an organization
 //	POST   /_emulator/connections           add a connection
@@ -61,11 +66,11 @@ func (s *Server) adminRoutes() {
 		if err := decodeBody(r, &o); err != nil {
 			return http.StatusBadRequest, nil, err
 		}
-		if err := checkID("id", o.ID, "org_"); err != nil {
+		if err := o.check("$"); err != nil {
 			return http.StatusBadRequest, nil, err
 		}
 		if err := s.AddOrganization(Organization(o)); err != nil {
-			return http.StatusConflict, nil, err
+			return http.StatusConflict, nil, &SeedError{"$.id", err.Error()}
 		}
 		return http.StatusCreated, o, nil
 	})
@@ -74,20 +79,27 @@ func (s *Server) adminRoutes() {
 		if err := decodeBody(r, &c); err != nil {
 			return http.StatusBadRequest, nil, err
 		}
-		if err := checkID("id", c.ID, "conn_"); err != nil {
+		if err := c.check("$", s.hasOrganization); err != nil {
 			return http.StatusBadRequest, nil, err
 		}
-		err := s.AddConnection(c.connection())
-		if err != nil {
-			return http.StatusConflict, nil, err
+		if err := s.AddConnection(c.connection()); err != nil {
+			return http.StatusConflict, nil, &SeedError{"$.id", err.Error()}
 		}
-		return http.StatusCreated, c, nil
+		// The stored connection, as WorkOS would answer it: created_at and
+		// the defaults filled in.
+		s.mu.Lock()
+		out := connectionWithDomainsOf(s.conns[c.ID])
+		s.mu.Unlock()
+		return http.StatusCreated, out, nil
 	})
 	admin("PATCH "+p+"connections/{id}", func(r *http.Request) (int, any, error) {
 		var body struct {
 			State string `json:"state"`
 		}
 		if err := decodeBody(r, &body); err != nil {
+			return http.StatusBadRequest, nil, err
+		}
+		if err := checkState("$.state", body.State, false); err != nil {
 			return http.StatusBadRequest, nil, err
 		}
 		if err := s.SetConnectionState(r.PathValue("id"), body.State); err != nil {
@@ -106,11 +118,11 @@ func (s *Server) adminRoutes() {
 		if err := decodeBody(r, &u); err != nil {
 			return http.StatusBadRequest, nil, err
 		}
-		if !validEmail(u.Email) {
-			return http.StatusBadRequest, nil, errors.New("email: missing or not an email address")
+		if err := u.check("$", s.hasConnection); err != nil {
+			return http.StatusBadRequest, nil, err
 		}
 		if err := s.AddUser(User(u)); err != nil {
-			return http.StatusConflict, nil, err
+			return http.StatusConflict, nil, &SeedError{"$.email", err.Error()}
 		}
 		return http.StatusCreated, u, nil
 	})
@@ -131,12 +143,17 @@ func (s *Server) adminRoutes() {
 		if f.Delay != "" {
 			d, err := time.ParseDuration(f.Delay)
 			if err != nil || d < 0 {
-				return http.StatusBadRequest, nil, errors.New(`delay: want a duration such as "1s"`)
+				return http.StatusBadRequest, nil, &SeedError{"$.delay", `want a duration such as "1s"`}
 			}
 			delay = d
 		}
-		if f.Route == "" || f.Status != 0 && (f.Status < 100 || f.Status > 599) {
-			return http.StatusBadRequest, nil, errors.New(`route (such as "POST /sso/token") is required, and status must be an HTTP status`)
+		switch {
+		case f.Route == "":
+			return http.StatusBadRequest, nil, &SeedError{"$.route", `missing, such as "POST /sso/token"`}
+		case !s.isRoute(f.Route):
+			return http.StatusBadRequest, nil, &SeedError{"$.route", strconv.Quote(f.Route) + " is no route of the emulator, such as " + strings.Join(s.patterns, ", ")}
+		case f.Status != 0 && (f.Status < 100 || f.Status > 599):
+			return http.StatusBadRequest, nil, &SeedError{"$.status", "must be an HTTP status"}
 		}
 		s.Fail(f.Route, Fault{Times: f.Times, Status: f.Status, Body: f.Body, RetryAfter: f.RetryAfter, Delay: delay, Process: f.Process})
 		return http.StatusCreated, f, nil
@@ -150,7 +167,7 @@ func (s *Server) adminRoutes() {
 		}
 		d, err := time.ParseDuration(body.Advance)
 		if err != nil || d < 0 {
-			return http.StatusBadRequest, nil, errors.New(`advance: want a duration such as "10m"`)
+			return http.StatusBadRequest, nil, &SeedError{"$.advance", `want a duration such as "10m"`}
 		}
 		s.Advance(d)
 		return http.StatusOK, map[string]string{"now": formatTime(s.Now())}, nil
@@ -161,6 +178,9 @@ func (s *Server) adminRoutes() {
 		}
 		if err := decodeBody(r, &body); err != nil {
 			return http.StatusBadRequest, nil, err
+		}
+		if body.Email != "" && !s.hasUser(body.Email) {
+			return http.StatusBadRequest, nil, &SeedError{"$.email", "no user " + strconv.Quote(body.Email) + " (\"\" turns auto sign-in off)"}
 		}
 		s.SetAutoSignIn(body.Email)
 		return http.StatusNoContent, nil, nil
@@ -184,6 +204,44 @@ func (s *Server) adminRoutes() {
 	s.mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"message": "no such admin call: see the workostest package documentation"})
 	})
+}
+
+// hasOrganization, hasConnection and hasUser report whether the server
+// holds such an object.
+func (s *Server) hasOrganization(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.orgs[id] != nil
+}
+
+func (s *Server) hasConnection(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conns[id] != nil
+}
+
+func (s *Server) hasUser(email string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.ContainsFunc(s.users, func(u User) bool { return strings.EqualFold(u.Email, email) })
+}
+
+// isRoute reports whether route names a route of the server: one of its
+// patterns, or a method and path that one of them serves.
+func (s *Server) isRoute(route string) bool {
+	if slices.Contains(s.patterns, route) {
+		return true
+	}
+	method, path, ok := strings.Cut(route, " ")
+	if !ok || !strings.HasPrefix(path, "/") || strings.HasPrefix(path, AdminPrefix) {
+		return false
+	}
+	req, err := http.NewRequest(method, path, nil)
+	if err != nil {
+		return false
+	}
+	_, pattern := s.mux.Handler(req)
+	return slices.Contains(s.patterns, pattern)
 }
 
 // decodeBody reads a JSON body strictly.

@@ -311,8 +311,8 @@ func (s *Server) SetConnectionState(id, state string) error {
 	if c == nil {
 		return errorf("connection %q does not exist", id)
 	}
-	if state == "" {
-		return errorf("connection state is empty")
+	if !slices.Contains(connectionStates, state) {
+		return errorf("connection state %q is not one of %s", state, strings.Join(connectionStates, ", "))
 	}
 	old := c.State
 	if old == state {

@@ -30,8 +30,12 @@ const SeedVersion = 1
 //
 // Fields mean what they mean in [Organization], [Connection] and [User];
 // only the ids, a connection's type and a user's email and connection are
-// required. A connection's created_at (RFC 3339) orders the connection
-// list; by default connections are created in the file's order.
+// required. A connection's type may also be given as connection_type,
+// WorkOS's own name for it. A connection's created_at (RFC 3339) orders the
+// connection list; by default connections are created in the file's order.
+//
+// The admin API (see [WithAdmin]) takes the same objects and checks them
+// the same way, with the same $.json.path: problem errors.
 type seedFile struct {
 	Version       *int              `json:"version"`
 	Organizations []json.RawMessage `json:"organizations"`
@@ -46,10 +50,13 @@ type seedOrganization struct {
 }
 
 type seedConnection struct {
-	ID             string    `json:"id"`
-	OrganizationID string    `json:"organization_id"`
-	Name           string    `json:"name"`
-	Type           string    `json:"type"`
+	ID             string `json:"id"`
+	OrganizationID string `json:"organization_id"`
+	Name           string `json:"name"`
+	Type           string `json:"type"`
+	// ConnectionType is WorkOS's own name for Type, as the API and
+	// "ssogate connections list -json" print it; either may be given.
+	ConnectionType string    `json:"connection_type"`
 	State          string    `json:"state"`
 	Domains        []string  `json:"domains"`
 	CreatedAt      time.Time `json:"created_at"`
@@ -104,16 +111,13 @@ func ParseSeed(data []byte) (Seed, error) {
 		if err := strictDecode(raw, &o); err != nil {
 			return Seed{}, seedError(path, err)
 		}
-		if err := checkID(path+".id", o.ID, "org_"); err != nil {
+		if err := o.check(path); err != nil {
 			return Seed{}, err
 		}
 		if orgs[o.ID] {
 			return Seed{}, &SeedError{path + ".id", "duplicate id " + o.ID}
 		}
 		orgs[o.ID] = true
-		if err := checkDomains(path+".domains", o.Domains); err != nil {
-			return Seed{}, err
-		}
 		seed.Organizations = append(seed.Organizations, Organization(o))
 	}
 	conns := map[string]bool{}
@@ -123,21 +127,11 @@ func ParseSeed(data []byte) (Seed, error) {
 		if err := strictDecode(raw, &c); err != nil {
 			return Seed{}, seedError(path, err)
 		}
-		if err := checkID(path+".id", c.ID, "conn_"); err != nil {
+		if err := c.check(path, func(id string) bool { return orgs[id] }); err != nil {
 			return Seed{}, err
 		}
-		switch {
-		case conns[c.ID]:
+		if conns[c.ID] {
 			return Seed{}, &SeedError{path + ".id", "duplicate id " + c.ID}
-		case c.OrganizationID != "" && !orgs[c.OrganizationID]:
-			return Seed{}, &SeedError{path + ".organization_id", "no organization " + strconv.Quote(c.OrganizationID) + " in the file"}
-		case c.Type == "":
-			return Seed{}, &SeedError{path + ".type", "missing, such as \"OktaSAML\" or \"GoogleOAuth\""}
-		case c.State != "" && !slices.Contains(connectionStates, c.State):
-			return Seed{}, &SeedError{path + ".state", strconv.Quote(c.State) + " is not one of " + strings.Join(connectionStates, ", ")}
-		}
-		if err := checkDomains(path+".domains", c.Domains); err != nil {
-			return Seed{}, err
 		}
 		conns[c.ID] = true
 		seed.Connections = append(seed.Connections, c.connection())
@@ -149,15 +143,11 @@ func ParseSeed(data []byte) (Seed, error) {
 		if err := strictDecode(raw, &u); err != nil {
 			return Seed{}, seedError(path, err)
 		}
+		if err := u.check(path, func(id string) bool { return conns[id] }); err != nil {
+			return Seed{}, err
+		}
 		key := u.ConnectionID + "\x00" + strings.ToLower(u.Email)
-		switch {
-		case !validEmail(u.Email):
-			return Seed{}, &SeedError{path + ".email", "missing or not an email address"}
-		case u.ConnectionID == "":
-			return Seed{}, &SeedError{path + ".connection_id", "missing"}
-		case !conns[u.ConnectionID]:
-			return Seed{}, &SeedError{path + ".connection_id", "no connection " + strconv.Quote(u.ConnectionID) + " in the file"}
-		case users[key]:
+		if users[key] {
 			return Seed{}, &SeedError{path + ".email", "duplicate user " + u.Email + " of " + u.ConnectionID}
 		}
 		users[key] = true
@@ -171,7 +161,67 @@ func ParseSeed(data []byte) (Seed, error) {
 	return seed, nil
 }
 
-func (c seedConnection) connection() Connection { return Connection(c) }
+func (c seedConnection) connection() Connection {
+	return Connection{ID: c.ID, OrganizationID: c.OrganizationID, Name: c.Name, Type: c.Type,
+		State: c.State, Domains: c.Domains, CreatedAt: c.CreatedAt}
+}
+
+// check checks an organization of a seed file or of the admin API, at
+// path.
+func (o *seedOrganization) check(path string) error {
+	if err := checkID(path+".id", o.ID, "org_"); err != nil {
+		return err
+	}
+	return checkDomains(path+".domains", o.Domains)
+}
+
+// check checks a connection of a seed file or of the admin API, at path:
+// hasOrg says which organizations exist. It takes connection_type for
+// type.
+func (c *seedConnection) check(path string, hasOrg func(string) bool) error {
+	if err := checkID(path+".id", c.ID, "conn_"); err != nil {
+		return err
+	}
+	if c.ConnectionType != "" {
+		if c.Type != "" && c.Type != c.ConnectionType {
+			return &SeedError{path + ".connection_type", strconv.Quote(c.ConnectionType) + " differs from type " + strconv.Quote(c.Type) + "; give one of them"}
+		}
+		c.Type, c.ConnectionType = c.ConnectionType, ""
+	}
+	switch {
+	case c.OrganizationID != "" && !hasOrg(c.OrganizationID):
+		return &SeedError{path + ".organization_id", "no organization " + strconv.Quote(c.OrganizationID)}
+	case c.Type == "":
+		return &SeedError{path + ".type", "missing, such as \"OktaSAML\" or \"GoogleOAuth\" (connection_type works too)"}
+	}
+	if err := checkState(path+".state", c.State, true); err != nil {
+		return err
+	}
+	return checkDomains(path+".domains", c.Domains)
+}
+
+// checkState checks a connection state; empty means the default (active)
+// where emptyOK.
+func checkState(path, state string, emptyOK bool) error {
+	if state == "" && emptyOK || slices.Contains(connectionStates, state) {
+		return nil
+	}
+	return &SeedError{path, strconv.Quote(state) + " is not one of " + strings.Join(connectionStates, ", ")}
+}
+
+// check checks a user of a seed file or of the admin API, at path:
+// hasConn says which connections exist.
+func (u *seedUser) check(path string, hasConn func(string) bool) error {
+	switch {
+	case !validEmail(u.Email):
+		return &SeedError{path + ".email", "missing or not an email address"}
+	case u.ConnectionID == "":
+		return &SeedError{path + ".connection_id", "missing"}
+	case !hasConn(u.ConnectionID):
+		return &SeedError{path + ".connection_id", "no connection " + strconv.Quote(u.ConnectionID)}
+	}
+	return nil
+}
 
 // strictDecode decodes one JSON value with no unknown fields and nothing
 // after it.

@@ -56,12 +56,14 @@ type Server struct {
 	redirectURIs   []string
 	logoutRedirect string
 
-	ts      *httptest.Server
-	mux     *http.ServeMux
-	hosts   []string // host names answered besides loopback ones
-	hooks   *webhooks
-	closed  chan struct{}
-	closing sync.Once
+	ts    *httptest.Server
+	mux   *http.ServeMux
+	hosts []string // host names answered besides loopback ones
+	// patterns are the WorkOS routes the server serves, for faults.
+	patterns []string
+	hooks    *webhooks
+	closed   chan struct{}
+	closing  sync.Once
 
 	// mu guards every field below: the seeded objects, the transient
 	// login state, faults, the request log and the clock.
@@ -391,6 +393,9 @@ func (s *Server) routes() {
 
 func (s *Server) handle(pattern string, auth authKind, h http.HandlerFunc) {
 	s.mux.Handle(pattern, s.wrap(auth, h))
+	if pattern != "/" {
+		s.patterns = append(s.patterns, pattern)
+	}
 }
 
 // wrap adds what every route shares: a request id, the request log, the

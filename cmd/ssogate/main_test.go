@@ -213,7 +213,7 @@ func TestEmulatorBadSeed(t *testing.T) {
 	file := filepath.Join(dir, "seed.json")
 	os.WriteFile(file, []byte(`{"version": 1, "connections": [{"id": "conn_a", "type": "OktaSAML", "organization_id": "org_missing"}]}`), 0o644)
 	r := ssogateCmd(t, nil, "", "emulator", "-addr", "127.0.0.1:0", "-seed", file)
-	want := file + `: $.connections[0].organization_id: no organization "org_missing" in the file`
+	want := file + `: $.connections[0].organization_id: no organization "org_missing"`
 	if r.code != 2 || !strings.Contains(r.stderr, want) || strings.Contains(r.stdout, "WORKOS_BASE_URL") {
 		t.Errorf("got exit %d, stdout %q, stderr %q; want exit 2 saying %q before serving", r.code, r.stdout, r.stderr, want)
 	}
@@ -368,6 +368,10 @@ func TestEmulatorKilledMidCommand(t *testing.T) {
 // -addr that is not loopback is warned about.
 func TestEmulatorRefusesOtherHosts(t *testing.T) {
 	emu := startEmulator(t, "-addr", "0.0.0.0:0", "-allow-host", "emulator.internal")
+	// Standard error is copied apart from standard output: wait for it.
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(emu.out.String(), "is not a loopback address") && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if !strings.Contains(emu.out.String(), "warning: ") || !strings.Contains(emu.out.String(), "is not a loopback address") {
 		t.Errorf("no warning for a non-loopback -addr:\n%s", emu.out.String())
 	}

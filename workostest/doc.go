@@ -105,7 +105,10 @@
 // # Security
 //
 // The emulator is for tests and local development only: it signs in
-// anyone who clicks a button. It listens on loopback, HTML-escapes
-// everything it shows, and never redirects to a redirect URI it has not
-// validated.
+// anyone who clicks a button. It listens on loopback, answers only to
+// loopback host names, its listening address and the names given with
+// [WithHosts] (a web page on a DNS name that rebinds to 127.0.0.1 gets 421,
+// since the API key is public), refuses admin calls from other origins,
+// HTML-escapes everything it shows, and never redirects to a redirect URI
+// it has not validated.
 package workostest

@@ -11,6 +11,7 @@ import (
 	"iter"
 	"log/slog"
 	mathrand "math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -281,8 +282,9 @@ type ClientConfig struct {
 	APIKey string
 	// ClientID is the WorkOS client ID (client_...). Required: there is no default.
 	ClientID string
-	// BaseURL is the base URL of the WorkOS API, an absolute http or https
-	// URL without query or fragment. The default is https://api.workos.com.
+	// BaseURL is the base URL of the WorkOS API, an absolute https URL (or
+	// http to a loopback address, such as a local emulator) without
+	// credentials, query or fragment. The default is https://api.workos.com.
 	BaseURL string
 	// HTTPClient sends the requests. The default is a client of ssogate's
 	// own (not http.DefaultClient) with a 60-second timeout. The Client uses
@@ -378,6 +380,16 @@ func checkCredential(field, v, prefix string) error {
 	return nil
 }
 
+// loopbackHost reports whether host is localhost, a name under .localhost
+// or a loopback address.
+func loopbackHost(host string) bool {
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 // checkBaseURL returns what is wrong with a base URL, or "".
 func checkBaseURL(v string) string {
 	u, err := url.Parse(v)
@@ -388,6 +400,10 @@ func checkBaseURL(v string) string {
 		return "must be an absolute http or https URL"
 	case u.Host == "":
 		return "must have a host"
+	case u.Scheme == "http" && !loopbackHost(u.Hostname()):
+		// The API key travels in every request: in clear only to this
+		// machine, such as a local emulator.
+		return "must be https, or http only to a loopback address (such as a local emulator): the API key would travel in clear"
 	case u.User != nil:
 		return "must not contain credentials"
 	case u.RawQuery != "" || u.ForceQuery:

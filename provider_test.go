@@ -197,6 +197,16 @@ func TestNewClientDefaults(t *testing.T) {
 	}
 }
 
+// TestNewClientCleartextLoopback pins that http reaches loopback
+// addresses, where a local emulator listens.
+func TestNewClientCleartextLoopback(t *testing.T) {
+	for _, base := range []string{"http://127.0.0.1:8788", "http://localhost:8788", "http://[::1]:8788", "http://emulator.localhost"} {
+		if _, err := NewClient(ClientConfig{APIKey: testAPIKey, ClientID: testClientID, BaseURL: base}); err != nil {
+			t.Errorf("%s: %v", base, err)
+		}
+	}
+}
+
 func TestNewClientErrors(t *testing.T) {
 	valid := ClientConfig{APIKey: testAPIKey, ClientID: testClientID}
 	tests := []struct {
@@ -218,6 +228,10 @@ func TestNewClientErrors(t *testing.T) {
 		{"base URL with fragment", func(c *ClientConfig) { c.BaseURL = "https://api.workos.com/#top" }, "ClientConfig.BaseURL"},
 		{"base URL with credentials", func(c *ClientConfig) { c.BaseURL = "https://u:p@api.workos.com" }, "ClientConfig.BaseURL"},
 		{"base URL unparsable", func(c *ClientConfig) { c.BaseURL = "https://api.workos.com:port" }, "ClientConfig.BaseURL"},
+		// The API key would travel in clear beyond this machine.
+		{"cleartext base URL", func(c *ClientConfig) { c.BaseURL = "http://api.workos.com" }, "ClientConfig.BaseURL"},
+		{"cleartext base URL on the LAN", func(c *ClientConfig) { c.BaseURL = "http://10.0.0.5:8788" }, "ClientConfig.BaseURL"},
+		{"cleartext base URL named like localhost", func(c *ClientConfig) { c.BaseURL = "http://localhost.attacker.example" }, "ClientConfig.BaseURL"},
 		{"negative MinBackoff", func(c *ClientConfig) { c.Retry.MinBackoff = -1 }, "ClientConfig.Retry.MinBackoff"},
 		{"negative MaxBackoff", func(c *ClientConfig) { c.Retry.MaxBackoff = -1 }, "ClientConfig.Retry.MaxBackoff"},
 		{"MaxBackoff below MinBackoff", func(c *ClientConfig) { c.Retry.MinBackoff, c.Retry.MaxBackoff = 2*time.Second, time.Second }, "ClientConfig.Retry.MaxBackoff"},

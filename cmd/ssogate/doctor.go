@@ -6,11 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/ssogate/ssogate/workostest"
 )
 
 // maxClockSkew is how far the machine's clock may be from WorkOS's: webhook
@@ -22,10 +25,14 @@ var placeholders = []string{"changeme", "change-me", "secret", "password", "exam
 
 // check is one line of the doctor's report.
 type check struct {
-	name string
-	ok   bool
-	msg  string // what was found, or what to fix
+	name    string
+	ok      bool
+	skipped bool   // not checked: neither passed nor failed
+	msg     string // what was found, what to fix, or why it was skipped
 }
+
+// skip returns a check that was not made, and why.
+func skip(name, why string) check { return check{name: name, skipped: true, msg: "skipped: " + why} }
 
 // runDoctor checks the environment an app reads, as the examples do, and
 // prints one line per check. It fails if any check does.
@@ -46,24 +53,31 @@ WORKOS_COOKIE_PASSWORD and WORKOS_WEBHOOK_SECRET, and never prints a secret.`)
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	d := &doctor{e: e, ctx: ctx, base: strings.TrimRight(e.getenv("WORKOS_BASE_URL"), "/")}
-	if d.base == "" {
-		d.base = "https://api.workos.com"
-	}
+	d := &doctor{e: e, ctx: ctx}
 	d.http = &http.Client{Timeout: 20 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
-	checks := []check{d.apiKey(), d.clientID(), d.redirectURI(), d.authorize(*org, *conn), d.cookieSecret(), d.webhookSecret(), d.clock()}
-	failed := 0
+	// Each check may depend on those before it: nothing is sent to a base
+	// URL that was refused, nor with a key that was.
+	checks := []check{d.baseURL(), d.apiKey(), d.clientID(), d.redirectURI(), d.authorize(*org, *conn), d.cookieSecret(), d.webhookSecret(), d.clock()}
+	failed, skipped := 0, 0
 	for _, c := range checks {
 		mark := "ok  "
-		if !c.ok {
+		switch {
+		case c.skipped:
+			mark = "skip"
+			skipped++
+		case !c.ok:
 			mark = "FAIL"
 			failed++
 		}
-		fmt.Fprintf(e.stdout, "%s  %-16s %s\n", mark, c.name, c.msg)
+		fmt.Fprintf(e.stdout, "%s  %-16s %s\n", mark, c.name, terminalText(c.msg))
 	}
 	if failed > 0 {
 		return fmt.Errorf("%d of %d checks failed", failed, len(checks))
+	}
+	if skipped > 0 {
+		fmt.Fprintf(e.stdout, "All checks made passed; %d skipped.\n", skipped)
+		return nil
 	}
 	fmt.Fprintln(e.stdout, "All checks passed.")
 	return nil
@@ -72,10 +86,38 @@ WORKOS_COOKIE_PASSWORD and WORKOS_WEBHOOK_SECRET, and never prints a secret.`)
 type doctor struct {
 	e    env
 	ctx  context.Context
-	base string
 	http *http.Client
+	// base is the checked base URL, "" when it was refused; local says it
+	// is a loopback address, where an emulator may listen.
+	base  string
+	local bool
+	// keyOK says the API key was accepted.
+	keyOK bool
 	// date is the Date header of a WorkOS answer, for the clock check.
 	date time.Time
+}
+
+// baseURL checks WORKOS_BASE_URL: the API key goes there, so it must be
+// https, or http to this machine only, and hold no credentials.
+func (d *doctor) baseURL() check {
+	c := check{name: "base URL"}
+	v := cmp.Or(d.e.getenv("WORKOS_BASE_URL"), "https://api.workos.com")
+	u, err := url.Parse(v)
+	switch {
+	case err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
+		c.msg = "WORKOS_BASE_URL is not an absolute https URL"
+	case u.User != nil:
+		u.User = nil
+		c.msg = "WORKOS_BASE_URL holds credentials (user:password@): remove them; WorkOS takes the API key only (" + u.String() + ")"
+	case u.RawQuery != "" || u.Fragment != "":
+		c.msg = "WORKOS_BASE_URL must have no query or fragment"
+	case u.Scheme == "http" && !isLocalhost(u.Hostname()):
+		c.msg = "WORKOS_BASE_URL is http outside this machine: the API key would travel in clear; use https"
+	default:
+		d.base, d.local = strings.TrimRight(v, "/"), isLocalhost(u.Hostname())
+		c.ok, c.msg = true, d.base
+	}
+	return c
 }
 
 func (d *doctor) apiKey() check {
@@ -87,6 +129,11 @@ func (d *doctor) apiKey() check {
 		return c
 	case !strings.HasPrefix(key, "sk_") || strings.ContainsAny(key, " \t\n"):
 		c.msg = "WORKOS_API_KEY does not look like an API key (sk_...)"
+		return c
+	case d.base == "":
+		return skip(c.name, "the base URL was refused")
+	case key == workostest.DefaultAPIKey && !d.local:
+		c.msg = "WORKOS_API_KEY is the emulator's well-known key, which everyone knows: set this environment's key"
 		return c
 	}
 	req, err := http.NewRequestWithContext(d.ctx, http.MethodGet, d.base+"/connections?limit=1", nil)
@@ -104,7 +151,11 @@ func (d *doctor) apiKey() check {
 	d.date, _ = http.ParseTime(res.Header.Get("Date"))
 	switch {
 	case res.StatusCode == http.StatusOK:
+		d.keyOK = true
 		c.ok, c.msg = true, "accepted by "+d.base
+		if key == workostest.DefaultAPIKey {
+			c.msg += " (the emulator's well-known key: for development only)"
+		}
 	case res.StatusCode == http.StatusUnauthorized:
 		c.msg = "refused by WorkOS (401): check that it is this environment's key, and not revoked"
 	default:
@@ -113,15 +164,52 @@ func (d *doctor) apiKey() check {
 	return c
 }
 
+// clientID checks WORKOS_CLIENT_ID against WorkOS: a code exchange with a
+// made-up code answers invalid_grant when the client ID and the API key
+// belong together, and invalid_client when they do not. It signs no one in.
 func (d *doctor) clientID() check {
 	c := check{name: "client ID"}
-	switch id := d.e.getenv("WORKOS_CLIENT_ID"); {
+	id := d.e.getenv("WORKOS_CLIENT_ID")
+	switch {
 	case id == "":
 		c.msg = "WORKOS_CLIENT_ID is not set: copy it from the WorkOS dashboard"
-	case !strings.HasPrefix(id, "client_"):
+		return c
+	case !strings.HasPrefix(id, "client_") || strings.ContainsAny(id, " \t\n"):
 		c.msg = "WORKOS_CLIENT_ID does not look like a client ID (client_...)"
+		return c
+	case id == workostest.DefaultClientID && !d.local:
+		c.msg = "WORKOS_CLIENT_ID is the emulator's: set this environment's client ID"
+		return c
+	case !d.keyOK:
+		return skip(c.name, "checking it at WorkOS needs an accepted API key")
+	}
+	form := url.Values{
+		"client_id": {id}, "client_secret": {d.e.getenv("WORKOS_API_KEY")},
+		"grant_type": {"authorization_code"}, "code": {"ssogate-doctor-probe"},
+	}
+	req, err := http.NewRequestWithContext(d.ctx, http.MethodPost, d.base+"/sso/token", strings.NewReader(form.Encode()))
+	if err != nil {
+		c.msg = "WORKOS_BASE_URL is not a URL"
+		return c
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	res, err := d.http.Do(req)
+	if err != nil {
+		c.msg = "WorkOS's token endpoint could not be reached: " + errorText(err)
+		return c
+	}
+	defer res.Body.Close()
+	var e struct {
+		Error string `json:"error"`
+	}
+	json.NewDecoder(io.LimitReader(res.Body, 4096)).Decode(&e)
+	switch e.Error {
+	case "invalid_grant":
+		c.ok, c.msg = true, id+", accepted by WorkOS with this API key"
+	case "invalid_client", "unauthorized_client":
+		c.msg = "WorkOS does not know " + id + " with this API key (" + e.Error + "): copy both from the same environment of the dashboard"
 	default:
-		c.ok, c.msg = true, id
+		c.msg = fmt.Sprintf("WorkOS answered %d to a test code exchange (request id %s)", res.StatusCode, res.Header.Get("X-Request-ID"))
 	}
 	return c
 }
@@ -147,9 +235,11 @@ func (d *doctor) redirectURI() check {
 // browser, and reports what it says of the redirect URI and the selector.
 func (d *doctor) authorize(org, conn string) check {
 	c := check{name: "sign-in"}
-	if org == "" && conn == "" {
-		c.ok, c.msg = true, "skipped: name -organization or -connection to try a sign-in at WorkOS"
-		return c
+	switch {
+	case org == "" && conn == "":
+		return skip(c.name, "name -organization or -connection to try a sign-in at WorkOS")
+	case d.base == "":
+		return skip(c.name, "the base URL was refused")
 	}
 	q := url.Values{
 		"client_id":     {d.e.getenv("WORKOS_CLIENT_ID")},
@@ -196,7 +286,14 @@ func (d *doctor) authorize(org, conn string) check {
 		if e.Error == "" {
 			what = oneLine(string(body[:n]))
 		}
-		c.msg = fmt.Sprintf("WorkOS answered %d: %s (is the redirect URI registered in the dashboard?)", res.StatusCode, terminalText(oneLine(what)))
+		hint := ""
+		switch {
+		case strings.Contains(e.Error, "client"):
+			hint = " (check WORKOS_CLIENT_ID)"
+		case strings.Contains(e.Error, "redirect"):
+			hint = " (is the redirect URI registered in the dashboard?)"
+		}
+		c.msg = fmt.Sprintf("WorkOS answered %d: %s%s", res.StatusCode, terminalText(oneLine(what)), hint)
 	}
 	return c
 }
@@ -231,8 +328,7 @@ func (d *doctor) webhookSecret() check {
 func (d *doctor) clock() check {
 	c := check{name: "clock"}
 	if d.date.IsZero() {
-		c.msg = "no Date header from WorkOS to compare with"
-		return c
+		return skip(c.name, "no answer from WorkOS with a Date to compare with")
 	}
 	skew := time.Since(d.date).Round(time.Second)
 	if skew < -maxClockSkew-time.Second || skew > maxClockSkew+time.Second {

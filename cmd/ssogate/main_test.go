@@ -419,3 +419,71 @@ func TestEmulatorRefusesOtherHosts(t *testing.T) {
 		t.Errorf("connections list against the emulator: exit %d, %s", r.code, r.stderr)
 	}
 }
+
+// TestDoctorFailsWhatItShould runs doctor on environments that the
+// previous doctor passed or misread: a wrong client ID with no selector
+// (it printed ok), with one (it blamed the redirect URI), the emulator's
+// well-known credentials against another base URL, a base URL with
+// credentials in it or in clear outside this machine.
+func TestDoctorFailsWhatItShould(t *testing.T) {
+	emu := startEmulator(t)
+	const password = "Vq3pR8sT1uW4xY7zA0bC3dE6fG9hJ2kL5mN"
+	base := func(extra ...string) map[string]string {
+		return emu.env(append([]string{"WORKOS_CLIENT_ID", workostest.DefaultClientID, "WORKOS_REDIRECT_URI", "http://localhost:3000/callback",
+			"WORKOS_COOKIE_PASSWORD", password, "WORKOS_WEBHOOK_SECRET", "whsec_doctor"}, extra...)...)
+	}
+	tests := []struct {
+		name     string
+		env      map[string]string
+		args     []string
+		wantCode int
+		want     []string
+		never    []string
+	}{
+		{
+			name: "all good, no selector", env: base(), wantCode: 0,
+			want: []string{"ok    client ID        client_workostest, accepted by WorkOS with this API key",
+				"skip  sign-in          skipped: name -organization", "All checks made passed; 1 skipped."},
+		},
+		{
+			name: "wrong client ID", env: base("WORKOS_CLIENT_ID", "client_staging"), wantCode: 1,
+			want: []string{"FAIL  client ID        WorkOS does not know client_staging with this API key (invalid_client)"},
+		},
+		{
+			name: "wrong client ID with a selector", env: base("WORKOS_CLIENT_ID", "client_staging"), args: []string{"-organization", "org_acme"}, wantCode: 1,
+			want:  []string{"FAIL  sign-in          WorkOS answered 400: invalid_client", "(check WORKOS_CLIENT_ID)"},
+			never: []string{"registered"},
+		},
+		{
+			name: "the emulator's credentials elsewhere", env: base("WORKOS_BASE_URL", "https://api.workos.example"), wantCode: 1,
+			want: []string{"FAIL  API key          WORKOS_API_KEY is the emulator's well-known key", "FAIL  client ID        WORKOS_CLIENT_ID is the emulator's"},
+		},
+		{
+			name: "credentials in the base URL", env: base("WORKOS_BASE_URL", strings.Replace(emu.url, "http://", "http://admin:hunter2@", 1)), wantCode: 1,
+			want:  []string{"FAIL  base URL         WORKOS_BASE_URL holds credentials", "skip  API key          skipped: the base URL was refused"},
+			never: []string{"hunter2", "admin:"},
+		},
+		{
+			name: "cleartext outside this machine", env: base("WORKOS_BASE_URL", "http://api.workos.example"), wantCode: 1,
+			want: []string{"FAIL  base URL         WORKOS_BASE_URL is http outside this machine", "skip  sign-in"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := ssogateCmd(t, tt.env, "", append([]string{"doctor"}, tt.args...)...)
+			if r.code != tt.wantCode {
+				t.Errorf("got exit %d, want %d:\n%s%s", r.code, tt.wantCode, r.stdout, r.stderr)
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(r.stdout, want) {
+					t.Errorf("output lacks %q:\n%s", want, r.stdout)
+				}
+			}
+			for _, never := range append(tt.never, password, "whsec_doctor") {
+				if strings.Contains(r.stdout+r.stderr, never) {
+					t.Errorf("output holds %q:\n%s", never, r.stdout)
+				}
+			}
+		})
+	}
+}

@@ -25,6 +25,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -143,11 +144,7 @@ func Run(ctx context.Context, getenv func(string) string, out io.Writer, ready c
 		fmt.Fprintf(out, "Open %s\n", baseURL)
 	}
 
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	srv := newServer(handler, logger)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	if ready != nil {
@@ -163,6 +160,23 @@ func Run(ctx context.Context, getenv func(string) string, out io.Writer, ready c
 	return srv.Shutdown(shutdownCtx)
 }
 
+// newServer returns the app's HTTP server, with the timeouts a server
+// facing the internet needs: without them a client that sends its headers
+// or body a byte a minute (a slow webhook delivery, say) holds a goroutine
+// and a connection for ever. WriteTimeout leaves room for a callback's
+// WorkOS calls (ssogate.DefaultExchangeTimeout) and the page after them.
+func newServer(handler http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      ssogate.DefaultExchangeTimeout + 15*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10, // the session cookie and five login states fit many times over
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+}
+
 // settings is what readEnv makes of the environment.
 type settings struct {
 	// cfg lacks the Logger and, when emulated, the emulator's credentials.
@@ -171,6 +185,41 @@ type settings struct {
 	// ephemeral reports that the cookie password is a random one made for
 	// this process.
 	ephemeral bool
+}
+
+// checkEmulatorEnv refuses to start the emulator, as an empty
+// WORKOS_API_KEY asks, in an environment that is otherwise a production
+// one: such a process would sign anyone in and, through a shared Redis,
+// join the real app's fleet. A development environment names no WorkOS
+// client or base URL, redirects to this machine, and keeps Redis here.
+func checkEmulatorEnv(getenv func(string) string) error {
+	const emulated = "WORKOS_API_KEY is empty, so the app would sign anyone in through the built-in WorkOS emulator, but "
+	for _, v := range []string{"WORKOS_CLIENT_ID", "WORKOS_BASE_URL"} {
+		if getenv(v) != "" {
+			return fmt.Errorf(emulated+"%s is set: set WORKOS_API_KEY to this environment's API key (or unset %s to use the emulator)", v, v)
+		}
+	}
+	if v := getenv("WORKOS_REDIRECT_URI"); v != "" {
+		if u, err := url.Parse(v); err != nil || !localHost(u.Hostname()) {
+			return errors.New(emulated + "WORKOS_REDIRECT_URI points outside this machine: set WORKOS_API_KEY to this environment's API key (or a localhost redirect URI to use the emulator)")
+		}
+	}
+	if v := getenv("REDIS_URL"); v != "" {
+		if u, err := url.Parse(v); err != nil || !localHost(u.Hostname()) {
+			return errors.New(emulated + "REDIS_URL points outside this machine, where it would join other replicas: set WORKOS_API_KEY to this environment's API key (or a local Redis to use the emulator)")
+		}
+	}
+	return nil
+}
+
+// localHost reports whether host is this machine: localhost, a name under
+// .localhost, or a loopback address.
+func localHost(host string) bool {
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // minCookiePassword is the shortest WORKOS_COOKIE_PASSWORD accepted, as
@@ -193,6 +242,11 @@ func readEnv(getenv func(string) string, baseURL string) (settings, error) {
 		s.cfg.RedirectURI = baseURL + "/callback"
 	}
 	s.env.Emulated = s.cfg.APIKey == ""
+	if s.env.Emulated {
+		if err := checkEmulatorEnv(getenv); err != nil {
+			return settings{}, err
+		}
+	}
 
 	password := getenv("WORKOS_COOKIE_PASSWORD")
 	switch {

@@ -2,8 +2,14 @@ package exampleapp
 
 import (
 	"cmp"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestReadEnv(t *testing.T) {
@@ -67,6 +73,35 @@ func TestReadEnv(t *testing.T) {
 			name:    "malformed ADMIN_ORGANIZATION",
 			env:     map[string]string{"WORKOS_COOKIE_PASSWORD": password, "ADMIN_ORGANIZATION": "acme"},
 			wantErr: "ADMIN_ORGANIZATION must be an organization id",
+		},
+		// An empty API key in an otherwise production environment would
+		// start the emulator, which signs anyone in, inside the fleet.
+		{
+			name:    "emulator with a real client ID",
+			env:     map[string]string{"WORKOS_CLIENT_ID": "client_01HPROD"},
+			wantErr: "WORKOS_API_KEY is empty, so the app would sign anyone in through the built-in WorkOS emulator, but WORKOS_CLIENT_ID is set: set WORKOS_API_KEY",
+		},
+		{
+			name:    "emulator with a base URL",
+			env:     map[string]string{"WORKOS_BASE_URL": "https://api.workos.com"},
+			wantErr: "WORKOS_BASE_URL is set: set WORKOS_API_KEY",
+		},
+		{
+			name:    "emulator with a public redirect URI",
+			env:     map[string]string{"WORKOS_REDIRECT_URI": "https://app.example.com/callback", "WORKOS_COOKIE_PASSWORD": password},
+			wantErr: "WORKOS_REDIRECT_URI points outside this machine: set WORKOS_API_KEY",
+		},
+		{
+			name:    "emulator with a shared Redis",
+			env:     map[string]string{"REDIS_URL": "redis://redis.prod.internal:6379", "WORKOS_COOKIE_PASSWORD": password},
+			wantErr: "REDIS_URL points outside this machine, where it would join other replicas: set WORKOS_API_KEY",
+		},
+		{
+			name:         "emulator with a local Redis and redirect URI",
+			env:          map[string]string{"REDIS_URL": "redis://127.0.0.1:6379", "WORKOS_REDIRECT_URI": "http://localhost:8080/callback", "WORKOS_COOKIE_PASSWORD": password},
+			wantEmulated: true,
+			wantRedirect: "http://localhost:8080/callback",
+			wantSecrets:  []string{password},
 		},
 		{
 			name:    "short password",
@@ -139,5 +174,44 @@ func TestRandomPasswordsDiffer(t *testing.T) {
 	}
 	if string(a.cfg.CookieSecrets[0]) == string(b.cfg.CookieSecrets[0]) {
 		t.Error("got the same random cookie password twice, want a new one each time")
+	}
+}
+
+// TestServerTimeouts pins the example server's timeouts, and checks that
+// a client that sends its body a byte at a time is cut off.
+func TestServerTimeouts(t *testing.T) {
+	srv := newServer(http.NotFoundHandler(), slog.New(slog.DiscardHandler))
+	if srv.ReadHeaderTimeout != 10*time.Second || srv.ReadTimeout != 30*time.Second ||
+		srv.WriteTimeout != 30*time.Second || srv.IdleTimeout != 2*time.Minute || srv.MaxHeaderBytes != 64<<10 {
+		t.Errorf("got ReadHeaderTimeout %v, ReadTimeout %v, WriteTimeout %v, IdleTimeout %v, MaxHeaderBytes %d",
+			srv.ReadHeaderTimeout, srv.ReadTimeout, srv.WriteTimeout, srv.IdleTimeout, srv.MaxHeaderBytes)
+	}
+
+	// The same server with a short ReadTimeout, against a slow body.
+	readErr := make(chan error, 1)
+	srv = newServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, err := io.ReadAll(r.Body)
+		readErr <- err
+	}), slog.New(slog.DiscardHandler))
+	srv.ReadTimeout = 200 * time.Millisecond
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	defer srv.Close()
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /webhooks/workos HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{")
+	select {
+	case err := <-readErr:
+		if err == nil {
+			t.Error("the slow body was read whole, want a timeout")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the slow body still holds the handler after 10 s")
 	}
 }

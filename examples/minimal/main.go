@@ -1,0 +1,39 @@
+// Command minimal is the smallest app that signs users in with ssogate: the
+// program of the README's "Use it", as it is there. It needs a WorkOS
+// environment (or a running "ssogate emulator") in the environment:
+//
+//	WORKOS_API_KEY=sk_... WORKOS_CLIENT_ID=client_... \
+//	WORKOS_REDIRECT_URI=http://localhost:8080/callback \
+//	WORKOS_COOKIE_PASSWORD="$(go run ./cmd/ssogate secret)" go run ./examples/minimal
+package main
+
+import (
+	"fmt"
+	"log"
+	"net/http"
+	"os"
+
+	"github.com/ssogate/ssogate"
+)
+
+func main() {
+	// gate is a *ssogate.Middleware: the handlers and gates of one app.
+	gate, err := ssogate.New(ssogate.Config{
+		APIKey:        os.Getenv("WORKOS_API_KEY"),                           // sk_...
+		ClientID:      os.Getenv("WORKOS_CLIENT_ID"),                         // client_...
+		BaseURL:       os.Getenv("WORKOS_BASE_URL"),                          // empty: https://api.workos.com
+		RedirectURI:   os.Getenv("WORKOS_REDIRECT_URI"),                      // https://app.example.com/callback
+		CookieSecrets: [][]byte{[]byte(os.Getenv("WORKOS_COOKIE_PASSWORD"))}, // 32+ random bytes
+	})
+	if err != nil {
+		log.Fatal(err) // names the Config field that is missing or wrong
+	}
+
+	mux := http.NewServeMux()
+	gate.Mount(mux) // /login, /callback (the RedirectURI's path), /logout
+	mux.Handle("/app/", gate.RequireSSO(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, _ := ssogate.ProfileFromContext(r.Context())
+		fmt.Fprintf(w, "Hello %s of %s", p.Email, p.OrganizationID)
+	})))
+	log.Fatal(http.ListenAndServe("localhost:8080", mux))
+}

@@ -2,6 +2,7 @@ package ssogate
 
 import (
 	"context"
+	"iter"
 	"slices"
 	"sync"
 	"time"
@@ -51,9 +52,13 @@ type Subscriber struct {
 	Apply func(Update)
 	// FailClosed, called with a non-nil error, asks the replica to refuse
 	// every session because it may have missed revocations; with nil, to
-	// serve them again. Backplanes call it only when so configured: by
-	// default a replica keeps serving with the revocations it knows.
+	// serve them again.
 	FailClosed func(error)
+	// Known yields every revocation the replica holds, for a backplane
+	// whose store lost data (a Redis that restarted empty, a failover that
+	// lost recent writes) to write them back, so that replicas started
+	// afterwards know them too. It may be nil.
+	Known iter.Seq[Revocation]
 }
 
 // NewLocalBackplane returns a [Backplane] for the replicas of one process:

@@ -422,7 +422,7 @@ func newMiddleware(cfg Config, now func() time.Time) (*Middleware, error) {
 	}
 	hook := eventHook(m.connectionEvent)
 	m.connections.onEvent.Store(&hook)
-	m.unsubscribe = m.backplane.Subscribe(Subscriber{Apply: m.apply, FailClosed: m.failClosed})
+	m.unsubscribe = m.backplane.Subscribe(Subscriber{Apply: m.apply, FailClosed: m.failClosed, Known: m.revocations.all})
 	return m, nil
 }
 

@@ -233,9 +233,9 @@ func validSessionID(id string) bool {
 	return true
 }
 
-// revocationPruneEvery is how often adding revocations also forgets the
-// expired ones.
-const revocationPruneEvery = time.Minute
+// revocationPruneSample is the least number of records a change visits
+// to forget the expired ones.
+const revocationPruneSample = 64
 
 // revocationSet holds the revocations in force on this replica, for the
 // per-request check. Reads take a read lock, and none at all while the set
@@ -249,10 +249,9 @@ type revocationSet struct {
 	size   atomic.Int64  // len(m)
 	unsure atomic.Bool   // the backplane asks to fail closed
 
-	// mu guards m and lastPrune.
-	mu        sync.RWMutex
-	m         map[revocationKey]revocationRecord
-	lastPrune time.Time
+	// mu guards m.
+	mu sync.RWMutex
+	m  map[revocationKey]revocationRecord
 }
 
 type revocationKey struct {
@@ -273,7 +272,7 @@ func newRevocationSet() *revocationSet {
 
 // add merges rs into the set at time now: for a key revoked twice, the
 // later At and the later Expires hold. Expired revocations are skipped,
-// and once a minute the expired records are forgotten.
+// and expired records are forgotten a few at a time.
 //
 // A backplane delivers the whole set now and then: what the set holds
 // already is sorted out under the read lock, so that requests are not held
@@ -295,9 +294,8 @@ func (s *revocationSet) add(rs []Revocation, now time.Time) {
 		}
 		news = append(news, entry{k, rec})
 	}
-	prune := now.Sub(s.lastPrune) >= revocationPruneEvery
 	s.mu.RUnlock()
-	if len(news) == 0 && !prune {
+	if len(news) == 0 {
 		return
 	}
 
@@ -315,13 +313,18 @@ func (s *revocationSet) add(rs []Revocation, now time.Time) {
 		s.m[e.k] = e.rec
 		changed = true
 	}
-	if now.Sub(s.lastPrune) >= revocationPruneEvery {
-		s.lastPrune = now
-		for k, rec := range s.m {
-			if rec.expires < nowMS {
-				delete(s.m, k)
-				changed = true
-			}
+	// Expired records are forgotten by sampling, as Redis expires keys:
+	// each change visits a few records more than it adds, from a random
+	// place of the map, so that the set does not grow without bound and no
+	// change costs a sweep of all of it.
+	visit := max(revocationPruneSample, 2*len(news))
+	for k, rec := range s.m {
+		if visit--; visit < 0 {
+			break
+		}
+		if rec.expires < nowMS {
+			delete(s.m, k)
+			changed = true
 		}
 	}
 	if changed {
@@ -384,6 +387,19 @@ func (s *revocationSet) match(id string, p *Profile, iat time.Time) error {
 		}
 	}
 	return nil
+}
+
+// all yields the revocations held that have not expired. It holds the read
+// lock while it yields: yield must not add revocations.
+func (s *revocationSet) all(yield func(Revocation) bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for k, rec := range s.m {
+		r := Revocation{Kind: k.kind, ID: k.id, At: time.UnixMilli(rec.at), Expires: time.UnixMilli(rec.expires)}
+		if !yield(r) {
+			return
+		}
+	}
 }
 
 // len returns the number of revocations held.

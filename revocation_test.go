@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -590,9 +591,29 @@ func TestRevocationSetAddKnown(t *testing.T) {
 	if got := s.epoch.Load(); got != epoch+1 {
 		t.Errorf("epoch %d after a later revocation of a known key, want %d", got, epoch+1)
 	}
-	// Past the prune interval and their expiry, the records go.
-	s.add(nil, now.Add(2*time.Hour))
-	if n := s.len(); n != 0 {
-		t.Errorf("got %d records after they expired, want 0", n)
+	// Past their expiry, the records go with the next change.
+	s.add([]Revocation{{Kind: UserRevocation, ID: "prof_c", At: now.Add(2 * time.Hour), Expires: now.Add(3 * time.Hour)}}, now.Add(2*time.Hour))
+	if n := s.len(); n != 1 {
+		t.Errorf("got %d records after two expired and one came, want 1", n)
+	}
+}
+
+// TestRevocationSetForgetsBySampling checks that expired records are
+// forgotten without a sweep of the whole set: each change visits a few,
+// and the set does not keep what expired.
+func TestRevocationSetForgetsBySampling(t *testing.T) {
+	s := newRevocationSet()
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	var old []Revocation
+	for i := range 10000 {
+		old = append(old, Revocation{Kind: UserRevocation, ID: fmt.Sprintf("prof_old%d", i), At: now, Expires: now.Add(time.Hour)})
+	}
+	s.add(old, now)
+	later := now.Add(2 * time.Hour)
+	for i := range 6000 {
+		s.add([]Revocation{{Kind: UserRevocation, ID: fmt.Sprintf("prof_new%d", i), At: later, Expires: later.Add(time.Hour)}}, later)
+	}
+	if n := s.len(); n != 6000 {
+		t.Errorf("got %d records, want the 6,000 live ones: the expired 10,000 forgotten", n)
 	}
 }

@@ -5,110 +5,155 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ssogate/ssogate"
 )
 
-// messageVersion is the version of the records and messages this package
-// writes; others are refused.
-const messageVersion = 1
+// The format of what the store writes to Redis, version 2.
+//
+// A revocation is a member of the sorted set, scored by its expiry in Unix
+// milliseconds: a letter for its kind (s session, u user, o organization,
+// c connection), ':', the id, ':', and its time in Unix milliseconds, as
+//
+//	s:ABCDEFGHIJKLMNOPQRSTUVWXYZ:1767268800123
+//
+// so that storing a revocation twice adds nothing. Ids hold only letters,
+// digits, '_' and '-' (ssogate validates them), never ':' or a space.
+//
+// An update is an entry of the stream with the fields v ("2"), r (its
+// revocations, one "member expires" line each, at most maxEntryRevocations)
+// and, for a connection event, e (the event as JSON). A large update is
+// several entries, written together.
+const formatVersion = "2"
 
-// Bounds on what is decoded from Redis.
+// Bounds on what is decoded from Redis: whoever can write to it must not
+// make a replica allocate without limit.
 const (
-	maxMessageBytes       = 1 << 20
-	maxMessageRevocations = 10000
-	maxRecordBytes        = 512
+	maxMemberBytes      = 200
+	maxEntryRevocations = 1000
+	maxEntryBytes       = maxEntryRevocations*(maxMemberBytes+21) + 64<<10
 )
-
-// record is a revocation as Redis holds it: a member of the sorted set
-// (scored by Expires) and an entry of a published message.
-type record struct {
-	V       int    `json:"v"`
-	Kind    string `json:"kind"`
-	ID      string `json:"id"`
-	At      int64  `json:"at"`      // Unix ms
-	Expires int64  `json:"expires"` // Unix ms
-}
-
-// message is an update as published on the channel.
-type message struct {
-	V           int            `json:"v"`
-	Revocations []record       `json:"revocations,omitempty"`
-	Event       *ssogate.Event `json:"event,omitempty"`
-}
 
 var errMalformed = errors.New("redisstore: malformed record")
 
-var kinds = map[string]ssogate.RevocationKind{
-	ssogate.SessionRevocation.String():      ssogate.SessionRevocation,
-	ssogate.UserRevocation.String():         ssogate.UserRevocation,
-	ssogate.OrganizationRevocation.String(): ssogate.OrganizationRevocation,
-	ssogate.ConnectionRevocation.String():   ssogate.ConnectionRevocation,
+var kindLetters = map[ssogate.RevocationKind]byte{
+	ssogate.SessionRevocation:      's',
+	ssogate.UserRevocation:         'u',
+	ssogate.OrganizationRevocation: 'o',
+	ssogate.ConnectionRevocation:   'c',
 }
 
-func encodeRecord(r ssogate.Revocation) record {
-	return record{V: messageVersion, Kind: r.Kind.String(), ID: r.ID, At: r.At.UnixMilli(), Expires: r.Expires.UnixMilli()}
+// memberOf returns r's member of the sorted set.
+func memberOf(r ssogate.Revocation) string {
+	return string(kindLetters[r.Kind]) + ":" + r.ID + ":" + strconv.FormatInt(r.At.UnixMilli(), 10)
 }
 
-// member is the record's sorted-set member: its JSON, whose fields always
-// come in the same order, so that storing a revocation twice adds nothing.
-func (rec record) member() string {
-	b, _ := json.Marshal(rec) // a struct of strings and numbers
-	return string(b)
-}
-
-// revocation checks rec and returns the revocation it holds.
-func (rec record) revocation() (ssogate.Revocation, error) {
-	kind, ok := kinds[rec.Kind]
-	if rec.V != messageVersion || !ok || rec.At <= 0 || rec.Expires < rec.At {
+// decodeMember decodes a member of the sorted set with its score, the
+// revocation's expiry in Unix milliseconds.
+func decodeMember(m string, expires int64) (ssogate.Revocation, error) {
+	if len(m) > maxMemberBytes || len(m) < 5 || m[1] != ':' {
 		return ssogate.Revocation{}, errMalformed
 	}
-	r := ssogate.Revocation{Kind: kind, ID: rec.ID, At: time.UnixMilli(rec.At), Expires: time.UnixMilli(rec.Expires)}
-	if err := r.Validate(); err != nil {
+	var kind ssogate.RevocationKind
+	for k, l := range kindLetters {
+		if l == m[0] {
+			kind = k
+		}
+	}
+	id, at, ok := strings.Cut(m[2:], ":")
+	atMS, err := strconv.ParseInt(at, 10, 64)
+	if kind == 0 || !ok || err != nil || atMS <= 0 || expires < atMS || strconv.FormatInt(atMS, 10) != at {
+		return ssogate.Revocation{}, errMalformed
+	}
+	r := ssogate.Revocation{Kind: kind, ID: id, At: time.UnixMilli(atMS), Expires: time.UnixMilli(expires)}
+	if r.Validate() != nil {
 		return ssogate.Revocation{}, errMalformed
 	}
 	return r, nil
 }
 
-// decodeMember decodes a member of the sorted set.
-func decodeMember(m string) (ssogate.Revocation, error) {
-	if len(m) > maxRecordBytes {
-		return ssogate.Revocation{}, errMalformed
+// entryLines returns the r field of a stream entry for revs.
+func entryLines(revs []ssogate.Revocation) string {
+	var b strings.Builder
+	for i, r := range revs {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(memberOf(r))
+		b.WriteByte(' ')
+		b.WriteString(strconv.FormatInt(r.Expires.UnixMilli(), 10))
 	}
-	var rec record
-	if err := strictUnmarshal([]byte(m), &rec); err != nil {
-		return ssogate.Revocation{}, errMalformed
-	}
-	return rec.revocation()
+	return b.String()
 }
 
-// decodeMessage decodes a published update. A message with any malformed
-// part is refused whole.
-func decodeMessage(b []byte) (ssogate.Update, error) {
-	if len(b) > maxMessageBytes {
-		return ssogate.Update{}, fmt.Errorf("%w: message of %d bytes", errMalformed, len(b))
-	}
-	var msg message
-	if err := strictUnmarshal(b, &msg); err != nil {
-		return ssogate.Update{}, fmt.Errorf("%w: %v", errMalformed, err)
-	}
-	if msg.V != messageVersion || len(msg.Revocations) > maxMessageRevocations {
-		return ssogate.Update{}, fmt.Errorf("%w: version %d with %d revocations", errMalformed, msg.V, len(msg.Revocations))
-	}
-	u := ssogate.Update{Event: msg.Event}
-	for _, rec := range msg.Revocations {
-		r, err := rec.revocation()
-		if err != nil {
-			return ssogate.Update{}, err
+// decodeEntry decodes the fields of a stream entry. An entry with any
+// malformed part is refused whole.
+func decodeEntry(values map[string]any) (ssogate.Update, error) {
+	field := func(name string) (string, error) {
+		v, ok := values[name]
+		if !ok {
+			return "", nil
 		}
-		u.Revocations = append(u.Revocations, r)
+		s, ok := v.(string)
+		if !ok {
+			return "", fmt.Errorf("%w: field %s is not a string", errMalformed, name)
+		}
+		return s, nil
 	}
-	if u.Event != nil && (u.Event.Event == "" || u.Event.CreatedAt.IsZero()) {
-		return ssogate.Update{}, fmt.Errorf("%w: event without a type or a time", errMalformed)
+	for name := range values {
+		if name != "v" && name != "r" && name != "e" {
+			return ssogate.Update{}, fmt.Errorf("%w: unknown field", errMalformed)
+		}
+	}
+	v, err := field("v")
+	if err != nil {
+		return ssogate.Update{}, err
+	}
+	if v != formatVersion {
+		return ssogate.Update{}, fmt.Errorf("%w: version %q", errMalformed, v)
+	}
+	lines, err := field("r")
+	if err != nil {
+		return ssogate.Update{}, err
+	}
+	ev, err := field("e")
+	if err != nil {
+		return ssogate.Update{}, err
+	}
+	if len(lines)+len(ev) > maxEntryBytes {
+		return ssogate.Update{}, fmt.Errorf("%w: entry of %d bytes", errMalformed, len(lines)+len(ev))
+	}
+	var u ssogate.Update
+	if lines != "" {
+		if n := strings.Count(lines, "\n") + 1; n > maxEntryRevocations {
+			return ssogate.Update{}, fmt.Errorf("%w: %d revocations in one entry", errMalformed, n)
+		}
+		u.Revocations = make([]ssogate.Revocation, 0, strings.Count(lines, "\n")+1)
+		for line := range strings.SplitSeq(lines, "\n") {
+			m, exp, ok := strings.Cut(line, " ")
+			expMS, err := strconv.ParseInt(exp, 10, 64)
+			if !ok || err != nil {
+				return ssogate.Update{}, errMalformed
+			}
+			r, err := decodeMember(m, expMS)
+			if err != nil {
+				return ssogate.Update{}, err
+			}
+			u.Revocations = append(u.Revocations, r)
+		}
+	}
+	if ev != "" {
+		var e ssogate.Event
+		if err := strictUnmarshal([]byte(ev), &e); err != nil || e.Event == "" || e.CreatedAt.IsZero() {
+			return ssogate.Update{}, fmt.Errorf("%w: event", errMalformed)
+		}
+		u.Event = &e
 	}
 	if u.Event == nil && len(u.Revocations) == 0 {
-		return ssogate.Update{}, fmt.Errorf("%w: empty update", errMalformed)
+		return ssogate.Update{}, fmt.Errorf("%w: empty entry", errMalformed)
 	}
 	return u, nil
 }
@@ -125,4 +170,33 @@ func strictUnmarshal(b []byte, v any) error {
 		return errors.New("trailing data")
 	}
 	return nil
+}
+
+// v1Record is a revocation as version 1 of this package stored it: JSON,
+// in a sorted set of its own. It is read once, to carry the revocations of
+// a deployment that upgrades over to the new format.
+type v1Record struct {
+	V       int    `json:"v"`
+	Kind    string `json:"kind"`
+	ID      string `json:"id"`
+	At      int64  `json:"at"`
+	Expires int64  `json:"expires"`
+}
+
+// decodeV1Member decodes a member of version 1's sorted set.
+func decodeV1Member(m string) (ssogate.Revocation, error) {
+	var rec v1Record
+	if len(m) > 512 || strictUnmarshal([]byte(m), &rec) != nil || rec.V != 1 || rec.At <= 0 || rec.Expires < rec.At {
+		return ssogate.Revocation{}, errMalformed
+	}
+	for k := range kindLetters {
+		if k.String() == rec.Kind {
+			r := ssogate.Revocation{Kind: k, ID: rec.ID, At: time.UnixMilli(rec.At), Expires: time.UnixMilli(rec.Expires)}
+			if r.Validate() != nil {
+				return ssogate.Revocation{}, errMalformed
+			}
+			return r, nil
+		}
+	}
+	return ssogate.Revocation{}, errMalformed
 }

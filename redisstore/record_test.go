@@ -3,6 +3,7 @@ package redisstore
 import (
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +16,7 @@ func testRevocation() ssogate.Revocation {
 	return ssogate.Revocation{Kind: ssogate.UserRevocation, ID: "prof_alice", At: at, Expires: at.Add(ssogate.MaxSessionLifetime)}
 }
 
-func TestRecordRoundTrip(t *testing.T) {
+func TestMemberRoundTrip(t *testing.T) {
 	for _, r := range []ssogate.Revocation{
 		testRevocation(),
 		ssogate.RevokeSession("ABCDEFGHIJKLMNOPQRSTUVWXYZ"),
@@ -25,74 +26,101 @@ func TestRecordRoundTrip(t *testing.T) {
 		if r.At.IsZero() {
 			r.At, r.Expires = time.UnixMilli(1000), time.UnixMilli(2000)
 		}
-		m := encodeRecord(r).member()
-		got, err := decodeMember(m)
+		m := memberOf(r)
+		got, err := decodeMember(m, r.Expires.UnixMilli())
 		if err != nil {
 			t.Fatalf("decodeMember(%s): %v", m, err)
 		}
 		if got.Kind != r.Kind || got.ID != r.ID || !got.At.Equal(r.At) || !got.Expires.Equal(r.Expires) {
 			t.Errorf("got %+v, want %+v", got, r)
 		}
-		if again := encodeRecord(got).member(); again != m {
+		if again := memberOf(got); again != m {
 			t.Errorf("member not stable: %s then %s", m, again)
 		}
+	}
+	if m := memberOf(ssogate.Revocation{Kind: ssogate.SessionRevocation, ID: "ABCDEFGHIJKLMNOPQRSTUVWXYZ", At: time.UnixMilli(1767268800123)}); m != "s:ABCDEFGHIJKLMNOPQRSTUVWXYZ:1767268800123" {
+		t.Errorf("session member %q", m)
 	}
 }
 
 func TestDecodeMemberRefuses(t *testing.T) {
-	good := encodeRecord(testRevocation()).member()
-	tests := []struct{ name, member string }{
-		{"empty", ""},
-		{"not json", "prof_alice"},
-		{"null", "null"},
-		{"array", "[]"},
-		{"other version", strings.Replace(good, `"v":1`, `"v":2`, 1)},
-		{"unknown kind", strings.Replace(good, `"kind":"user"`, `"kind":"admin"`, 1)},
-		{"malformed id", strings.Replace(good, `prof_alice`, `prof alice`, 1)},
-		{"id of another kind", strings.Replace(good, `prof_alice`, `org_acme`, 1)},
-		{"empty id", strings.Replace(good, `"prof_alice"`, `""`, 1)},
-		{"expires before at", `{"v":1,"kind":"user","id":"prof_a","at":10,"expires":5}`},
-		{"no time", `{"v":1,"kind":"user","id":"prof_a","at":0,"expires":5}`},
-		{"unknown field", strings.Replace(good, `{`, `{"x":1,`, 1)},
-		{"trailing data", good + " {}"},
-		{"too long", `{"v":1,"kind":"user","id":"prof_` + strings.Repeat("a", 600) + `","at":1,"expires":2}`},
-		{"number as string", strings.Replace(good, `"at":1796276520051`, `"at":"1796276520051"`, 1)},
+	good := memberOf(testRevocation())
+	exp := testRevocation().Expires.UnixMilli()
+	tests := []struct {
+		name    string
+		member  string
+		expires int64
+	}{
+		{"empty", "", exp},
+		{"no kind", "prof_alice", exp},
+		{"unknown kind", "x" + good[1:], exp},
+		{"malformed id", strings.Replace(good, "prof_alice", "prof alice", 1), exp},
+		{"id of another kind", strings.Replace(good, "prof_alice", "org_acme", 1), exp},
+		{"empty id", "u::1796276520051", exp},
+		{"no time", "u:prof_alice", exp},
+		{"time not a number", "u:prof_alice:soon", exp},
+		{"time with a sign", "u:prof_alice:+1796276520051", exp},
+		{"time with a leading zero", "u:prof_alice:01796276520051", exp},
+		{"zero time", "u:prof_alice:0", exp},
+		{"expires before at", good, 5},
+		{"extra colon", "u:prof:alice:1796276520051", exp},
+		{"too long", "u:prof_" + strings.Repeat("a", 300) + ":1", exp},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if r, err := decodeMember(tt.member); !errors.Is(err, errMalformed) {
+			if r, err := decodeMember(tt.member, tt.expires); !errors.Is(err, errMalformed) {
 				t.Errorf("got %+v, %v; want errMalformed", r, err)
 			}
 		})
 	}
 }
 
-func TestDecodeMessage(t *testing.T) {
-	rec := encodeRecord(testRevocation())
-	ev := &ssogate.Event{ID: "event_1", Event: ssogate.EventConnectionDeleted, Data: json.RawMessage(`{"id":"conn_x"}`), CreatedAt: time.UnixMilli(5)}
-	good, _ := json.Marshal(message{V: 1, Revocations: []record{rec}, Event: ev})
-	u, err := decodeMessage(good)
+func TestDecodeEntry(t *testing.T) {
+	r := testRevocation()
+	lines := entryLines([]ssogate.Revocation{r, ssogate.Revocation{Kind: ssogate.SessionRevocation, ID: "ABCDEFGHIJKLMNOPQRSTUVWXYZ", At: r.At, Expires: r.At.Add(time.Hour)}})
+	ev := `{"id":"event_1","event":"connection.deleted","data":{"id":"conn_x"},"created_at":"2026-01-01T00:00:00Z"}`
+	u, err := decodeEntry(map[string]any{"v": "2", "r": lines, "e": ev})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(u.Revocations) != 1 || u.Revocations[0].ID != "prof_alice" || u.Event == nil || u.Event.ID != "event_1" || u.Resync {
+	if len(u.Revocations) != 2 || u.Revocations[0].ID != "prof_alice" || u.Revocations[1].Kind != ssogate.SessionRevocation || u.Event == nil || u.Event.ID != "event_1" || u.Resync {
 		t.Errorf("got %+v", u)
 	}
-	bad := []string{
-		"", "junk", "{}", `{"v":1}`, `{"v":2,"revocations":[` + rec.member() + `]}`,
-		`{"v":1,"revocations":[{"v":1,"kind":"user","id":"","at":1,"expires":2}]}`,
-		`{"v":1,"event":{"id":"event_1","event":"","created_at":"2026-01-01T00:00:00Z"}}`,
-		`{"v":1,"event":{"id":"event_1","event":"connection.deleted"}}`,
-		`{"v":1,"resync":true,"revocations":[` + rec.member() + `]}`,
-		`{"v":1,"revocations":[` + strings.Repeat(rec.member()+",", maxMessageRevocations) + rec.member() + `]}`,
+	many := strings.Repeat(memberOf(r)+" "+strconv.FormatInt(r.Expires.UnixMilli(), 10)+"\n", maxEntryRevocations) + memberOf(r) + " 1"
+	bad := []map[string]any{
+		{},
+		{"v": "2"},
+		{"v": "1", "r": lines},
+		{"v": 2, "r": lines},
+		{"v": "2", "r": lines, "x": "1"},
+		{"v": "2", "r": "u:prof_alice:1"},
+		{"v": "2", "r": lines + "\n"},
+		{"v": "2", "r": "u:prof_alice:10 5"},
+		{"v": "2", "e": `{"id":"event_1","event":"","created_at":"2026-01-01T00:00:00Z"}`},
+		{"v": "2", "e": `{"id":"event_1","event":"connection.deleted"}`},
+		{"v": "2", "e": `{"id":"event_1","event":"connection.deleted","created_at":"2026-01-01T00:00:00Z","x":1}`},
+		{"v": "2", "r": many},
 	}
-	for _, b := range bad {
-		if u, err := decodeMessage([]byte(b)); !errors.Is(err, errMalformed) {
-			name := b
+	for _, values := range bad {
+		if u, err := decodeEntry(values); !errors.Is(err, errMalformed) {
+			b, _ := json.Marshal(values)
+			name := string(b)
 			if len(name) > 80 {
 				name = name[:80] + "..."
 			}
-			t.Errorf("decodeMessage(%s): got %+v, %v; want errMalformed", name, u, err)
+			t.Errorf("decodeEntry(%s): got %+v, %v; want errMalformed", name, u, err)
+		}
+	}
+}
+
+func TestDecodeV1Member(t *testing.T) {
+	r, err := decodeV1Member(`{"v":1,"kind":"session","id":"ABCDEFGHIJKLMNOPQRSTUVWXYZ","at":5,"expires":9}`)
+	if err != nil || r.Kind != ssogate.SessionRevocation || r.Expires.UnixMilli() != 9 {
+		t.Errorf("got %+v, %v", r, err)
+	}
+	for _, m := range []string{"", "{}", `{"v":2,"kind":"user","id":"prof_a","at":5,"expires":9}`, `{"v":1,"kind":"user","id":"org_a","at":5,"expires":9}`} {
+		if _, err := decodeV1Member(m); err == nil {
+			t.Errorf("decodeV1Member(%s): accepted", m)
 		}
 	}
 }
@@ -100,33 +128,41 @@ func TestDecodeMessage(t *testing.T) {
 // FuzzDecodeMember checks that the decoder of sorted-set members never
 // panics and accepts only what encodes back to the same member.
 func FuzzDecodeMember(f *testing.F) {
-	f.Add(encodeRecord(testRevocation()).member())
-	f.Add(`{"v":1,"kind":"session","id":"ABCDEFGHIJKLMNOPQRSTUVWXYZ","at":1,"expires":1}`)
-	f.Add(`{"v":1,"kind":"user","id":"prof_a","at":10,"expires":5}`)
-	f.Add("")
-	f.Fuzz(func(t *testing.T, m string) {
-		r, err := decodeMember(m)
+	r := testRevocation()
+	f.Add(memberOf(r), r.Expires.UnixMilli())
+	f.Add("s:ABCDEFGHIJKLMNOPQRSTUVWXYZ:1", int64(1))
+	f.Add("u:prof_a:10", int64(5))
+	f.Add("", int64(0))
+	f.Fuzz(func(t *testing.T, m string, expires int64) {
+		r, err := decodeMember(m, expires)
 		if err != nil {
 			return
 		}
 		if err := r.Validate(); err != nil {
 			t.Fatalf("accepted an invalid revocation %+v: %v", r, err)
 		}
-		if _, err := decodeMember(encodeRecord(r).member()); err != nil {
-			t.Fatalf("accepted %q but not its encoding: %v", m, err)
+		if again := memberOf(r); again != m {
+			t.Fatalf("accepted %q, which encodes as %q", m, again)
 		}
 	})
 }
 
-// FuzzDecodeMessage checks that the decoder of published updates never
-// panics and returns only valid revocations.
-func FuzzDecodeMessage(f *testing.F) {
-	good, _ := json.Marshal(message{V: 1, Revocations: []record{encodeRecord(testRevocation())}})
-	f.Add(good)
-	f.Add([]byte(`{"v":1,"event":{"id":"e","event":"connection.deleted","data":{"id":"conn_x"},"created_at":"2026-01-01T00:00:00Z"}}`))
-	f.Add([]byte(`{"v":1,"revocations":[]}`))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		u, err := decodeMessage(b)
+// FuzzDecodeEntry checks that the decoder of stream entries never panics
+// and returns only valid revocations.
+func FuzzDecodeEntry(f *testing.F) {
+	r := testRevocation()
+	f.Add("2", entryLines([]ssogate.Revocation{r, r}), "")
+	f.Add("2", "", `{"id":"e","event":"connection.deleted","data":{"id":"conn_x"},"created_at":"2026-01-01T00:00:00Z"}`)
+	f.Add("2", "u:prof_a:10 5", "")
+	f.Fuzz(func(t *testing.T, v, lines, ev string) {
+		values := map[string]any{"v": v}
+		if lines != "" {
+			values["r"] = lines
+		}
+		if ev != "" {
+			values["e"] = ev
+		}
+		u, err := decodeEntry(values)
 		if err != nil {
 			return
 		}

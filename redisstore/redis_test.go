@@ -453,28 +453,30 @@ func TestMalformedRecords(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: addr})
 	defer rdb.Close()
 	ctx := context.Background()
+	set, log := "{"+c.prefix+"}revocations", "{"+c.prefix+"}log"
 	far := float64(time.Now().Add(time.Hour).UnixMilli())
-	for _, m := range []string{"", "{", "null", `{"v":2,"kind":"user","id":"prof_x","at":1,"expires":2}`,
-		`{"v":1,"kind":"user","id":"","at":1,"expires":2}`, `{"v":1,"kind":"nobody","id":"prof_x","at":1,"expires":2}`} {
-		if err := rdb.ZAdd(ctx, c.prefix+"revocations", redis.Z{Score: far, Member: m}).Err(); err != nil {
+	for _, m := range []string{"", "u", "u:prof_x", "x:prof_x:1", "u:bad id:1", "u:org_x:1", `{"v":1,"kind":"user","id":"prof_x","at":1,"expires":2}`} {
+		if err := rdb.ZAdd(ctx, set, redis.Z{Score: far, Member: m}).Err(); err != nil {
 			t.Fatal(err)
 		}
 	}
 	a := c.start("A")
 	alice := newBrowser(t)
 	c.signIn(alice, a, workostest.AliceEmail)
-	if !strings.Contains(c.logs.String(), "malformed revocation records skipped") {
-		t.Errorf("junk records not logged:\n%s", c.logs.String())
+	if !strings.Contains(c.logs.String(), `msg="redisstore: malformed revocation records skipped"`) || !strings.Contains(c.logs.String(), "count=7") {
+		t.Errorf("junk records not logged as 7:\n%s", c.logs.String())
 	}
-	// Published messages reach only the subscribers of the moment.
-	eventually(t, "A subscribes", func() bool {
-		n, err := rdb.PubSubNumSub(ctx, c.prefix+"updates").Result()
-		return err == nil && n[c.prefix+"updates"] == 1
-	})
-	for _, m := range []string{"junk", `{"v":1}`, `{"v":1,"revocations":[{"v":1,"kind":"user","id":"bad id","at":1,"expires":2}]}`} {
-		rdb.Publish(ctx, c.prefix+"updates", m)
+	for _, values := range []map[string]any{
+		{"junk": "1"},
+		{"v": "1", "r": "u:prof_x:1 2"},
+		{"v": "2", "r": "u:bad id:1 2"},
+		{"v": "2"},
+	} {
+		if err := rdb.XAdd(ctx, &redis.XAddArgs{Stream: log, Values: values}).Err(); err != nil {
+			t.Fatal(err)
+		}
 	}
-	eventually(t, "junk messages are logged", func() bool { return strings.Count(c.logs.String(), "malformed update skipped") == 3 })
+	eventually(t, "junk entries are logged", func() bool { return strings.Contains(c.logs.String(), "malformed updates skipped") })
 	if !alice.signedIn(a, workostest.AliceEmail) {
 		t.Fatal("junk ended alice's session")
 	}
@@ -484,7 +486,7 @@ func TestMalformedRecords(t *testing.T) {
 	}
 	eventually(t, "A applies a good revocation after junk", func() bool { return alice.status(a) == http.StatusFound })
 	if strings.Contains(c.logs.String(), "bad id") {
-		t.Error("the content of a malformed message reached the logs")
+		t.Error("the content of a malformed record reached the logs")
 	}
 }
 

@@ -1,48 +1,59 @@
 // Package redisstore shares ssogate's revocations and connection events
 // between the replicas of an app through Redis: a revocation made on one
 // replica (a sign-out, [ssogate.Middleware.Revoke], a connection removed by
-// a webhook) holds on every replica within a moment, and a webhook
+// a webhook) holds on every replica within milliseconds, and a webhook
 // delivered to one replica refreshes every replica's connection cache.
 //
-//	rdb := redis.NewClient(&redis.Options{Addr: "localhost:6379"})
-//	store, err := redisstore.New(rdb, redisstore.Options{})
+//	store, err := redisstore.Open(os.Getenv("REDIS_URL"), redisstore.Options{})
 //	if err != nil { ... }
 //	defer store.Close()
 //	gate, err := ssogate.New(ssogate.Config{..., Backplane: store})
 //
 // # How it uses Redis
 //
-// Revocations are members of one sorted set, scored by the time they expire
-// (a revocation is kept until no session it matches can be alive, at most a
-// day), so reading those in force is one range query and forgetting the
-// others one trim. Each change is also published on a channel, which every
-// replica subscribes to. Each replica reads the whole set when it starts,
-// whenever its subscription (re)connects and every [Options].ResyncInterval,
-// so a replica that missed messages converges; after a gap it also purges
-// its connection cache, since it may have missed invalidations.
+// Three keys, under one hash tag so that Redis Cluster keeps them on one
+// node: a sorted set of the revocations in force, scored by when they
+// expire (a revocation is kept until no session it matches can be alive);
+// a stream of updates, trimmed to [Options].LogRetention; and an epoch, a
+// random value that tells a Redis that lost its data from one that did not.
+// Every change is added to the set and the stream in one transaction.
+//
+// A replica reads the whole set once, when its [ssogate.Middleware] is made,
+// noting the stream's last entry first. From then on it reads the stream
+// from where it stopped (XREAD BLOCK): its work and its traffic grow with
+// the rate of changes, not with how many revocations are in force. With
+// nothing changing, each replica asks Redis one small question every few
+// seconds. A replica that was away longer than the stream keeps updates
+// reads the whole set again.
 //
 // Checking a request never calls Redis: each replica holds the revocations
 // in memory.
 //
-// # When Redis is down
+// # Nothing lost
 //
-// By default replicas keep serving with the revocations they know. The
-// outage is logged once and its end once. A revocation made meanwhile holds
-// at once on the replica that made it; [Store.Publish] reports that it is
-// not stored (so [ssogate.Middleware.Revoke] returns an error matching
+// Until a replica has read the revocations in force, it refuses every
+// session (503), so that a replica started while Redis is down does not
+// accept cookies signed out before; [Options].ServeBeforeSync opts out.
+//
+// When Redis comes back empty (a restart without persistence), or a
+// failover lost recent writes (the new primary's stream ends before the
+// last update a replica read), each replica writes back the revocations it
+// holds; what the set lacked is also added to the stream, so that every
+// replica, and any replica started afterwards, knows it.
+//
+// While Redis is down, replicas keep serving with the revocations they know,
+// unless [Options].FailClosed. The outage is logged once when it starts and
+// once when it ends. A revocation made meanwhile holds at once on the
+// replica that made it; [Store.Publish] reports that it is not stored (so
+// [ssogate.Middleware.Revoke] returns an error matching
 // [ssogate.ErrNotShared]), and the store retries it every
-// [Options].RetryInterval until Redis takes it, whereupon every replica
-// gets it. With [Options].FailClosed, replicas instead refuse every session
-// (503) from the moment they lose Redis until they have read the whole set
-// again.
-//
-// Revocations live in Redis only: run it with persistence (appendonly) if a
-// replica that starts after a Redis restart must know those made before.
+// [Options].RetryInterval until Redis takes it. [Options].MinReplicas makes
+// Publish wait until that many Redis replicas have the write (WAIT).
 //
 // # Trust
 //
 // What Redis holds can only take access away, never grant it: a revocation
-// ends sessions, an event empties caches. Records and messages that do not
+// ends sessions, an event empties caches. Records and entries that do not
 // decode, or name a malformed id, are skipped and logged (by count, never by
 // content). Keep Redis private all the same: whoever can write to it can
 // sign every user out.
@@ -50,6 +61,7 @@ package redisstore
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -57,6 +69,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -67,75 +80,116 @@ import (
 
 // Defaults of [Options].
 const (
-	DefaultPrefix         = "ssogate:"
-	DefaultResyncInterval = 30 * time.Second
-	DefaultRetryInterval  = time.Second
-	DefaultTimeout        = 5 * time.Second
+	DefaultPrefix        = "ssogate:"
+	DefaultLogRetention  = 10 * time.Minute
+	DefaultRetryInterval = time.Second
+	DefaultTimeout       = 5 * time.Second
 )
+
+// followBlock is how long a replica waits on the stream before it asks
+// Redis again whether it lost data.
+const followBlock = 5 * time.Second
+
+// scanCount is how many members one ZSCAN asks for when the whole set is read.
+const scanCount = 5000
 
 // Options configures a [Store]. The zero value is ready to use.
 type Options struct {
-	// Prefix begins the store's key and channel names, so that several
-	// apps can share one Redis database. Default "ssogate:".
+	// Prefix names the store's keys, {Prefix}revocations, {Prefix}log and
+	// {Prefix}epoch, so that several apps can share one Redis database.
+	// The braces are a Redis Cluster hash tag. Default "ssogate:".
 	Prefix string
-	// ResyncInterval is how often each replica reads every revocation in
-	// force, in case it missed a message. Default 30 s.
-	ResyncInterval time.Duration
+	// LogRetention is how long the stream keeps updates: a replica away
+	// for longer (a network partition, a long pause) reads the whole set
+	// when it is back. Default 10 minutes.
+	LogRetention time.Duration
 	// RetryInterval is how often revocations that Redis did not take are
 	// tried again, and how often a lost Redis is tried while it is down.
 	// Default 1 s.
 	RetryInterval time.Duration
-	// Timeout bounds each Redis call the store makes on its own (reading
-	// the set, retries), and the first read in [New]. Default 5 s.
+	// Timeout bounds each Redis call the store makes on its own, and the
+	// first read of the revocations when a Middleware subscribes. Default 5 s.
 	Timeout time.Duration
 	// FailClosed makes replicas refuse every session while they cannot
 	// vouch for knowing every revocation: from the moment Redis fails
-	// until the store has read the whole set again. Default false: keep
-	// serving with the revocations known.
+	// until they have read it again. Default false: keep serving with the
+	// revocations known.
 	FailClosed bool
-	// Logger receives the start and end of each outage and the records
-	// skipped as malformed. Default slog.Default().
+	// ServeBeforeSync lets a replica serve sessions before it has read the
+	// revocations in force, for apps that prefer availability: a replica
+	// started while Redis is down then accepts the sessions revoked
+	// before. Default false: refuse them (503) until the first read.
+	ServeBeforeSync bool
+	// MinReplicas makes [Store.Publish] return only once that many Redis
+	// replicas have acknowledged the write (Redis's WAIT), within
+	// ReplicaTimeout, so that a failover cannot lose an acknowledged
+	// revocation. Default 0: the primary's answer is enough. Not with
+	// Redis Cluster.
+	MinReplicas int
+	// ReplicaTimeout bounds the wait for MinReplicas. Default Timeout.
+	ReplicaTimeout time.Duration
+	// Logger receives the start and end of each outage, write-backs, and
+	// the records skipped as malformed. Default slog.Default().
 	Logger *slog.Logger
+	// KeepRedisLogger leaves go-redis's own logger as it is in [Open].
+	// By default Open routes it to Logger at debug level (see
+	// [RouteRedisLog]), so that an outage is the store's two lines, not
+	// go-redis's "failed to dial" twice a second.
+	KeepRedisLogger bool
 }
 
-// Store is an [ssogate.Backplane] on Redis. Make one with [New]; stop it
-// with [Store.Close]. It is safe for concurrent use.
+// Store is an [ssogate.Backplane] on Redis. Make one with [New] or [Open];
+// stop it with [Store.Close]. It is safe for concurrent use.
 type Store struct {
-	rdb     redis.UniversalClient
-	opts    Options
-	log     *slog.Logger
-	key     string // the sorted set of revocations
-	channel string // where updates are published
-	now     func() time.Time
+	rdb redis.UniversalClient
+	// reader is the client of the follower's blocking reads: a copy of
+	// rdb's, which Close closes to end a read under way at once.
+	reader redis.UniversalClient
+	opts Options
+	log  *slog.Logger
+	keys keys
+	now  func() time.Time
 
+	ctx    context.Context // ends with Close
 	cancel context.CancelFunc
 	done   sync.WaitGroup
-	// ps is the subscription; Close closes it to end a blocked read.
-	ps *redis.PubSub
 	// owned is the client Open made, which Close closes.
 	owned io.Closer
 
 	down atomic.Bool // Redis is failing: the outage was logged
 
-	// mu guards subs, known, pending and synced.
-	mu   sync.Mutex
-	subs []*ssogate.Subscriber
-	// known holds every revocation this store has seen, by member, for
-	// subscribers that come later.
-	known map[string]ssogate.Revocation
+	// syncMu makes whole reads of the set and write-backs one at a time.
+	syncMu sync.Mutex
+
+	// mu guards every field below.
+	mu sync.Mutex
+	// subs are the subscribers, with whether each was told to fail
+	// closed.
+	subs []*subscriber
 	// pending holds revocations that Redis has not taken yet, by member.
 	pending map[string]ssogate.Revocation
-	// synced reports that the whole set was read since Redis last failed.
+	// synced reports that the set was read since Redis last failed, and
+	// lastID and epoch say where the stream was read to and in which
+	// life of Redis.
 	synced bool
+	lastID string
+	epoch  string
+	// lastTrim is when expired members were last removed from the set.
+	lastTrim time.Time
 }
+
+type subscriber struct {
+	ssogate.Subscriber
+	closed bool // told to fail closed
+}
+
+type keys struct{ set, log, epoch, v1 string }
 
 var _ ssogate.Backplane = (*Store)(nil)
 
-// New returns a Store on rdb, which it does not close. It reads the
-// revocations in force before it returns, so that a replica that starts
-// later refuses at once the sessions revoked before; if Redis cannot be
-// reached within [Options].Timeout, New still succeeds, logs the outage
-// and keeps trying.
+// New returns a Store on rdb, which it does not close. It makes no call to
+// Redis itself: each [ssogate.Middleware] that subscribes reads the
+// revocations in force, within [Options].Timeout.
 func New(rdb redis.UniversalClient, opts Options) (*Store, error) {
 	if rdb == nil {
 		return nil, errors.New("redisstore: nil client")
@@ -145,9 +199,10 @@ func New(rdb redis.UniversalClient, opts Options) (*Store, error) {
 		d    *time.Duration
 		def  time.Duration
 	}{
-		{"ResyncInterval", &opts.ResyncInterval, DefaultResyncInterval},
+		{"LogRetention", &opts.LogRetention, DefaultLogRetention},
 		{"RetryInterval", &opts.RetryInterval, DefaultRetryInterval},
 		{"Timeout", &opts.Timeout, DefaultTimeout},
+		{"ReplicaTimeout", &opts.ReplicaTimeout, opts.Timeout},
 	}
 	for _, f := range durations {
 		switch {
@@ -157,48 +212,98 @@ func New(rdb redis.UniversalClient, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("redisstore: Options.%s must not be negative", f.name)
 		}
 	}
+	if opts.ReplicaTimeout == 0 {
+		opts.ReplicaTimeout = opts.Timeout
+	}
 	if opts.Prefix == "" {
 		opts.Prefix = DefaultPrefix
+	}
+	if strings.ContainsAny(opts.Prefix, "{}") {
+		return nil, errors.New("redisstore: Options.Prefix must not contain braces: the store adds them")
+	}
+	if opts.MinReplicas < 0 {
+		return nil, errors.New("redisstore: Options.MinReplicas must not be negative")
+	}
+	if _, ok := rdb.(*redis.Client); opts.MinReplicas > 0 && !ok {
+		return nil, errors.New("redisstore: Options.MinReplicas needs a single-primary or Sentinel client, not a cluster")
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	tag := "{" + opts.Prefix + "}"
+	reader := rdb
+	switch c := rdb.(type) {
+	case *redis.Client:
+		o := *c.Options()
+		o.PoolSize, o.MinIdleConns, o.MaxIdleConns = 2, 0, 1
+		reader = redis.NewClient(&o)
+	case *redis.ClusterClient:
+		o := *c.Options()
+		reader = redis.NewClusterClient(&o)
+	}
 	s := &Store{
 		rdb:     rdb,
+		reader:  reader,
 		opts:    opts,
 		log:     opts.Logger,
-		key:     opts.Prefix + "revocations",
-		channel: opts.Prefix + "updates",
+		keys:    keys{set: tag + "revocations", log: tag + "log", epoch: tag + "epoch", v1: opts.Prefix + "revocations"},
 		now:     time.Now,
-		known:   make(map[string]ssogate.Revocation),
 		pending: make(map[string]ssogate.Revocation),
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	s.cancel = cancel
-	s.resync(ctx, false)
-	s.ps = rdb.Subscribe(ctx)
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.done.Add(2)
-	go s.subscribe(ctx)
-	go s.maintain(ctx)
+	go s.follow()
+	go s.maintain()
 	return s, nil
 }
 
-// Open returns a Store on a client of its own for a Redis URL, such as
-// redis://localhost:6379/0 or rediss://user:password@host:6380 (see
-// [redis.ParseURL]). [Store.Close] closes the client.
+// Open returns a Store on a client of its own for a Redis URL:
+//
+//   - redis://[user:password@]host:port[/db] (rediss:// for TLS): one server;
+//   - redis+sentinel://[user:password@]host:port[/db]?master_name=NAME&addr=host2:port
+//     ...: through Redis Sentinel, whose addresses these are;
+//   - redis+cluster://[user:password@]host:port?addr=host2:port...: a Redis
+//     Cluster, from any of its nodes.
+//
+// The query takes go-redis's options ([redis.ParseURL],
+// [redis.ParseFailoverURL], [redis.ParseClusterURL]). [Store.Close] closes
+// the client. Unless [Options].KeepRedisLogger, Open routes go-redis's
+// process-wide logger to the store's Logger at debug level.
 func Open(url string, opts Options) (*Store, error) {
-	ro, err := redis.ParseURL(url)
-	if err != nil {
-		// The URL may hold a password: the error does not quote it.
-		return nil, errors.New("redisstore: malformed Redis URL (want redis://host:port[/db])")
+	// The URL may hold a password: no error quotes it.
+	malformed := errors.New("redisstore: malformed Redis URL (want redis://host:port[/db], redis+sentinel://... or redis+cluster://...)")
+	var rdb redis.UniversalClient
+	switch scheme, rest, _ := strings.Cut(url, "://"); scheme {
+	case "redis", "rediss":
+		ro, err := redis.ParseURL(url)
+		if err != nil {
+			return nil, malformed
+		}
+		rdb = redis.NewClient(ro)
+	case "redis+sentinel", "rediss+sentinel":
+		fo, err := redis.ParseFailoverURL(strings.TrimSuffix(scheme, "+sentinel") + "://" + rest)
+		if err != nil || fo.MasterName == "" {
+			return nil, malformed
+		}
+		rdb = redis.NewFailoverClient(fo)
+	case "redis+cluster", "rediss+cluster":
+		co, err := redis.ParseClusterURL(strings.TrimSuffix(scheme, "+cluster") + "://" + rest)
+		if err != nil {
+			return nil, malformed
+		}
+		rdb = redis.NewClusterClient(co)
+	default:
+		return nil, malformed
 	}
-	rdb := redis.NewClient(ro)
 	s, err := New(rdb, opts)
 	if err != nil {
 		rdb.Close()
 		return nil, err
 	}
 	s.owned = rdb
+	if !opts.KeepRedisLogger {
+		RouteRedisLog(s.log)
+	}
 	return s, nil
 }
 
@@ -207,56 +312,96 @@ func Open(url string, opts Options) (*Store, error) {
 // store (they hold on the replica that made them until it stops).
 func (s *Store) Close() error {
 	s.cancel()
-	err := s.ps.Close()
+	if s.reader != s.rdb {
+		s.reader.Close() // ends a blocking read under way
+	}
 	s.done.Wait()
 	if s.owned != nil {
-		err = errors.Join(err, s.owned.Close())
+		return s.owned.Close()
 	}
-	return err
+	return nil
 }
 
-// Publish stores u's revocations in Redis and publishes u to every replica,
-// this one included, in one transaction. If Redis does not take them, it
-// returns the error and keeps the revocations to retry every
-// [Options].RetryInterval until Redis does. An update that holds only an
-// event is not retried: the webhook handler answers WorkOS with an error,
-// and WorkOS delivers the event again.
+// Publish stores u's revocations in Redis and adds u to the stream, in one
+// transaction, and with [Options].MinReplicas waits for Redis replicas to
+// have it. If Redis does not take the revocations, it returns the error and
+// keeps them to retry every [Options].RetryInterval until Redis does. An
+// update that holds only an event is not retried: the webhook handler
+// answers WorkOS with an error, and WorkOS delivers the event again.
 func (s *Store) Publish(ctx context.Context, u ssogate.Update) error {
-	msg := message{V: messageVersion, Event: u.Event}
-	members := make([]redis.Z, 0, len(u.Revocations))
 	for _, r := range u.Revocations {
 		if err := r.Validate(); err != nil {
 			return err
 		}
-		rec := encodeRecord(r)
-		msg.Revocations = append(msg.Revocations, rec)
-		members = append(members, redis.Z{Score: float64(r.Expires.UnixMilli()), Member: rec.member()})
 	}
-	s.remember(u.Revocations)
-	err := s.store(ctx, members, msg)
+	var event string
+	if u.Event != nil {
+		b, err := json.Marshal(u.Event)
+		if err != nil {
+			return err
+		}
+		event = string(b)
+	}
+	err := s.write(ctx, u.Revocations, event)
 	if err != nil && len(u.Revocations) > 0 {
 		s.mu.Lock()
 		for _, r := range u.Revocations {
-			s.pending[encodeRecord(r).member()] = r
+			s.pending[memberOf(r)] = r
 		}
 		s.mu.Unlock()
 	}
 	return err
 }
 
-// store adds members to the set and publishes msg, both or neither.
-func (s *Store) store(ctx context.Context, members []redis.Z, msg message) error {
-	payload, err := json.Marshal(msg)
-	if err != nil {
-		return err
+// write adds revs to the set and the stream, with event in the first
+// entry, all or nothing.
+func (s *Store) write(ctx context.Context, revs []ssogate.Revocation, event string) error {
+	now := s.now()
+	minID := strconv.FormatInt(now.Add(-s.opts.LogRetention).UnixMilli(), 10)
+	s.mu.Lock()
+	trim := now.Sub(s.lastTrim) >= time.Minute
+	if trim {
+		s.lastTrim = now
 	}
-	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		if len(members) > 0 {
-			p.ZAdd(ctx, s.key, members...)
+	s.mu.Unlock()
+	tx := func(p redis.Pipeliner) error {
+		if len(revs) > 0 {
+			members := make([]redis.Z, len(revs))
+			for i, r := range revs {
+				members[i] = redis.Z{Score: float64(r.Expires.UnixMilli()), Member: memberOf(r)}
+			}
+			p.ZAdd(ctx, s.keys.set, members...)
 		}
-		p.Publish(ctx, s.channel, payload)
+		if trim {
+			p.ZRemRangeByScore(ctx, s.keys.set, "-inf", "("+strconv.FormatInt(now.UnixMilli(), 10))
+		}
+		for i := 0; i == 0 || i < len(revs); i += maxEntryRevocations {
+			values := []any{"v", formatVersion}
+			if chunk := revs[i:min(i+maxEntryRevocations, len(revs))]; len(chunk) > 0 {
+				values = append(values, "r", entryLines(chunk))
+			}
+			if i == 0 && event != "" {
+				values = append(values, "e", event)
+			}
+			p.XAdd(ctx, &redis.XAddArgs{Stream: s.keys.log, MinID: minID, Approx: true, Values: values})
+		}
 		return nil
-	})
+	}
+	var err error
+	if c, ok := s.rdb.(*redis.Client); ok && s.opts.MinReplicas > 0 {
+		// WAIT counts the writes of its own connection.
+		conn := c.Conn()
+		defer conn.Close()
+		if _, err = conn.TxPipelined(ctx, tx); err == nil {
+			var n int64
+			n, err = conn.Wait(ctx, s.opts.MinReplicas, s.opts.ReplicaTimeout).Result()
+			if err == nil && n < int64(s.opts.MinReplicas) {
+				return fmt.Errorf("redisstore: stored on the primary, but %d of %d Redis replicas acknowledged it within %v", n, s.opts.MinReplicas, s.opts.ReplicaTimeout)
+			}
+		}
+	} else {
+		_, err = s.rdb.TxPipelined(ctx, tx)
+	}
 	if err != nil {
 		s.failed(err)
 		return fmt.Errorf("redisstore: %w", err)
@@ -264,105 +409,385 @@ func (s *Store) store(ctx context.Context, members []redis.Z, msg message) error
 	return nil
 }
 
-// Subscribe delivers to sub the revocations known so far, then every update.
+// Subscribe reads the revocations in force and delivers them to sub, then
+// every update. Until the read succeeds, sub is asked to fail closed,
+// unless [Options].ServeBeforeSync.
 func (s *Store) Subscribe(sub ssogate.Subscriber) func() {
-	p := &sub
+	p := &subscriber{Subscriber: sub}
 	s.mu.Lock()
 	s.subs = append(s.subs, p)
-	known := s.knownLocked()
-	failClosed := s.opts.FailClosed && !s.synced
 	s.mu.Unlock()
-	if failClosed && p.FailClosed != nil {
-		p.FailClosed(errNotSynced)
+	if !s.opts.ServeBeforeSync {
+		s.setClosed(p, errNotSynced)
 	}
-	p.Apply(ssogate.Update{Revocations: known, Resync: true})
+	ctx, cancel := context.WithTimeout(s.ctx, s.opts.Timeout)
+	defer cancel()
+	if err := s.sync(ctx); err != nil && s.ctx.Err() == nil {
+		s.failed(err)
+	}
 	return func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		s.subs = slices.DeleteFunc(s.subs, func(x *ssogate.Subscriber) bool { return x == p })
+		s.subs = slices.DeleteFunc(s.subs, func(x *subscriber) bool { return x == p })
 	}
 }
 
-var errNotSynced = errors.New("redisstore: the revocations have not been read from Redis since it was lost")
+var errNotSynced = errors.New("redisstore: the revocations in force have not been read from Redis yet")
 
-// subscribe receives the published updates until ctx ends. Each
-// (re)subscription is followed by a full resync: messages published while
-// the subscription was away are lost.
-func (s *Store) subscribe(ctx context.Context) {
-	defer s.done.Done()
-	ps := s.ps
-	for ctx.Err() == nil {
-		// Subscribing again is cheap, and brings a confirmation after
-		// every reconnection of the subscription.
-		if err := ps.Subscribe(ctx, s.channel); err != nil {
-			s.failed(err)
-			s.sleep(ctx, s.opts.RetryInterval)
-			continue
+// sync reads the whole set and delivers it to every subscriber, as a
+// Resync update, having noted first where the stream ends, so that the
+// stream brings whatever is added during the read.
+func (s *Store) sync(ctx context.Context) error {
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	epoch, err := s.ensureEpoch(ctx)
+	if err != nil {
+		return err
+	}
+	st, err := s.check(ctx)
+	if err != nil {
+		return err
+	}
+	revs, err := s.readSet(ctx)
+	if err != nil {
+		return err
+	}
+	s.deliver(ssogate.Update{Revocations: revs, Resync: true})
+	s.mu.Lock()
+	s.synced, s.lastID, s.epoch = true, st.lastID, epoch
+	s.mu.Unlock()
+	s.recovered()
+	return nil
+}
+
+// ensureEpoch returns Redis's epoch, creating it if this Redis has none
+// (it is new, or lost its data). A new epoch also carries version 1's
+// revocations over, once.
+func (s *Store) ensureEpoch(ctx context.Context) (string, error) {
+	created, err := s.rdb.SetNX(ctx, s.keys.epoch, rand.Text(), 0).Result()
+	if err != nil {
+		return "", err
+	}
+	if created {
+		s.migrateV1(ctx)
+	}
+	return s.rdb.Get(ctx, s.keys.epoch).Result()
+}
+
+// migrateV1 writes the revocations of version 1's sorted set, if any, in
+// the new format.
+func (s *Store) migrateV1(ctx context.Context) {
+	members, err := s.rdb.ZRangeByScore(ctx, s.keys.v1, &redis.ZRangeBy{Min: strconv.FormatInt(s.now().UnixMilli(), 10), Max: "+inf"}).Result()
+	if err != nil || len(members) == 0 {
+		return
+	}
+	var revs []ssogate.Revocation
+	for _, m := range members {
+		if r, err := decodeV1Member(m); err == nil {
+			revs = append(revs, r)
 		}
-		s.receive(ctx, ps)
+	}
+	if n, err := s.writeBack(ctx, revs); err == nil {
+		s.log.Info("redisstore: revocations of the previous format carried over", "count", n)
 	}
 }
 
-// receive handles what ps delivers until it fails.
-func (s *Store) receive(ctx context.Context, ps *redis.PubSub) {
+// readSet reads every revocation in force, a page at a time.
+func (s *Store) readSet(ctx context.Context) ([]ssogate.Revocation, error) {
+	nowMS := s.now().UnixMilli()
+	var revs []ssogate.Revocation
+	skipped := 0
+	var cursor uint64
 	for {
-		m, err := ps.ReceiveTimeout(ctx, s.opts.Timeout)
-		if ctx.Err() != nil {
-			return
-		}
+		page, next, err := s.rdb.ZScan(ctx, s.keys.set, cursor, "", scanCount).Result()
 		if err != nil {
-			var timeout interface{ Timeout() bool }
-			if errors.As(err, &timeout) && timeout.Timeout() {
-				// A quiet channel, or a Redis that hangs: ask it.
-				if err := ps.Ping(ctx); err == nil {
-					continue
-				}
-			}
-			s.failed(err)
-			s.sleep(ctx, s.opts.RetryInterval)
-			return
+			return nil, err
 		}
-		switch m := m.(type) {
-		case *redis.Subscription:
-			if m.Kind == "subscribe" {
-				// Updates published while the subscription was away are lost.
-				s.resync(ctx, true)
-			}
-		case *redis.Message:
-			u, err := decodeMessage([]byte(m.Payload))
+		for i := 0; i+1 < len(page); i += 2 {
+			score, err := strconv.ParseFloat(page[i+1], 64)
 			if err != nil {
-				s.log.Warn("redisstore: malformed update skipped", "channel", s.channel, "err", err)
+				skipped++
 				continue
 			}
-			s.remember(u.Revocations)
-			s.deliver(u)
+			if int64(score) < nowMS {
+				continue
+			}
+			r, err := decodeMember(page[i], int64(score))
+			if err != nil {
+				skipped++
+				continue
+			}
+			revs = append(revs, r)
+		}
+		if cursor = next; cursor == 0 {
+			break
+		}
+	}
+	if skipped > 0 {
+		s.log.Warn("redisstore: malformed revocation records skipped", "key", s.keys.set, "count", skipped)
+	}
+	return revs, nil
+}
+
+// streamState is what check learns of Redis.
+type streamState struct {
+	epoch      string // "" if Redis has none
+	lastID     string // the stream's last entry id; "0-0" if it has none
+	maxDeleted string // the largest id trimmed away; "0-0" if none
+}
+
+// checkScript answers, in one small reply, whether Redis lost data and
+// where its stream stands.
+var checkScript = redis.NewScript(`
+local e = redis.call('GET', KEYS[1])
+if redis.call('EXISTS', KEYS[2]) == 0 then return {e, '0-0', '0-0'} end
+local info = redis.call('XINFO', 'STREAM', KEYS[2])
+local last, maxdel = '0-0', '0-0'
+for i = 1, #info, 2 do
+  if info[i] == 'last-generated-id' then last = info[i+1] end
+  if info[i] == 'max-deleted-entry-id' then maxdel = info[i+1] end
+end
+return {e, last, maxdel}
+`)
+
+func (s *Store) check(ctx context.Context) (streamState, error) {
+	return parseState(checkScript.Run(ctx, s.rdb, []string{s.keys.epoch, s.keys.log}))
+}
+
+func parseState(cmd *redis.Cmd) (streamState, error) {
+	v, err := cmd.Slice()
+	if err != nil || len(v) != 3 {
+		return streamState{}, cmp(err, errors.New("redisstore: unexpected answer to the stream check"))
+	}
+	str := func(x any) string { s, _ := x.(string); return s }
+	return streamState{epoch: str(v[0]), lastID: str(v[1]), maxDeleted: str(v[2])}, nil
+}
+
+func cmp(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// follow reads the stream from where this replica stopped, until Close.
+func (s *Store) follow() {
+	defer s.done.Done()
+	ctx := s.ctx
+	for ctx.Err() == nil {
+		s.mu.Lock()
+		synced, lastID, epoch := s.synced, s.lastID, s.epoch
+		haveSubs := len(s.subs) > 0
+		s.mu.Unlock()
+		if !haveSubs {
+			s.sleep(s.opts.RetryInterval)
+			continue
+		}
+		if !synced {
+			sctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+			err := s.sync(sctx)
+			cancel()
+			if err != nil && ctx.Err() == nil {
+				s.failed(err)
+				s.sleep(s.opts.RetryInterval)
+			}
+			continue
+		}
+		if s.down.Load() {
+			// Coming back from an outage: look before waiting on the
+			// stream, so that a Redis that lost data is seen at once.
+			cctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+			st, err := s.check(cctx)
+			cancel()
+			if err != nil {
+				if ctx.Err() == nil {
+					s.failed(err)
+					s.sleep(s.opts.RetryInterval)
+				}
+				continue
+			}
+			if s.handle(ctx, st, epoch, lastID) {
+				s.recovered()
+			}
+			continue
+		}
+		// One round trip: whether Redis lost data, and the updates since
+		// lastID (waiting for them up to followBlock).
+		var check *redis.Cmd
+		var read *redis.XStreamSliceCmd
+		_, err := s.reader.Pipelined(ctx, func(p redis.Pipeliner) error {
+			check = checkScript.Run(ctx, p, []string{s.keys.epoch, s.keys.log})
+			read = p.XRead(ctx, &redis.XReadArgs{Streams: []string{s.keys.log, lastID}, Count: 100, Block: followBlock})
+			return nil
+		})
+		if errors.Is(err, redis.Nil) {
+			err = nil // no update within followBlock
+		}
+		if err != nil && !isNoScript(err) {
+			if ctx.Err() == nil {
+				s.failed(err)
+				s.sleep(s.opts.RetryInterval)
+			}
+			continue
+		}
+		st, cerr := parseState(check)
+		if cerr != nil {
+			// The script was not loaded (a new Redis): load it and look again.
+			if lerr := checkScript.Load(ctx, s.rdb).Err(); lerr != nil && ctx.Err() == nil {
+				s.failed(lerr)
+				s.sleep(s.opts.RetryInterval)
+			}
+			continue
+		}
+		if !s.handle(ctx, st, epoch, lastID) {
+			continue
+		}
+		s.recovered()
+		streams, _ := read.Result()
+		for _, stream := range streams {
+			s.applyEntries(stream.Messages)
 		}
 	}
 }
 
-// maintain retries pending revocations, tries a lost Redis, and resyncs
-// periodically, until ctx ends.
-func (s *Store) maintain(ctx context.Context) {
+// handle acts on what check found, for a replica that read the stream to
+// lastID in Redis's life epoch. It reports whether the stream can be read
+// on from lastID.
+func (s *Store) handle(ctx context.Context, st streamState, epoch, lastID string) bool {
+	switch {
+	case st.epoch != epoch:
+		// Redis lost everything (or was never ours).
+		s.restore(ctx, "0-0")
+		return false
+	case compareIDs(st.lastID, lastID) < 0:
+		// The stream ends before what this replica read: a failover
+		// lost writes.
+		s.restore(ctx, st.lastID)
+		return false
+	case compareIDs(st.maxDeleted, lastID) > 0:
+		// Entries this replica has not read were trimmed away.
+		s.mu.Lock()
+		s.synced = false
+		s.mu.Unlock()
+		return false
+	}
+	return true
+}
+
+// applyEntries delivers stream entries in order, and notes the last.
+func (s *Store) applyEntries(msgs []redis.XMessage) {
+	skipped := 0
+	for _, m := range msgs {
+		u, err := decodeEntry(m.Values)
+		if err != nil {
+			skipped++
+		} else {
+			s.deliver(u)
+		}
+		s.mu.Lock()
+		s.lastID = m.ID
+		s.mu.Unlock()
+	}
+	if skipped > 0 {
+		s.log.Warn("redisstore: malformed updates skipped", "key", s.keys.log, "count", skipped)
+	}
+}
+
+// restore writes back every revocation the subscribers hold, after Redis
+// lost data, and reads the stream again from from.
+func (s *Store) restore(ctx context.Context, from string) {
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	s.log.Warn("redisstore: Redis lost revocations (a restart without persistence, or a failover); writing back those this replica holds")
+	epoch, err := s.ensureEpoch(ctx)
+	if err != nil {
+		s.failed(err)
+		return
+	}
+	var revs []ssogate.Revocation
+	s.mu.Lock()
+	subs := slices.Clone(s.subs)
+	s.mu.Unlock()
+	for _, p := range subs {
+		if p.Known != nil {
+			for r := range p.Known {
+				revs = append(revs, r)
+			}
+			break // the subscribers of one store hold the same revocations
+		}
+	}
+	n, err := s.writeBack(ctx, revs)
+	if err != nil {
+		s.failed(err)
+		return
+	}
+	s.log.Info("redisstore: revocations written back", "held", len(revs), "missing", n)
+	s.mu.Lock()
+	s.epoch, s.lastID = epoch, from
+	s.mu.Unlock()
+	s.recovered()
+}
+
+// writeBackScript adds the members the set lacks, and adds those to the
+// stream, so that the other replicas learn of them too.
+var writeBackScript = redis.NewScript(`
+local added = {}
+for i = 2, #ARGV, 2 do
+  if redis.call('ZADD', KEYS[1], 'NX', ARGV[i+1], ARGV[i]) == 1 then
+    added[#added+1] = ARGV[i] .. ' ' .. ARGV[i+1]
+  end
+end
+if #added > 0 then
+  redis.call('XADD', KEYS[2], 'MINID', '~', ARGV[1], '*', 'v', '2', 'r', table.concat(added, '\n'))
+end
+return #added
+`)
+
+// writeBack writes revs back, a chunk at a time; it returns how many the
+// set lacked.
+func (s *Store) writeBack(ctx context.Context, revs []ssogate.Revocation) (int, error) {
+	now := s.now()
+	minID := strconv.FormatInt(now.Add(-s.opts.LogRetention).UnixMilli(), 10)
+	added := 0
+	for i := 0; i < len(revs); i += maxEntryRevocations {
+		args := []any{minID}
+		for _, r := range revs[i:min(i+maxEntryRevocations, len(revs))] {
+			if r.Expires.Before(now) {
+				continue
+			}
+			args = append(args, memberOf(r), strconv.FormatInt(r.Expires.UnixMilli(), 10))
+		}
+		if len(args) == 1 {
+			continue
+		}
+		cctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+		n, err := writeBackScript.Run(cctx, s.rdb, []string{s.keys.set, s.keys.log}, args...).Int()
+		cancel()
+		if err != nil {
+			return added, err
+		}
+		added += n
+	}
+	return added, nil
+}
+
+// maintain retries pending revocations until Close.
+func (s *Store) maintain() {
 	defer s.done.Done()
 	tick := time.NewTicker(s.opts.RetryInterval)
 	defer tick.Stop()
-	lastSync := s.now()
 	for {
 		select {
-		case <-ctx.Done():
+		case <-s.ctx.Done():
 			return
 		case <-tick.C:
 		}
-		s.retryPending(ctx)
-		if s.down.Load() || s.now().Sub(lastSync) >= s.opts.ResyncInterval {
-			s.resync(ctx, false)
-			lastSync = s.now()
-		}
+		s.retryPending()
 	}
 }
 
 // retryPending tries to store the revocations Redis has not taken.
-func (s *Store) retryPending(ctx context.Context) {
+func (s *Store) retryPending() {
 	s.mu.Lock()
 	now := s.now()
 	var revs []ssogate.Revocation
@@ -377,70 +802,17 @@ func (s *Store) retryPending(ctx context.Context) {
 	if len(revs) == 0 {
 		return
 	}
-	msg := message{V: messageVersion}
-	members := make([]redis.Z, 0, len(revs))
-	for _, r := range revs {
-		rec := encodeRecord(r)
-		msg.Revocations = append(msg.Revocations, rec)
-		members = append(members, redis.Z{Score: float64(r.Expires.UnixMilli()), Member: rec.member()})
-	}
-	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	ctx, cancel := context.WithTimeout(s.ctx, s.opts.Timeout)
 	defer cancel()
-	if err := s.store(ctx, members, msg); err != nil {
+	if err := s.write(ctx, revs, ""); err != nil {
 		return
 	}
 	s.mu.Lock()
-	for _, z := range members {
-		delete(s.pending, z.Member.(string))
+	for _, r := range revs {
+		delete(s.pending, memberOf(r))
 	}
 	s.mu.Unlock()
 	s.log.Info("redisstore: revocations made while Redis was unreachable are stored", "count", len(revs))
-}
-
-// resync reads every revocation in force, forgets the expired ones in
-// Redis, and delivers them all; with missed set, as a Resync update.
-func (s *Store) resync(parent context.Context, missed bool) {
-	ctx, cancel := context.WithTimeout(parent, s.opts.Timeout)
-	defer cancel()
-	nowMS := strconv.FormatInt(s.now().UnixMilli(), 10)
-	var members *redis.StringSliceCmd
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.ZRemRangeByScore(ctx, s.key, "-inf", "("+nowMS)
-		members = p.ZRangeByScore(ctx, s.key, &redis.ZRangeBy{Min: nowMS, Max: "+inf"})
-		return nil
-	})
-	if err != nil {
-		if parent.Err() == nil { // not closing
-			s.failed(err)
-		}
-		return
-	}
-	var revs []ssogate.Revocation
-	skipped := 0
-	for _, m := range members.Val() {
-		r, err := decodeMember(m)
-		if err != nil {
-			skipped++
-			continue
-		}
-		revs = append(revs, r)
-	}
-	if skipped > 0 {
-		s.log.Warn("redisstore: malformed revocation records skipped", "key", s.key, "count", skipped)
-	}
-	s.remember(revs)
-	s.mu.Lock()
-	all := s.knownLocked()
-	wasSynced := s.synced
-	s.synced = true
-	s.mu.Unlock()
-	s.deliver(ssogate.Update{Revocations: all, Resync: missed})
-	if s.down.CompareAndSwap(true, false) {
-		s.log.Info("redisstore: Redis is reachable again")
-	}
-	if !wasSynced && s.opts.FailClosed {
-		s.failClosed(nil)
-	}
 }
 
 // failed notes that a Redis call failed: the first failure of an outage is
@@ -449,23 +821,43 @@ func (s *Store) failed(err error) {
 	if s.down.CompareAndSwap(false, true) {
 		s.log.Warn("redisstore: Redis is unreachable; serving with the revocations known", "err", err, "fail_closed", s.opts.FailClosed)
 	}
-	s.mu.Lock()
-	wasSynced := s.synced
-	s.synced = false
-	s.mu.Unlock()
-	if wasSynced && s.opts.FailClosed {
-		s.failClosed(err)
+	if !s.opts.FailClosed {
+		return
 	}
-}
-
-func (s *Store) failClosed(err error) {
 	s.mu.Lock()
 	subs := slices.Clone(s.subs)
 	s.mu.Unlock()
 	for _, p := range subs {
-		if p.FailClosed != nil {
-			p.FailClosed(err)
+		s.setClosed(p, err)
+	}
+}
+
+// recovered notes that Redis answered: the end of an outage is logged, and
+// every subscriber serves sessions again once synced.
+func (s *Store) recovered() {
+	if s.down.CompareAndSwap(true, false) {
+		s.log.Info("redisstore: Redis is reachable again")
+	}
+	s.mu.Lock()
+	synced := s.synced
+	subs := slices.Clone(s.subs)
+	s.mu.Unlock()
+	if synced {
+		for _, p := range subs {
+			s.setClosed(p, nil)
 		}
+	}
+}
+
+// setClosed asks p to fail closed (err not nil) or to serve, if that
+// changes anything.
+func (s *Store) setClosed(p *subscriber, err error) {
+	s.mu.Lock()
+	change := p.closed != (err != nil)
+	p.closed = err != nil
+	s.mu.Unlock()
+	if change && p.FailClosed != nil {
+		p.FailClosed(err)
 	}
 }
 
@@ -479,36 +871,46 @@ func (s *Store) deliver(u ssogate.Update) {
 	}
 }
 
-// remember adds revs to the known set and forgets the expired ones.
-func (s *Store) remember(revs []ssogate.Revocation) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	for m, r := range s.known {
-		if r.Expires.Before(now) {
-			delete(s.known, m)
-		}
-	}
-	for _, r := range revs {
-		if !r.Expires.Before(now) {
-			s.known[encodeRecord(r).member()] = r
-		}
-	}
-}
-
-func (s *Store) knownLocked() []ssogate.Revocation {
-	out := make([]ssogate.Revocation, 0, len(s.known))
-	for _, r := range s.known {
-		out = append(out, r)
-	}
-	return out
-}
-
-func (s *Store) sleep(ctx context.Context, d time.Duration) {
+func (s *Store) sleep(d time.Duration) {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
-	case <-ctx.Done():
+	case <-s.ctx.Done():
 	case <-t.C:
 	}
+}
+
+// isNoScript reports whether err is Redis's answer to a script it does
+// not hold.
+func isNoScript(err error) bool {
+	return err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT")
+}
+
+// compareIDs compares two stream ids, "ms-seq".
+func compareIDs(a, b string) int {
+	am, as := splitID(a)
+	bm, bs := splitID(b)
+	switch {
+	case am != bm:
+		return cmpInt(am, bm)
+	default:
+		return cmpInt(as, bs)
+	}
+}
+
+func splitID(id string) (uint64, uint64) {
+	ms, seq, _ := strings.Cut(id, "-")
+	m, _ := strconv.ParseUint(ms, 10, 64)
+	n, _ := strconv.ParseUint(seq, 10, 64)
+	return m, n
+}
+
+func cmpInt(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }

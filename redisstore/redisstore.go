@@ -145,10 +145,10 @@ type Store struct {
 	// reader is the client of the follower's blocking reads: a copy of
 	// rdb's, which Close closes to end a read under way at once.
 	reader redis.UniversalClient
-	opts Options
-	log  *slog.Logger
-	keys keys
-	now  func() time.Time
+	opts   Options
+	log    *slog.Logger
+	keys   keys
+	now    func() time.Time
 
 	ctx    context.Context // ends with Close
 	cancel context.CancelFunc

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -82,6 +83,9 @@ type cluster struct {
 
 	mu       sync.Mutex // guards hookDest
 	hookDest http.Handler
+
+	// dial, if set, dials the replicas' Redis connections.
+	dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 func newCluster(t *testing.T, redisAddr string, opts Options) *cluster {
@@ -105,11 +109,15 @@ func newCluster(t *testing.T, redisAddr string, opts Options) *cluster {
 // start starts a replica.
 func (c *cluster) start(name string) *replica {
 	c.t.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: c.addr, MaxRetries: 1, DialTimeout: time.Second})
+	rdb := redis.NewClient(&redis.Options{Addr: c.addr, MaxRetries: 1, DialTimeout: time.Second, Dialer: c.dial})
 	c.t.Cleanup(func() { rdb.Close() })
 	logger := slog.New(slog.NewTextHandler(c.logs, nil)).With("replica", name)
 	opts := c.opts
 	opts.Prefix = c.prefix
+	if opts.WriteBackGrace == 0 {
+		// Each test's keys are new: a replica would wait the grace out.
+		opts.WriteBackGrace = time.Millisecond
+	}
 	opts.Logger = logger
 	store, err := New(rdb, opts)
 	if err != nil {

@@ -84,6 +84,9 @@ const (
 	DefaultLogRetention  = 10 * time.Minute
 	DefaultRetryInterval = time.Second
 	DefaultTimeout       = 5 * time.Second
+	// DefaultWriteBackGrace leaves the running replicas a blocking read
+	// and a retry to notice that Redis lost its data and write back.
+	DefaultWriteBackGrace = followBlock + time.Second
 )
 
 // followBlock is how long a replica waits on the stream before it asks
@@ -120,6 +123,12 @@ type Options struct {
 	// started while Redis is down then accepts the sessions revoked
 	// before. Default false: refuse them (503) until the first read.
 	ServeBeforeSync bool
+	// WriteBackGrace is how long after Redis lost its data (or first
+	// served this app) a replica waits before it trusts the set it reads:
+	// the replicas that were running need a moment to write back what they
+	// hold. Meanwhile it refuses sessions as before its first read.
+	// Default 6 s.
+	WriteBackGrace time.Duration
 	// MinReplicas makes [Store.Publish] return only once that many Redis
 	// replicas have acknowledged the write (Redis's WAIT), within
 	// ReplicaTimeout, so that a failover cannot lose an acknowledged
@@ -203,6 +212,7 @@ func New(rdb redis.UniversalClient, opts Options) (*Store, error) {
 		{"RetryInterval", &opts.RetryInterval, DefaultRetryInterval},
 		{"Timeout", &opts.Timeout, DefaultTimeout},
 		{"ReplicaTimeout", &opts.ReplicaTimeout, opts.Timeout},
+		{"WriteBackGrace", &opts.WriteBackGrace, DefaultWriteBackGrace},
 	}
 	for _, f := range durations {
 		switch {
@@ -235,10 +245,17 @@ func New(rdb redis.UniversalClient, opts Options) (*Store, error) {
 	switch c := rdb.(type) {
 	case *redis.Client:
 		o := *c.Options()
-		o.PoolSize, o.MinIdleConns, o.MaxIdleConns = 2, 0, 1
+		o.MinIdleConns = 0
+		// A connection that broke (Redis restarted) must say so, not be
+		// replaced silently under a read that then waits on a new Redis.
+		o.MaxRetries, o.DialerRetries = -1, 1
+		// A pipelined blocking read waits up to followBlock for its answer.
+		o.ReadTimeout = followBlock + max(o.ReadTimeout, time.Second)
 		reader = redis.NewClient(&o)
 	case *redis.ClusterClient:
 		o := *c.Options()
+		o.MaxRetries, o.DialerRetries = -1, 1
+		o.ReadTimeout = followBlock + max(o.ReadTimeout, time.Second)
 		reader = redis.NewClusterClient(&o)
 	}
 	s := &Store{
@@ -422,7 +439,7 @@ func (s *Store) Subscribe(sub ssogate.Subscriber) func() {
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, s.opts.Timeout)
 	defer cancel()
-	if err := s.sync(ctx); err != nil && s.ctx.Err() == nil {
+	if err := s.sync(ctx); err != nil && s.ctx.Err() == nil && !errors.Is(err, errWriteBacks) {
 		s.failed(err)
 	}
 	return func() {
@@ -430,6 +447,20 @@ func (s *Store) Subscribe(sub ssogate.Subscriber) func() {
 		defer s.mu.Unlock()
 		s.subs = slices.DeleteFunc(s.subs, func(x *subscriber) bool { return x == p })
 	}
+}
+
+// errWriteBacks says that Redis's data is too new to trust yet.
+var errWriteBacks = errors.New("redisstore: Redis lost its data (or is new) a moment ago; waiting for the running replicas to write back")
+
+// epochAge returns how long ago the epoch was made, as its maker's clock
+// said; an epoch of unknown age counts as old.
+func (s *Store) epochAge(epoch string) time.Duration {
+	_, at, ok := strings.Cut(epoch, ":")
+	ms, err := strconv.ParseInt(at, 10, 64)
+	if !ok || err != nil {
+		return s.opts.WriteBackGrace
+	}
+	return s.now().Sub(time.UnixMilli(ms))
 }
 
 var errNotSynced = errors.New("redisstore: the revocations in force have not been read from Redis yet")
@@ -444,7 +475,10 @@ func (s *Store) sync(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	st, err := s.check(ctx)
+	if age := s.epochAge(epoch); age < s.opts.WriteBackGrace {
+		return fmt.Errorf("%w (for %v more)", errWriteBacks, s.opts.WriteBackGrace-age)
+	}
+	st, err := s.check(ctx, epoch)
 	if err != nil {
 		return err
 	}
@@ -464,7 +498,8 @@ func (s *Store) sync(ctx context.Context) error {
 // (it is new, or lost its data). A new epoch also carries version 1's
 // revocations over, once.
 func (s *Store) ensureEpoch(ctx context.Context) (string, error) {
-	created, err := s.rdb.SetNX(ctx, s.keys.epoch, rand.Text(), 0).Result()
+	value := rand.Text() + ":" + strconv.FormatInt(s.now().UnixMilli(), 10)
+	created, err := s.rdb.SetNX(ctx, s.keys.epoch, value, 0).Result()
 	if err != nil {
 		return "", err
 	}
@@ -531,43 +566,44 @@ func (s *Store) readSet(ctx context.Context) ([]ssogate.Revocation, error) {
 
 // streamState is what check learns of Redis.
 type streamState struct {
-	epoch      string // "" if Redis has none
+	sameEpoch  bool   // Redis's epoch is the one asked about
 	lastID     string // the stream's last entry id; "0-0" if it has none
 	maxDeleted string // the largest id trimmed away; "0-0" if none
 }
 
-// checkScript answers, in one small reply, whether Redis lost data and
-// where its stream stands.
+// checkScript answers, in one small reply, whether Redis's epoch is still
+// ARGV[1] (or else it lost data) and where its stream stands. It runs every
+// few seconds on every replica: the reply is kept to a few dozen bytes.
 var checkScript = redis.NewScript(`
-local e = redis.call('GET', KEYS[1])
-if redis.call('EXISTS', KEYS[2]) == 0 then return {e, '0-0', '0-0'} end
+local same = 0
+if redis.call('GET', KEYS[1]) == ARGV[1] then same = 1 end
+if redis.call('EXISTS', KEYS[2]) == 0 then return {same, '0-0', '0-0'} end
 local info = redis.call('XINFO', 'STREAM', KEYS[2])
 local last, maxdel = '0-0', '0-0'
 for i = 1, #info, 2 do
   if info[i] == 'last-generated-id' then last = info[i+1] end
   if info[i] == 'max-deleted-entry-id' then maxdel = info[i+1] end
 end
-return {e, last, maxdel}
+return {same, last, maxdel}
 `)
 
-func (s *Store) check(ctx context.Context) (streamState, error) {
-	return parseState(checkScript.Run(ctx, s.rdb, []string{s.keys.epoch, s.keys.log}))
+// check asks Redis whether its epoch is still epoch, and where the stream
+// stands.
+func (s *Store) check(ctx context.Context, epoch string) (streamState, error) {
+	return parseState(checkScript.Run(ctx, s.rdb, []string{s.keys.epoch, s.keys.log}, epoch))
 }
 
 func parseState(cmd *redis.Cmd) (streamState, error) {
 	v, err := cmd.Slice()
-	if err != nil || len(v) != 3 {
-		return streamState{}, cmp(err, errors.New("redisstore: unexpected answer to the stream check"))
+	if err != nil {
+		return streamState{}, err
+	}
+	if len(v) != 3 {
+		return streamState{}, errors.New("redisstore: unexpected answer to the stream check")
 	}
 	str := func(x any) string { s, _ := x.(string); return s }
-	return streamState{epoch: str(v[0]), lastID: str(v[1]), maxDeleted: str(v[2])}, nil
-}
-
-func cmp(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
+	same, _ := v[0].(int64)
+	return streamState{sameEpoch: same == 1, lastID: str(v[1]), maxDeleted: str(v[2])}, nil
 }
 
 // follow reads the stream from where this replica stopped, until Close.
@@ -587,7 +623,10 @@ func (s *Store) follow() {
 			sctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 			err := s.sync(sctx)
 			cancel()
-			if err != nil && ctx.Err() == nil {
+			switch {
+			case errors.Is(err, errWriteBacks):
+				s.sleep(s.opts.RetryInterval)
+			case err != nil && ctx.Err() == nil:
 				s.failed(err)
 				s.sleep(s.opts.RetryInterval)
 			}
@@ -597,7 +636,7 @@ func (s *Store) follow() {
 			// Coming back from an outage: look before waiting on the
 			// stream, so that a Redis that lost data is seen at once.
 			cctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
-			st, err := s.check(cctx)
+			st, err := s.check(cctx, epoch)
 			cancel()
 			if err != nil {
 				if ctx.Err() == nil {
@@ -606,7 +645,7 @@ func (s *Store) follow() {
 				}
 				continue
 			}
-			if s.handle(ctx, st, epoch, lastID) {
+			if s.handle(ctx, st, lastID) {
 				s.recovered()
 			}
 			continue
@@ -616,7 +655,7 @@ func (s *Store) follow() {
 		var check *redis.Cmd
 		var read *redis.XStreamSliceCmd
 		_, err := s.reader.Pipelined(ctx, func(p redis.Pipeliner) error {
-			check = checkScript.Run(ctx, p, []string{s.keys.epoch, s.keys.log})
+			check = checkScript.Run(ctx, p, []string{s.keys.epoch, s.keys.log}, epoch)
 			read = p.XRead(ctx, &redis.XReadArgs{Streams: []string{s.keys.log, lastID}, Count: 100, Block: followBlock})
 			return nil
 		})
@@ -639,7 +678,7 @@ func (s *Store) follow() {
 			}
 			continue
 		}
-		if !s.handle(ctx, st, epoch, lastID) {
+		if !s.handle(ctx, st, lastID) {
 			continue
 		}
 		s.recovered()
@@ -651,11 +690,10 @@ func (s *Store) follow() {
 }
 
 // handle acts on what check found, for a replica that read the stream to
-// lastID in Redis's life epoch. It reports whether the stream can be read
-// on from lastID.
-func (s *Store) handle(ctx context.Context, st streamState, epoch, lastID string) bool {
+// lastID. It reports whether the stream can be read on from lastID.
+func (s *Store) handle(ctx context.Context, st streamState, lastID string) bool {
 	switch {
-	case st.epoch != epoch:
+	case !st.sameEpoch:
 		// Redis lost everything (or was never ours).
 		s.restore(ctx, "0-0")
 		return false

@@ -86,6 +86,9 @@ type cluster struct {
 
 	// dial, if set, dials the replicas' Redis connections.
 	dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// client, if set, makes each replica's Redis client (Sentinel,
+	// Cluster) instead of one for addr.
+	client func() redis.UniversalClient
 }
 
 func newCluster(t *testing.T, redisAddr string, opts Options) *cluster {
@@ -109,7 +112,12 @@ func newCluster(t *testing.T, redisAddr string, opts Options) *cluster {
 // start starts a replica.
 func (c *cluster) start(name string) *replica {
 	c.t.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: c.addr, MaxRetries: 1, DialTimeout: time.Second, Dialer: c.dial})
+	var rdb redis.UniversalClient
+	if c.client != nil {
+		rdb = c.client()
+	} else {
+		rdb = redis.NewClient(&redis.Options{Addr: c.addr, MaxRetries: 1, DialTimeout: time.Second, Dialer: c.dial})
+	}
 	c.t.Cleanup(func() { rdb.Close() })
 	logger := slog.New(slog.NewTextHandler(c.logs, nil)).With("replica", name)
 	opts := c.opts

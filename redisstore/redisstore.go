@@ -161,7 +161,9 @@ type Store struct {
 
 	ctx    context.Context // ends with Close
 	cancel context.CancelFunc
-	done   sync.WaitGroup
+	// subscribed wakes the follower when the first subscriber comes.
+	subscribed chan struct{}
+	done       sync.WaitGroup
 	// owned is the client Open made, which Close closes.
 	owned io.Closer
 
@@ -259,13 +261,14 @@ func New(rdb redis.UniversalClient, opts Options) (*Store, error) {
 		reader = redis.NewClusterClient(&o)
 	}
 	s := &Store{
-		rdb:     rdb,
-		reader:  reader,
-		opts:    opts,
-		log:     opts.Logger,
-		keys:    keys{set: tag + "revocations", log: tag + "log", epoch: tag + "epoch", v1: opts.Prefix + "revocations"},
-		now:     time.Now,
-		pending: make(map[string]ssogate.Revocation),
+		rdb:        rdb,
+		reader:     reader,
+		opts:       opts,
+		log:        opts.Logger,
+		keys:       keys{set: tag + "revocations", log: tag + "log", epoch: tag + "epoch", v1: opts.Prefix + "revocations"},
+		now:        time.Now,
+		pending:    make(map[string]ssogate.Revocation),
+		subscribed: make(chan struct{}, 1),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.done.Add(2)
@@ -442,6 +445,10 @@ func (s *Store) Subscribe(sub ssogate.Subscriber) func() {
 	if err := s.sync(ctx); err != nil && s.ctx.Err() == nil && !errors.Is(err, errWriteBacks) {
 		s.failed(err)
 	}
+	select {
+	case s.subscribed <- struct{}{}:
+	default:
+	}
 	return func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -616,7 +623,10 @@ func (s *Store) follow() {
 		haveSubs := len(s.subs) > 0
 		s.mu.Unlock()
 		if !haveSubs {
-			s.sleep(s.opts.RetryInterval)
+			select {
+			case <-ctx.Done():
+			case <-s.subscribed:
+			}
 			continue
 		}
 		if !synced {

@@ -9,10 +9,13 @@ package redistest
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -25,9 +28,11 @@ type Server struct {
 	// URL is redis://Addr.
 	URL string
 
-	t   testing.TB
-	bin string
-	cmd *exec.Cmd
+	t    testing.TB
+	bin  string
+	args []string // more command-line arguments
+	conf string   // a sentinel's configuration file
+	cmd  *exec.Cmd
 }
 
 // Binary returns the path of redis-server, or skips t (fails it under
@@ -46,20 +51,126 @@ func Binary(t testing.TB) string {
 }
 
 // Start starts a redis-server on a free loopback port and waits until it
-// accepts connections. It is stopped when the test ends.
-func Start(t testing.TB) *Server {
+// accepts connections. It is stopped when the test ends. args are added to
+// its command line, such as "--replicaof", "127.0.0.1", "6379".
+func Start(t testing.TB, args ...string) *Server {
 	t.Helper()
-	bin := Binary(t)
+	s := &Server{Addr: freeAddr(t), t: t, bin: Binary(t), args: args}
+	s.URL = "redis://" + s.Addr
+	s.Restart()
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// freeAddr returns a loopback address with a port free at the moment.
+func freeAddr(t testing.TB) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	s := &Server{Addr: addr, URL: "redis://" + addr, t: t, bin: bin}
-	s.Restart()
-	t.Cleanup(s.Stop)
-	return s
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// StartReplica starts a redis-server that replicates primary, and waits
+// until it has synchronized.
+func StartReplica(t testing.TB, primary *Server) *Server {
+	t.Helper()
+	host, port, _ := net.SplitHostPort(primary.Addr)
+	r := Start(t, "--replicaof", host, port)
+	r.waitFor(func() bool { return strings.Contains(r.Info("replication"), "master_link_status:up") })
+	return r
+}
+
+// StartSentinels starts n Redis Sentinels that watch primary under the
+// name master, quick to act: a primary that does not answer for a second
+// is failed over.
+func StartSentinels(t testing.TB, primary *Server, master string, n int) []*Server {
+	t.Helper()
+	host, port, _ := net.SplitHostPort(primary.Addr)
+	var out []*Server
+	for range n {
+		dir := t.TempDir()
+		addr := freeAddr(t)
+		_, sport, _ := net.SplitHostPort(addr)
+		conf := fmt.Sprintf("port %s\nbind 127.0.0.1\ndir %s\nsentinel monitor %s %s %s %d\n"+
+			"sentinel down-after-milliseconds %s 1000\nsentinel failover-timeout %s 5000\nsentinel parallel-syncs %s 1\n",
+			sport, dir, master, host, port, n/2+1, master, master, master)
+		path := filepath.Join(dir, "sentinel.conf")
+		if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s := &Server{Addr: addr, URL: "redis://" + addr, t: t, bin: Binary(t), conf: path}
+		s.Restart()
+		t.Cleanup(s.Stop)
+		out = append(out, s)
+	}
+	return out
+}
+
+// StartCluster starts n redis-servers in cluster mode, joins them into one
+// Redis Cluster with redis-cli, and waits until it serves every slot.
+func StartCluster(t testing.TB, n int) []*Server {
+	t.Helper()
+	cli, err := exec.LookPath("redis-cli")
+	if err != nil {
+		t.Fatal("redis-cli not found: install Debian's redis-tools package")
+	}
+	var nodes []*Server
+	args := []string{"--cluster", "create"}
+	for range n {
+		s := Start(t, "--cluster-enabled", "yes", "--cluster-node-timeout", "2000")
+		nodes = append(nodes, s)
+		args = append(args, s.Addr)
+	}
+	args = append(args, "--cluster-replicas", "0", "--cluster-yes")
+	if out, err := exec.Command(cli, args...).CombinedOutput(); err != nil {
+		t.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
+	}
+	for _, s := range nodes {
+		s.waitFor(func() bool {
+			return strings.Contains(s.Info("cluster"), "cluster_state:ok") || strings.Contains(s.command("CLUSTER", "INFO"), "cluster_state:ok")
+		})
+	}
+	return nodes
+}
+
+// waitFor polls cond; the bound only keeps a broken machine from hanging
+// the test.
+func (s *Server) waitFor(cond func() bool) {
+	s.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			s.t.Fatalf("redis-server on %s: still not ready", s.Addr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Info returns a section of INFO, or "" if the server does not answer.
+func (s *Server) Info(section string) string { return s.command("INFO", section) }
+
+// command sends one command over a new connection and returns the raw
+// reply, or "" on failure.
+func (s *Server) command(args ...string) string {
+	c, err := net.DialTimeout("tcp", s.Addr, time.Second)
+	if err != nil {
+		return ""
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(2 * time.Second))
+	var b strings.Builder
+	fmt.Fprintf(&b, "*%d\r\n", len(args))
+	for _, a := range args {
+		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
+	}
+	if _, err := io.WriteString(c, b.String()); err != nil {
+		return ""
+	}
+	buf := make([]byte, 64<<10)
+	n, _ := io.ReadAtLeast(c, buf, 1)
+	return string(buf[:n])
 }
 
 // Shared returns the address of a Redis for tests that do not stop it: the
@@ -88,8 +199,11 @@ func (s *Server) Restart() {
 	s.t.Helper()
 	s.Stop()
 	_, port, _ := net.SplitHostPort(s.Addr)
-	cmd := exec.Command(s.bin, "--bind", "127.0.0.1", "--port", port,
-		"--save", "", "--appendonly", "no", "--dir", s.t.TempDir())
+	args := []string{"--bind", "127.0.0.1", "--port", port, "--save", "", "--appendonly", "no", "--dir", s.t.TempDir()}
+	if s.conf != "" {
+		args = []string{s.conf, "--sentinel"}
+	}
+	cmd := exec.Command(s.bin, append(args, s.args...)...)
 	if err := cmd.Start(); err != nil {
 		s.t.Fatalf("starting redis-server: %v", err)
 	}

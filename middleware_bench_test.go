@@ -22,8 +22,9 @@ import (
 // a valid session, against three baselines that put the same profile in the
 // request's context: no middleware at all (the limit), gorilla/sessions'
 // CookieStore with its default gob encoding, and a standard-library floor
-// (AES-256-GCM open and JSON decode of a cookie). ssogate-revocations-idle
-// has the idle timeout on and 10,000 revocations of other sessions and
+// (AES-256-GCM open and JSON decode of a cookie). ssogate-million-revocations
+// holds 1,000,000 revocations of other sessions and users, half of each.
+// ssogate-revocations-idle has the idle timeout on and 10,000 revocations of other sessions and
 // users in force; ssogate-revocation-churn adds a revocation every 100
 // requests, so that the session is checked against them again each time.
 // Compare the ratios, not the absolute times:
@@ -58,6 +59,12 @@ func BenchmarkRequireSSO(b *testing.B) {
 	b.Run("ssogate-revocations-idle", func(b *testing.B) {
 		g, r, n := benchGate(b, alice, func(c *Config) { c.IdleTimeout = 30 * time.Minute })
 		benchRevocations(b, g, 10000)
+		benchServe(b, g.RequireSSO(handler), r, n)
+	})
+
+	b.Run("ssogate-million-revocations", func(b *testing.B) {
+		g, r, n := benchGate(b, alice)
+		benchRevocations(b, g, 1000000)
 		benchServe(b, g.RequireSSO(handler), r, n)
 	})
 

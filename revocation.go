@@ -249,9 +249,44 @@ type revocationSet struct {
 	size   atomic.Int64  // len(m)
 	unsure atomic.Bool   // the backplane asks to fail closed
 
-	// mu guards m.
+	// mu guards sessions and m.
 	mu sync.RWMutex
-	m  map[revocationKey]revocationRecord
+	// sessions holds the session revocations, by id held inline. They are
+	// most of the set (every sign-out is one), and an inline key spares
+	// each the allocation of its id.
+	sessions map[sessionKey]revocationRecord
+	// m holds the others.
+	m map[revocationKey]revocationRecord
+}
+
+// sessionKey is a session id as a map key.
+type sessionKey [sessionIDLen]byte
+
+// get returns the record of kind and id.
+func (s *revocationSet) get(kind RevocationKind, id string) (revocationRecord, bool) {
+	if kind == SessionRevocation {
+		if len(id) != sessionIDLen {
+			return revocationRecord{}, false
+		}
+		var k sessionKey
+		copy(k[:], id)
+		rec, ok := s.sessions[k]
+		return rec, ok
+	}
+	rec, ok := s.m[revocationKey{kind, id}]
+	return rec, ok
+}
+
+// put stores the record of kind and id.
+func (s *revocationSet) put(kind RevocationKind, id string, rec revocationRecord) {
+	if kind == SessionRevocation {
+		var k sessionKey
+		copy(k[:], id)
+		s.sessions[k] = rec
+		return
+	}
+	// The id may be a slice of a larger buffer: keep a copy only.
+	s.m[revocationKey{kind, strings.Clone(id)}] = rec
 }
 
 type revocationKey struct {
@@ -267,7 +302,7 @@ type revocationRecord struct {
 }
 
 func newRevocationSet() *revocationSet {
-	return &revocationSet{m: make(map[revocationKey]revocationRecord)}
+	return &revocationSet{sessions: make(map[sessionKey]revocationRecord), m: make(map[revocationKey]revocationRecord)}
 }
 
 // add merges rs into the set at time now: for a key revoked twice, the
@@ -289,7 +324,7 @@ func (s *revocationSet) add(rs []Revocation, now time.Time) {
 	for _, r := range rs {
 		k := revocationKey{r.Kind, r.ID}
 		rec := revocationRecord{at: r.At.UnixMilli(), expires: r.Expires.UnixMilli()}
-		if old, ok := s.m[k]; ok && old.at >= rec.at && old.expires >= rec.expires || rec.expires < nowMS || r.Validate() != nil {
+		if old, ok := s.get(k.kind, k.id); ok && old.at >= rec.at && old.expires >= rec.expires || rec.expires < nowMS || r.Validate() != nil {
 			continue
 		}
 		news = append(news, entry{k, rec})
@@ -303,34 +338,40 @@ func (s *revocationSet) add(rs []Revocation, now time.Time) {
 	defer s.mu.Unlock()
 	changed := false
 	for _, e := range news {
-		if old, ok := s.m[e.k]; ok {
+		if old, ok := s.get(e.k.kind, e.k.id); ok {
 			e.rec.at = max(e.rec.at, old.at)
 			e.rec.expires = max(e.rec.expires, old.expires)
-		} else {
-			// The id may be a slice of a larger buffer: keep a copy only.
-			e.k.id = strings.Clone(e.k.id)
 		}
-		s.m[e.k] = e.rec
+		s.put(e.k.kind, e.k.id, e.rec)
 		changed = true
 	}
 	// Expired records are forgotten by sampling, as Redis expires keys:
 	// each change visits a few records more than it adds, from a random
-	// place of the map, so that the set does not grow without bound and no
-	// change costs a sweep of all of it.
+	// place of each map, so that the set does not grow without bound and
+	// no change costs a sweep of all of it.
 	visit := max(revocationPruneSample, 2*len(news))
-	for k, rec := range s.m {
+	changed = prune(s.sessions, visit, nowMS) || changed
+	changed = prune(s.m, visit, nowMS) || changed
+	if changed {
+		s.size.Store(int64(len(s.m) + len(s.sessions)))
+		s.epoch.Add(1)
+	}
+}
+
+// prune visits up to visit records of m, from a random place, and deletes
+// those expired before nowMS. It reports whether it deleted any.
+func prune[K comparable](m map[K]revocationRecord, visit int, nowMS int64) bool {
+	deleted := false
+	for k, rec := range m {
 		if visit--; visit < 0 {
 			break
 		}
 		if rec.expires < nowMS {
-			delete(s.m, k)
-			changed = true
+			delete(m, k)
+			deleted = true
 		}
 	}
-	if changed {
-		s.size.Store(int64(len(s.m)))
-		s.epoch.Add(1)
-	}
+	return deleted
 }
 
 // setUnsure sets whether sessions must be refused because the backplane
@@ -375,7 +416,7 @@ func (s *revocationSet) match(id string, p *Profile, iat time.Time) error {
 	// A session id is random and never reused: its revocation needs no
 	// time, so a sign-out holds whatever the clocks of the replica that
 	// signed the session in and of the one that signed it out.
-	if _, ok := s.m[revocationKey{SessionRevocation, id}]; ok && id != "" {
+	if _, ok := s.get(SessionRevocation, id); ok {
 		return ErrSessionRevoked
 	}
 	for _, k := range keys {
@@ -394,9 +435,13 @@ func (s *revocationSet) match(id string, p *Profile, iat time.Time) error {
 func (s *revocationSet) all(yield func(Revocation) bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	for k, rec := range s.sessions {
+		if !yield(Revocation{Kind: SessionRevocation, ID: string(k[:]), At: time.UnixMilli(rec.at), Expires: time.UnixMilli(rec.expires)}) {
+			return
+		}
+	}
 	for k, rec := range s.m {
-		r := Revocation{Kind: k.kind, ID: k.id, At: time.UnixMilli(rec.at), Expires: time.UnixMilli(rec.expires)}
-		if !yield(r) {
+		if !yield(Revocation{Kind: k.kind, ID: k.id, At: time.UnixMilli(rec.at), Expires: time.UnixMilli(rec.expires)}) {
 			return
 		}
 	}

@@ -27,7 +27,8 @@
 // reads the whole set again.
 //
 // Checking a request never calls Redis: each replica holds the revocations
-// in memory.
+// in memory. The store needs Redis 7.0 or later, whose streams say which
+// entries were trimmed away.
 //
 // # Nothing lost
 //

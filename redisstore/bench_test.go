@@ -188,7 +188,9 @@ func BenchmarkFanout(b *testing.B) {
 		b.Fatalf("%d of %d (revocation, replica) pairs applied: lost ones", got, want)
 	}
 	slices.Sort(latencies)
-	q := func(p float64) float64 { return float64(latencies[int(p*float64(len(latencies)-1))].Microseconds()) / 1000 }
+	q := func(p float64) float64 {
+		return float64(latencies[int(p*float64(len(latencies)-1))].Microseconds()) / 1000
+	}
 	b.ReportMetric(q(0.5), "p50-ms")
 	b.ReportMetric(q(0.99), "p99-ms")
 	b.ReportMetric(q(1), "max-ms")

@@ -572,6 +572,25 @@ func (m *Middleware) authHandler(path string) http.HandlerFunc {
 	return nil
 }
 
+// Ready reports whether the Middleware serves sessions: nil, or
+// [ErrRevocationsUnavailable] while its [Backplane] cannot vouch for the
+// revocations in force (before a replica's first read of them, or during
+// an outage of a backplane that fails closed), when gated requests get
+// 503. Serve it as a readiness probe, so that a load balancer sends
+// traffic only to replicas that can take it:
+//
+//	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+//		if err := gate.Ready(); err != nil {
+//			http.Error(w, "not ready", http.StatusServiceUnavailable)
+//		}
+//	})
+func (m *Middleware) Ready() error {
+	if m.revocations.unsure.Load() {
+		return ErrRevocationsUnavailable
+	}
+	return nil
+}
+
 // Connections returns the connection cache that routes logins, to share
 // with [NewWebhookHandler].
 func (m *Middleware) Connections() *ConnectionCache { return m.connections }

@@ -380,3 +380,26 @@ func TestEscapedCallbackPathNotGated(t *testing.T) {
 		t.Errorf("got %d %q, want the callback's 400", rec.Code, rec.Body)
 	}
 }
+
+// TestReady checks the readiness probe's answer: ready, and not while the
+// backplane cannot vouch for the revocations.
+func TestReady(t *testing.T) {
+	bp := &switchBackplane{Backplane: NewLocalBackplane()}
+	cfg := validConfig()
+	cfg.Backplane = bp
+	g, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Ready(); err != nil {
+		t.Errorf("Ready: %v", err)
+	}
+	bp.subs[0].FailClosed(errors.New("the backplane is away"))
+	if err := g.Ready(); !errors.Is(err, ErrRevocationsUnavailable) {
+		t.Errorf("Ready while failing closed: got %v, want ErrRevocationsUnavailable", err)
+	}
+	bp.subs[0].FailClosed(nil)
+	if err := g.Ready(); err != nil {
+		t.Errorf("Ready again: %v", err)
+	}
+}

@@ -74,6 +74,7 @@ func newApp(gate *ssogate.Middleware, env exampleapp.Env) (http.Handler, error) 
 	gate.Mount(mux) // /login, /callback, /logout
 
 	mux.HandleFunc("GET /{$}", exampleapp.Home(env.Emulated))
+	mux.HandleFunc("GET /readyz", exampleapp.Ready(gate)) // for a load balancer
 	mux.Handle("GET /app", gate.RequireSSO(http.HandlerFunc(exampleapp.AppPage)))
 	// Signed in and with the admin role of the admin organization;
 	// RequireRole implies RequireSSO.

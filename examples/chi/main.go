@@ -77,6 +77,7 @@ func newApp(gate *ssogate.Middleware, env exampleapp.Env) (http.Handler, error) 
 	// Public routes.
 	r.Group(func(r chi.Router) {
 		r.Get("/", exampleapp.Home(env.Emulated))
+		r.Get("/readyz", exampleapp.Ready(gate)) // for a load balancer
 	})
 
 	// Routes for signed-in users only: a browser is sent to sign in, a

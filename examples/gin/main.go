@@ -82,6 +82,7 @@ func newApp(gate *ssogate.Middleware, env exampleapp.Env) (http.Handler, error) 
 	gate.Mount(ginRouter{r}) // /login, /callback, /logout
 
 	r.GET("/", gin.WrapF(exampleapp.Home(env.Emulated)))
+	r.GET("/readyz", gin.WrapF(exampleapp.Ready(gate))) // for a load balancer
 
 	// Routes for signed-in users only: a browser is sent to sign in, a
 	// script or API client gets 401.

@@ -47,6 +47,18 @@ func renderSession(w http.ResponseWriter, r *http.Request, t *template.Template)
 	render(w, t, s)
 }
 
+// Ready returns the readiness probe: 200, or 503 while the gate cannot
+// serve sessions (see [ssogate.Middleware.Ready]).
+func Ready(gate *ssogate.Middleware) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := gate.Ready(); err != nil {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ready\n"))
+	}
+}
+
 func render(w http.ResponseWriter, t *template.Template, data any) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if err := t.Execute(w, data); err != nil {

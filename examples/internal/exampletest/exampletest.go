@@ -378,6 +378,13 @@ func TestRoutes(t *testing.T, run RunFunc) {
 		}
 	})
 
+	t.Run("readiness probe", func(t *testing.T) {
+		base := Start(t, run, nil)
+		if res := NewBrowser(t).Fetch(base + "/readyz"); res.Status != http.StatusOK {
+			t.Errorf("/readyz: got %d, want 200", res.Status)
+		}
+	})
+
 	t.Run("admin area for the admin role only", func(t *testing.T) {
 		base := Start(t, run, nil)
 		alice, bob := NewBrowser(t), NewBrowser(t)
@@ -483,6 +490,18 @@ func TestReplicas(t *testing.T, run RunFunc, redisURL string) {
 	out := &syncBuffer{}
 	one := StartOutput(t, run, env, out)
 	two := StartOutput(t, run, env, out)
+	// A replica serves sessions once it has read the revocations in force
+	// (on a Redis it finds empty, after a few seconds' grace for others to
+	// write back): wait as a load balancer would.
+	for _, base := range []string{one, two} {
+		start := time.Now()
+		for NewBrowser(t).Fetch(base+"/readyz").Status != http.StatusOK {
+			if time.Since(start) > 30*time.Second {
+				t.Fatalf("%s/readyz: not ready after 30 s", base)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
 	if n := strings.Count(out.String(), "Sharing sign-outs, revocations and connection events through REDIS_URL"); n != 2 {
 		t.Errorf("got %d replicas saying they share through Redis, want 2", n)
 	}

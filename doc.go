@@ -8,7 +8,7 @@
 //		APIKey:        os.Getenv("WORKOS_API_KEY"),
 //		ClientID:      os.Getenv("WORKOS_CLIENT_ID"),
 //		RedirectURI:   "https://app.example.com/callback",
-//		CookieSecrets: [][]byte{[]byte(os.Getenv("COOKIE_SECRET"))},
+//		CookieSecrets: [][]byte{[]byte(os.Getenv("WORKOS_COOKIE_PASSWORD"))},
 //	})
 //	if err != nil {
 //		log.Fatal(err)

@@ -60,8 +60,7 @@ const (
 	maxCookieBytes = 4096
 
 	// maxStateCookies is how many login flows may be in progress at once in
-	// one browser. More would crowd the Cookie header on every request to
-	// the callback path.
+	// one browser. More would crowd the Cookie header of every request.
 	maxStateCookies = 5
 
 	// flowIDLen is the length in hex digits of the flow id in a state

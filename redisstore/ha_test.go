@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -209,4 +211,54 @@ func TestOpenURLs(t *testing.T) {
 func testRevocationNow() ssogate.Revocation {
 	now := time.Now()
 	return ssogate.Revocation{Kind: ssogate.UserRevocation, ID: "prof_open", At: now, Expires: now.Add(time.Hour)}
+}
+
+// TestFailoverThatLostWrites moves the app replicas to a Redis replica that
+// stopped replicating before the last sign-outs, as an asynchronous
+// failover can: its stream ends before what the app replicas read, so they
+// write back what it lacks, and a replica started afterwards knows it all.
+func TestFailoverThatLostWrites(t *testing.T) {
+	primary := redistest.Start(t)
+	standby := redistest.StartReplica(t, primary)
+	var target atomic.Value
+	target.Store(primary.Addr)
+	c := newCluster(t, "", Options{RetryInterval: 50 * time.Millisecond, Timeout: time.Second})
+	c.dial = func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, target.Load().(string))
+	}
+	c.addr = primary.Addr
+	a, b := c.start("A"), c.start("B")
+	seenB := watch(b.store)
+	revoke := func(r *replica, ids ...string) {
+		t.Helper()
+		for _, id := range ids {
+			if err := r.gate.Revoke(context.Background(), ssogate.RevokeUser(id)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	revoke(a, "prof_before1", "prof_before2")
+	standby.WaitFor(func() bool { return strings.Contains(standby.Command("ZCARD", "{"+c.prefix+"}revocations"), ":2") })
+	// The standby stops replicating: what follows is lost to it.
+	if got := standby.Command("REPLICAOF", "NO", "ONE"); !strings.Contains(got, "OK") {
+		t.Fatalf("REPLICAOF NO ONE: %q", got)
+	}
+	revoke(a, "prof_lost1")
+	revoke(b, "prof_lost2")
+	all := []string{"prof_before1", "prof_before2", "prof_lost1", "prof_lost2"}
+	eventually(t, "B has all four", func() bool { return len(seenB.missing(all)) == 0 })
+
+	// The failover: the app replicas now reach the standby.
+	target.Store(standby.Addr)
+	primary.Stop()
+	eventually(t, "the standby gets the lost sign-outs back", func() bool {
+		return strings.Contains(standby.Command("ZCARD", "{"+c.prefix+"}revocations"), ":4")
+	})
+	d := c.start("D")
+	if m := watch(d.store).missing(all); len(m) > 0 {
+		t.Errorf("a replica started after the failover misses %v", m)
+	}
+	if !strings.Contains(c.logs.String(), "Redis lost revocations") {
+		t.Errorf("the write-back is not logged:\n%s", c.logs.String())
+	}
 }

@@ -78,7 +78,7 @@ func StartReplica(t testing.TB, primary *Server) *Server {
 	t.Helper()
 	host, port, _ := net.SplitHostPort(primary.Addr)
 	r := Start(t, "--replicaof", host, port)
-	r.waitFor(func() bool { return strings.Contains(r.Info("replication"), "master_link_status:up") })
+	r.WaitFor(func() bool { return strings.Contains(r.Info("replication"), "master_link_status:up") })
 	return r
 }
 
@@ -128,16 +128,16 @@ func StartCluster(t testing.TB, n int) []*Server {
 		t.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
 	}
 	for _, s := range nodes {
-		s.waitFor(func() bool {
-			return strings.Contains(s.Info("cluster"), "cluster_state:ok") || strings.Contains(s.command("CLUSTER", "INFO"), "cluster_state:ok")
+		s.WaitFor(func() bool {
+			return strings.Contains(s.Info("cluster"), "cluster_state:ok") || strings.Contains(s.Command("CLUSTER", "INFO"), "cluster_state:ok")
 		})
 	}
 	return nodes
 }
 
-// waitFor polls cond; the bound only keeps a broken machine from hanging
+// WaitFor polls cond; the bound only keeps a broken machine from hanging
 // the test.
-func (s *Server) waitFor(cond func() bool) {
+func (s *Server) WaitFor(cond func() bool) {
 	s.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
@@ -149,11 +149,11 @@ func (s *Server) waitFor(cond func() bool) {
 }
 
 // Info returns a section of INFO, or "" if the server does not answer.
-func (s *Server) Info(section string) string { return s.command("INFO", section) }
+func (s *Server) Info(section string) string { return s.Command("INFO", section) }
 
-// command sends one command over a new connection and returns the raw
-// reply, or "" on failure.
-func (s *Server) command(args ...string) string {
+// Command sends one command over a new connection and returns the raw
+// reply (RESP), or "" on failure.
+func (s *Server) Command(args ...string) string {
 	c, err := net.DialTimeout("tcp", s.Addr, time.Second)
 	if err != nil {
 		return ""

@@ -342,6 +342,15 @@ func TestCrossSiteLoginAsksFirst(t *testing.T) {
 		t.Errorf("confirmed: got %d, want 302 to WorkOS", r.StatusCode)
 	}
 
+	// A connection's name cannot restyle the question.
+	if err := f.idp.AddConnection(workostest.Connection{ID: "conn_bidi", OrganizationID: workostest.GlobexOrganizationID,
+		Name: "Globex\u202eDIO", Type: "GenericOIDC", State: "active"}); err != nil {
+		t.Fatal(err)
+	}
+	if r := f.get("/login?connection=conn_bidi", "Sec-Fetch-Site", "cross-site"); !strings.Contains(r.body, "Continue signing in with Globex DIO?") || strings.Contains(r.body, "\u202e") {
+		t.Errorf("a name with a bidi override: got %q", r.body)
+	}
+
 	// A signed-out browser is asked too, without a name.
 	b := f.newBrowser()
 	r = b.get("/login?provider=GoogleOAuth", "Sec-Fetch-Site", "cross-site")

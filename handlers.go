@@ -406,7 +406,9 @@ func (m *Middleware) renderConfirmPage(w http.ResponseWriter, r *http.Request, r
 			fields = append(fields, field{k, v})
 		}
 	}
-	name := req.name
+	// The name is the customer's own: no control or format characters
+	// (a right-to-left override) may disguise it.
+	name := cleanText(req.name, 100, nil)
 	if name == "" {
 		name = cmp.Or(req.intent.ConnectionID, req.intent.OrganizationID, "single sign-on")
 	}

@@ -134,6 +134,7 @@ func (m *Middleware) authorize(name string, allow func(*Profile) bool) func(http
 			s, _ := SessionFromContext(r.Context())
 			if !allow(&s.Profile) {
 				m.forbidden(w, r, s, name)
+				m.refused(r, RefusalInfo{Reason: ReasonForbidden, Gate: name, Status: http.StatusForbidden}, s)
 				return
 			}
 			next.ServeHTTP(w, r)

@@ -59,6 +59,11 @@ type Subscriber struct {
 	// lost recent writes) to write them back, so that replicas started
 	// afterwards know them too. It may be nil.
 	Known iter.Seq[Revocation]
+	// Outage, if set, is told when the backplane's store becomes
+	// unreachable (a non-nil error) and when it answers again (nil), once
+	// each per outage, whether or not the replica fails closed. It is for
+	// observers only.
+	Outage func(error)
 }
 
 // NewLocalBackplane returns a [Backplane] for the replicas of one process:

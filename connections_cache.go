@@ -78,6 +78,10 @@ type CacheConfig struct {
 	// when they recover: once per outage, not once per request. Default
 	// slog.Default().
 	Logger *slog.Logger
+	// Observer receives every lookup (CacheLookup). Default: none; a cache
+	// without one reports to the Observer of the [Middleware] configured
+	// with it.
+	Observer *Observer
 
 	// now replaces the clock in tests.
 	now func() time.Time
@@ -162,6 +166,8 @@ type ConnectionCache struct {
 
 	// limit is the token bucket of MaxFetchesPerMinute.
 	limit *rateLimit
+
+	obs atomic.Pointer[Observer]
 }
 
 type lookupKind uint8
@@ -247,6 +253,9 @@ func NewConnectionCache(p Provider, cfg CacheConfig) (*ConnectionCache, error) {
 	c.base = c.nowFn()
 	c.coarse.base = c.base
 	c.limit = newRateLimit(cfg.MaxFetchesPerMinute)
+	if cfg.Observer != nil {
+		c.obs.Store(cfg.Observer)
+	}
 	return c, nil
 }
 
@@ -258,7 +267,7 @@ func (c *ConnectionCache) preciseNow() int64 { return int64(c.nowFn().Sub(c.base
 // [ErrNoConnection]; one whose connections are all inactive is a set whose
 // Active is empty.
 func (c *ConnectionCache) Organization(ctx context.Context, id string) (*ConnectionSet, error) {
-	if s, err, ok := c.hit(kindOrganization, id); ok {
+	if s, err, ok := c.hit(ctx, kindOrganization, id); ok {
 		return s, err
 	}
 	if !validPrefixedID(id, "org_") {
@@ -272,7 +281,7 @@ func (c *ConnectionCache) Organization(ctx context.Context, id string) (*Connect
 // one it refuses is [ErrInvalidEmail]. A domain no connection has is
 // [ErrNoConnection].
 func (c *ConnectionCache) Domain(ctx context.Context, domain string) (*ConnectionSet, error) {
-	if s, err, ok := c.hit(kindDomain, domain); ok {
+	if s, err, ok := c.hit(ctx, kindDomain, domain); ok {
 		return s, err
 	}
 	d, err := NormalizeDomain(domain)
@@ -280,7 +289,7 @@ func (c *ConnectionCache) Domain(ctx context.Context, domain string) (*Connectio
 		return nil, err
 	}
 	if d != domain {
-		if s, err, ok := c.hit(kindDomain, d); ok {
+		if s, err, ok := c.hit(ctx, kindDomain, d); ok {
 			return s, err
 		}
 	}
@@ -291,7 +300,7 @@ func (c *ConnectionCache) Domain(ctx context.Context, domain string) (*Connectio
 // WorkOS does not know is [ErrNoConnection]. The connection is shared:
 // treat it as read-only.
 func (c *ConnectionCache) Connection(ctx context.Context, id string) (*Connection, error) {
-	s, err, ok := c.hit(kindConnection, id)
+	s, err, ok := c.hit(ctx, kindConnection, id)
 	if !ok {
 		if !validPrefixedID(id, "conn_") {
 			return nil, fmt.Errorf("%w: not a connection id", ErrInvalidOptions)
@@ -307,7 +316,7 @@ func (c *ConnectionCache) Connection(ctx context.Context, id string) (*Connectio
 // hit returns the fresh answer for key, if there is one. Only checked,
 // normalized keys are ever stored, so a hit needs no check of its own: the
 // key must be the same string.
-func (c *ConnectionCache) hit(k lookupKind, key string) (*ConnectionSet, error, bool) {
+func (c *ConnectionCache) hit(ctx context.Context, k lookupKind, key string) (*ConnectionSet, error, bool) {
 	v, ok := c.entries[k].Load(key)
 	if !ok {
 		return nil, nil, false
@@ -327,7 +336,29 @@ func (c *ConnectionCache) hit(k lookupKind, key string) (*ConnectionSet, error, 
 	if !e.ref.Load() {
 		e.ref.Store(true)
 	}
+	c.observe(ctx, k, CacheHit)
 	return e.set, e.err, true
+}
+
+// cachedName returns the name of a connection the cache holds, fresh or
+// not, without asking WorkOS.
+func (c *ConnectionCache) cachedName(id string) string {
+	if v, ok := c.entries[kindConnection].Load(id); ok {
+		if e := v.(*lookupEntry); e.set != nil && len(e.set.Connections) > 0 {
+			return cleanText(e.set.Connections[0].Name, 100, nil)
+		}
+	}
+	return ""
+}
+
+// lookupNames are the lookup kinds' names for observers.
+var lookupNames = [numKinds]string{"organization", "domain", "connection"}
+
+// observe reports a lookup to the cache's observer, if it has one.
+func (c *ConnectionCache) observe(ctx context.Context, k lookupKind, res CacheResult) {
+	if obs := c.obs.Load(); obs != nil && obs.CacheLookup != nil {
+		obs.CacheLookup(ctx, CacheInfo{Lookup: lookupNames[k], Result: res})
+	}
 }
 
 func (c *ConnectionCache) miss(ctx context.Context, k lookupKind, key string) (*ConnectionSet, error) {
@@ -364,8 +395,10 @@ func (c *ConnectionCache) refresh(ctx context.Context, k lookupKind, key string,
 	if !c.limit.allow(now) {
 		c.failed(ErrLookupLimited)
 		if servesStale {
+			c.observe(ctx, k, CacheStale)
 			return old
 		}
+		c.observe(ctx, k, CacheLimited)
 		return &lookupEntry{err: ErrLookupLimited}
 	}
 
@@ -378,12 +411,15 @@ func (c *ConnectionCache) refresh(ctx context.Context, k lookupKind, key string,
 	case err == nil || errors.Is(err, ErrNotFound):
 		c.recovered()
 		e = c.answer(now, set)
+		c.observe(ctx, k, CacheMiss)
 	case servesStale:
 		c.failed(err)
 		e = &lookupEntry{set: old.set, err: old.err, fresh: now + int64(waitOut(err)), stale: old.stale}
+		c.observe(ctx, k, CacheStale)
 	default:
 		c.failed(err)
 		e = &lookupEntry{err: err, fresh: now + int64(waitOut(err))}
+		c.observe(ctx, k, CacheFailed)
 	}
 	return c.store(k, key, e, gen, now)
 }

@@ -35,6 +35,10 @@ type HTTPError struct {
 	HomeURL string
 	// Err is the cause, for logs. It is never shown to the user.
 	Err error
+	// Reason says why, in a word fit for a metric: the value that
+	// [Observer] funcs get. An HTTPError of the application's (from
+	// OnLogin) may leave it empty.
+	Reason Reason
 }
 
 // Error returns the status, the message and the cause, for logs.
@@ -105,25 +109,42 @@ func onlyOnce(q url.Values, keys ...string) *HTTPError {
 // redirect), a step-up of the connection the user is signed in with, and
 // requests without Fetch Metadata start the flow at once.
 func (m *Middleware) Login(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	if m.obs.LoginStart != nil {
+		r = r.WithContext(m.obs.LoginStart(r.Context()))
+	}
+	info := m.login(w, r)
+	m.health.recordLogin(&info, m.now())
+	if m.obs.LoginDone != nil {
+		info.Duration = time.Since(start)
+		m.obs.LoginDone(r.Context(), info)
+	}
+}
+
+// login is Login without the observer; it returns what happened.
+func (m *Middleware) login(w http.ResponseWriter, r *http.Request) LoginInfo {
 	noStore(w)
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		m.fail(w, r, &HTTPError{Status: http.StatusMethodNotAllowed, Message: "Use GET to sign in."})
-		return
+		return m.loginFailed(w, r, LoginInfo{}, &HTTPError{Status: http.StatusMethodNotAllowed, Message: "Use GET to sign in.", Reason: ReasonBadRequest})
 	}
 	req, err := m.parseLogin(r)
+	info := req.info()
 	switch {
 	case err != nil && errors.Is(err.Err, ErrInvalidEmail):
 		m.renderEmailPage(w, http.StatusBadRequest, req.returnTo, err.Message)
-		return
+		info.Status, info.Reason, info.Err = http.StatusBadRequest, ReasonBadRequest, err.Err
+		return info
 	case err != nil:
-		m.fail(w, r, err)
-		return
+		return m.loginFailed(w, r, info, err)
 	case req.askEmail:
 		m.renderEmailPage(w, http.StatusOK, req.returnTo, "")
-		return
+		info.Status = http.StatusOK
+		return info
 	}
-	if err := m.route(r.Context(), &req); err != nil {
+	err = m.route(r.Context(), &req)
+	info = req.info()
+	if err != nil {
 		if errors.Is(err.Err, ErrNoConnection) {
 			// The next step is another email (a personal one, a typo),
 			// if the login page asks for one.
@@ -131,29 +152,52 @@ func (m *Middleware) Login(w http.ResponseWriter, r *http.Request) {
 				err.RetryURL, err.RetryText = u, "Try another email"
 			}
 		}
-		m.fail(w, r, err)
-		return
+		return m.loginFailed(w, r, info, err)
 	}
 	if len(req.choices) > 0 {
 		m.renderChooserPage(w, req)
-		return
+		info.Status = http.StatusOK
+		return info
 	}
 	if req.chosen && crossSite(r) {
-		if s, err := m.sessions.Load(r); err != nil || !sameTenant(s, req) {
+		s, err := m.sessions.Load(r)
+		if err != nil {
+			s = nil
+		}
+		if s == nil || !sameTenant(s, req) {
 			// Another site chose where this browser signs in: a page of
 			// the attacker's can sign a victim in to an account of another
 			// tenant whose identity provider it controls (login CSRF).
 			// The user confirms with a same-origin step.
 			m.renderConfirmPage(w, r, req, s)
-			return
+			info.Status = http.StatusOK
+			return info
 		}
 	}
 	target, err := m.startLogin(w, r, req)
 	if err != nil {
-		m.fail(w, r, err)
-		return
+		return m.loginFailed(w, r, info, err)
 	}
 	http.Redirect(w, r, target, http.StatusFound)
+	info.Status, info.Redirected = http.StatusFound, true
+	return info
+}
+
+// loginFailed answers a refused login and completes its info.
+func (m *Middleware) loginFailed(w http.ResponseWriter, r *http.Request, info LoginInfo, err *HTTPError) LoginInfo {
+	m.fail(w, r, err)
+	info.Status, info.Reason, info.Err = err.Status, err.Reason, err.Err
+	return info
+}
+
+// info describes the login for observers.
+func (req *loginRequest) info() LoginInfo {
+	return LoginInfo{
+		Route:          req.route,
+		OrganizationID: req.intent.OrganizationID,
+		ConnectionID:   req.intent.ConnectionID,
+		Provider:       req.intent.Provider,
+	}
 }
 
 // loginRequest is a parsed and checked /login query.
@@ -168,6 +212,7 @@ type loginRequest struct {
 	forceLogin bool         // prompt=login: the identity provider must authenticate anew
 	askEmail   bool         // nothing says where to sign in
 	choices    []Connection // the user must choose one of these
+	route      LoginRoute   // how the login is routed, for observers
 }
 
 // parseLogin reads the /login query. Every value is checked before use.
@@ -196,7 +241,18 @@ func (m *Middleware) parseLogin(r *http.Request) (loginRequest, *HTTPError) {
 		req.name = string(intent.Provider)
 	}
 	switch {
+	case email != "" || domain != "":
+		req.route = RouteEmailDomain
+	case intent.OrganizationID != "":
+		req.route = RouteOrganization
+	case intent.ConnectionID != "":
+		req.route = RouteConnection
+	case intent.Provider != "":
+		req.route = RouteProvider
+	}
+	switch {
 	case n > 1 || email != "" && domain != "":
+		req.route = ""
 		return req, badRequest("Choose only one of organization, connection, provider and email.")
 	case intent.OrganizationID != "" && !validPrefixedID(intent.OrganizationID, "org_"):
 		return req, badRequest("The organization must be an organization id (org_...).")
@@ -214,7 +270,7 @@ func (m *Middleware) parseLogin(r *http.Request) (loginRequest, *HTTPError) {
 	case email != "":
 		d, err := ParseEmailDomain(email)
 		if err != nil {
-			return req, &HTTPError{Status: http.StatusBadRequest, Message: "Enter a valid work email address, such as jane@company.com.", Err: err}
+			return req, &HTTPError{Status: http.StatusBadRequest, Message: "Enter a valid work email address, such as jane@company.com.", Err: err, Reason: ReasonBadRequest}
 		}
 		req.domain = d
 		if req.loginHint == "" {
@@ -223,7 +279,7 @@ func (m *Middleware) parseLogin(r *http.Request) (loginRequest, *HTTPError) {
 	case domain != "":
 		d, err := NormalizeDomain(domain)
 		if err != nil {
-			return req, &HTTPError{Status: http.StatusBadRequest, Message: "Enter a valid domain, such as company.com.", Err: err}
+			return req, &HTTPError{Status: http.StatusBadRequest, Message: "Enter a valid domain, such as company.com.", Err: err, Reason: ReasonBadRequest}
 		}
 		req.domain, req.domainHint = d, d
 	case n == 0:
@@ -238,6 +294,10 @@ func (m *Middleware) parseLogin(r *http.Request) (loginRequest, *HTTPError) {
 			}
 		}
 		req.askEmail = intent.selectors() == 0
+		req.route = RouteDefault
+		if req.askEmail {
+			req.route = RouteAskEmail
+		}
 	}
 	req.intent = intent
 	return req, nil
@@ -258,7 +318,7 @@ func (m *Middleware) route(ctx context.Context, req *loginRequest) *HTTPError {
 	case req.domain != "":
 		set, err := m.connections.Domain(ctx, req.domain)
 		if err != nil {
-			return m.routeError(err)
+			return m.routeError(err, ReasonUnknownDomain)
 		}
 		active := set.Active()
 		switch {
@@ -266,29 +326,41 @@ func (m *Middleware) route(ctx context.Context, req *loginRequest) *HTTPError {
 			req.intent = loginIntent{OrganizationID: active[0].OrganizationID, ConnectionID: active[0].ID}
 			req.name = active[0].Name
 		case len(active) > 1 && set.OrganizationID != "":
+			req.intent.OrganizationID = set.OrganizationID
 			req.choices = active
 		case len(active) > 1:
 			m.log.Warn("ssogate: email domain is claimed by connections of several organizations; not routing it", "domain", req.domain)
-			return m.routeError(ErrNoConnection)
+			return m.routeError(ErrNoConnection, ReasonAmbiguousDomain)
 		default:
-			return m.routeError(ErrNoConnection)
+			if len(set.Connections) > 0 {
+				req.intent = loginIntent{OrganizationID: set.OrganizationID}
+				if len(set.Connections) == 1 {
+					req.intent.ConnectionID = set.Connections[0].ID
+				}
+			}
+			return m.routeError(ErrNoConnection, ReasonInactiveConnection)
 		}
 	case req.intent.ConnectionID != "":
 		// A failed lookup (logged by the cache, once per outage) says
 		// nothing of the connection: WorkOS's authorization endpoint
 		// judges it.
 		conn, err := m.connections.Connection(ctx, req.intent.ConnectionID)
-		if errors.Is(err, ErrNoConnection) || err == nil && !conn.Active() {
-			return m.routeError(ErrNoConnection)
-		}
-		if err == nil {
+		switch {
+		case errors.Is(err, ErrNoConnection):
+			return m.routeError(err, ReasonNoConnection)
+		case err == nil && !conn.Active():
+			req.intent.OrganizationID = conn.OrganizationID
+			return m.routeError(ErrNoConnection, ReasonInactiveConnection)
+		case err == nil:
 			req.name = conn.Name
 		}
 	case req.intent.OrganizationID != "":
 		set, err := m.connections.Organization(ctx, req.intent.OrganizationID)
 		switch {
-		case errors.Is(err, ErrNoConnection) || err == nil && len(set.Active()) == 0:
-			return m.routeError(ErrNoConnection)
+		case errors.Is(err, ErrNoConnection):
+			return m.routeError(err, ReasonNoConnection)
+		case err == nil && len(set.Active()) == 0:
+			return m.routeError(ErrNoConnection, ReasonInactiveConnection)
 		case err != nil:
 			// As for a connection: WorkOS judges the organization.
 		case len(set.Active()) == 1:
@@ -303,15 +375,16 @@ func (m *Middleware) route(ctx context.Context, req *loginRequest) *HTTPError {
 	return nil
 }
 
-// routeError turns a failed routing lookup into a response.
-func (m *Middleware) routeError(err error) *HTTPError {
+// routeError turns a failed routing lookup into a response; reason is why,
+// when err is [ErrNoConnection].
+func (m *Middleware) routeError(err error, reason Reason) *HTTPError {
 	switch {
 	case errors.Is(err, ErrNoConnection):
-		return &HTTPError{Status: http.StatusNotFound, Message: "Single sign-on is not set up for your organization. Please contact your administrator.", Err: err}
+		return &HTTPError{Status: http.StatusNotFound, Message: "Single sign-on is not set up for your organization. Please contact your administrator.", Err: err, Reason: reason}
 	case errors.Is(err, ErrInvalidEmail):
-		return &HTTPError{Status: http.StatusBadRequest, Message: "Enter a valid work email address, such as jane@company.com.", Err: err}
+		return &HTTPError{Status: http.StatusBadRequest, Message: "Enter a valid work email address, such as jane@company.com.", Err: err, Reason: ReasonBadRequest}
 	}
-	return &HTTPError{Status: http.StatusServiceUnavailable, Message: "Sign-in is unavailable right now. Please try again in a minute.", Err: err}
+	return &HTTPError{Status: http.StatusServiceUnavailable, Message: "Sign-in is unavailable right now. Please try again in a minute.", Err: err, Reason: ReasonLookupFailed}
 }
 
 // selectors counts the selectors set in i.
@@ -359,10 +432,10 @@ func (m *Middleware) startLogin(w http.ResponseWriter, r *http.Request, req logi
 	}
 	target, err := m.provider.AuthorizationURL(opts)
 	if err != nil {
-		return "", &HTTPError{Status: http.StatusInternalServerError, Message: "Sign-in could not be started.", Err: err}
+		return "", &HTTPError{Status: http.StatusInternalServerError, Message: "Sign-in could not be started.", Err: err, Reason: ReasonStartFailed}
 	}
 	if err := m.sessions.SaveState(w, r, st); err != nil {
-		return "", &HTTPError{Status: http.StatusInternalServerError, Message: "Sign-in could not be started.", Err: err}
+		return "", &HTTPError{Status: http.StatusInternalServerError, Message: "Sign-in could not be started.", Err: err, Reason: ReasonStartFailed}
 	}
 	return target, nil
 }
@@ -434,23 +507,52 @@ func newState() string {
 // what the login was started for, runs [Config].OnLogin, writes a brand-new
 // session and redirects (303) to the return_to path.
 func (m *Middleware) Callback(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	if m.obs.CallbackStart != nil {
+		r = r.WithContext(m.obs.CallbackStart(r.Context()))
+	}
+	var info CallbackInfo
+	m.callback(w, r, &info)
+	m.health.record(&info, m.now())
+	m.auditCallback(r, &info)
+	if m.obs.CallbackDone != nil {
+		info.Duration = time.Since(start)
+		m.obs.CallbackDone(r.Context(), info)
+	}
+}
+
+// callback is Callback without the observers; it fills in info.
+func (m *Middleware) callback(w http.ResponseWriter, r *http.Request, info *CallbackInfo) {
 	noStore(w)
 	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", "GET")
-		m.fail(w, r, &HTTPError{Status: http.StatusMethodNotAllowed, Message: "The sign-in callback takes GET only."})
+		m.callbackFailed(w, r, info, &HTTPError{Status: http.StatusMethodNotAllowed, Message: "The sign-in callback takes GET only.", Reason: ReasonBadRequest})
 		return
 	}
-	target, err := m.completeLogin(w, r)
+	target, err := m.completeLogin(w, r, info)
 	if err != nil {
-		m.fail(w, r, err)
+		m.callbackFailed(w, r, info, err)
 		return
 	}
 	http.Redirect(w, r, target, http.StatusSeeOther)
+	info.SignedIn, info.Status = !info.Restarted, http.StatusSeeOther
+}
+
+// callbackFailed answers a refused callback and completes its info.
+func (m *Middleware) callbackFailed(w http.ResponseWriter, r *http.Request, info *CallbackInfo, err *HTTPError) {
+	m.fail(w, r, err)
+	info.Status, info.Reason, info.Err = err.Status, cmp.Or(err.Reason, ReasonRefusedByApp), err.Err
+	if info.WorkOSCode == "" {
+		var apiErr *APIError
+		if errors.As(err.Err, &apiErr) {
+			info.WorkOSCode = apiErr.Code
+		}
+	}
 }
 
 // completeLogin decides the callback's outcome and returns where to send the
-// browser; Callback only responds.
-func (m *Middleware) completeLogin(w http.ResponseWriter, r *http.Request) (string, *HTTPError) {
+// browser; Callback only responds. It fills in info as it learns.
+func (m *Middleware) completeLogin(w http.ResponseWriter, r *http.Request, info *CallbackInfo) (string, *HTTPError) {
 	q := r.URL.Query()
 	// Every state the callback names is spent before anything else is
 	// checked: TakeState deletes the flow's cookie whatever the outcome, so
@@ -481,10 +583,13 @@ func (m *Middleware) completeLogin(w http.ResponseWriter, r *http.Request) (stri
 	if state != "" {
 		if err := stateErr; err != nil && errCode == "" {
 			if errors.Is(err, ErrStateMismatch) {
-				return "", &HTTPError{Status: http.StatusBadRequest, Message: "The sign-in could not be verified. Please sign in again.", RetryURL: m.cfg.LoginPath, Err: err}
+				return "", &HTTPError{Status: http.StatusBadRequest, Message: "The sign-in could not be verified. Please sign in again.", RetryURL: m.cfg.LoginPath, Err: err, Reason: ReasonStateMismatch}
 			}
-			return "", &HTTPError{Status: http.StatusBadRequest, Message: "Your sign-in expired or was started in another browser. Please sign in again.", RetryURL: m.cfg.LoginPath, Err: err}
+			return "", &HTTPError{Status: http.StatusBadRequest, Message: "Your sign-in expired or was started in another browser. Please sign in again.", RetryURL: m.cfg.LoginPath, Err: err, Reason: ReasonStateMissing}
 		}
+	}
+	if st != nil {
+		info.OrganizationID, info.ConnectionID, info.Provider, info.StepUp = st.OrganizationID, st.ConnectionID, st.Provider, st.ForceLogin
 	}
 	retry := m.retryURL(st)
 
@@ -504,13 +609,14 @@ func (m *Middleware) completeLogin(w http.ResponseWriter, r *http.Request) (stri
 		} else {
 			msg += "."
 		}
-		return "", &HTTPError{Status: status, Message: msg, RetryURL: retry, Err: fmt.Errorf("ssogate: workos error %q", sanitizeForLog(errCode))}
+		info.WorkOSCode = workOSCode(errCode)
+		return "", &HTTPError{Status: status, Message: msg, RetryURL: retry, Err: fmt.Errorf("ssogate: workos error %q", sanitizeForLog(errCode)), Reason: ReasonIdPError}
 	}
 	if code == "" {
-		return "", &HTTPError{Status: http.StatusBadRequest, Message: "The sign-in response has no code.", RetryURL: retry}
+		return "", &HTTPError{Status: http.StatusBadRequest, Message: "The sign-in response has no code.", RetryURL: retry, Reason: ReasonNoCode}
 	}
 	if st == nil {
-		return m.idpInitiated(w, r, code)
+		return m.idpInitiated(w, r, code, info)
 	}
 
 	if err := m.spendState(st); err != nil {
@@ -524,13 +630,15 @@ func (m *Middleware) completeLogin(w http.ResponseWriter, r *http.Request) (stri
 	}
 	p := &pt.Profile
 	if p.ID == "" || p.ConnectionID == "" {
-		return "", &HTTPError{Status: http.StatusBadGateway, Message: "The sign-in service returned an incomplete profile.", RetryURL: retry, Err: errors.New("ssogate: profile without id or connection_id")}
+		return "", &HTTPError{Status: http.StatusBadGateway, Message: "The sign-in service returned an incomplete profile.", RetryURL: retry, Err: errors.New("ssogate: profile without id or connection_id"), Reason: ReasonWorkOSFailed}
 	}
+	info.ProfileID, info.OrganizationID, info.ConnectionID, info.ConnectionType = p.ID, p.OrganizationID, p.ConnectionID, p.ConnectionType
+	info.email = p.Email
 	if err := checkIntent(st, p); err != nil {
 		m.log.Warn("ssogate: sign-in rejected: profile does not match the login's intent",
 			"profile_id", p.ID, "organization_id", p.OrganizationID, "connection_id", p.ConnectionID,
 			"want_organization_id", st.OrganizationID, "want_connection_id", st.ConnectionID, "want_provider", string(st.Provider))
-		return "", &HTTPError{Status: http.StatusForbidden, Message: "This account does not belong to the organization you signed in to.", RetryURL: retry, Err: err}
+		return "", &HTTPError{Status: http.StatusForbidden, Message: "This account does not belong to the organization you signed in to.", RetryURL: retry, Err: err, Reason: ReasonWrongTenant}
 	}
 	// A revocation made while the login was in progress (the user
 	// offboarded, the connection deactivated) must not be outlived by a
@@ -539,9 +647,9 @@ func (m *Middleware) completeLogin(w http.ResponseWriter, r *http.Request) (stri
 	case errors.Is(err, ErrSessionRevoked):
 		m.log.Warn("ssogate: sign-in rejected: revoked while it was in progress",
 			"profile_id", p.ID, "organization_id", p.OrganizationID, "connection_id", p.ConnectionID)
-		return "", &HTTPError{Status: http.StatusForbidden, Message: "Your access was revoked while you were signing in, so you were not signed in. Sign in again; if that fails too, ask your administrator.", RetryURL: retry, Err: err}
+		return "", &HTTPError{Status: http.StatusForbidden, Message: "Your access was revoked while you were signing in, so you were not signed in. Sign in again; if that fails too, ask your administrator.", RetryURL: retry, Err: err, Reason: ReasonRevoked}
 	case err != nil:
-		return "", &HTTPError{Status: http.StatusServiceUnavailable, Message: "Sign-in is unavailable right now. Please try again in a minute.", RetryURL: retry, Err: err}
+		return "", &HTTPError{Status: http.StatusServiceUnavailable, Message: "Sign-in is unavailable right now. Please try again in a minute.", RetryURL: retry, Err: err, Reason: ReasonUnavailable}
 	}
 	if m.cfg.OnLogin != nil {
 		if err := m.cfg.OnLogin(ctx, p); err != nil {
@@ -549,7 +657,7 @@ func (m *Middleware) completeLogin(w http.ResponseWriter, r *http.Request) (stri
 			if errors.As(err, &herr) {
 				return "", herr
 			}
-			return "", &HTTPError{Status: http.StatusForbidden, Message: "Your account may not use this application.", Err: err}
+			return "", &HTTPError{Status: http.StatusForbidden, Message: "Your account may not use this application.", Err: err, Reason: ReasonRefusedByApp}
 		}
 	}
 	if _, err := m.sessions.Save(w, r, p, st.ForceLogin); err != nil {
@@ -557,7 +665,7 @@ func (m *Middleware) completeLogin(w http.ResponseWriter, r *http.Request) (stri
 		if errors.Is(err, ErrSessionTooLarge) {
 			msg = "Your profile is too large to keep in a session cookie."
 		}
-		return "", &HTTPError{Status: http.StatusInternalServerError, Message: msg, Err: err}
+		return "", &HTTPError{Status: http.StatusInternalServerError, Message: msg, Err: err, Reason: ReasonSessionNotSaved}
 	}
 	return st.ReturnTo, nil
 }
@@ -603,25 +711,25 @@ func (m *Middleware) spendState(st *loginState) error {
 func (m *Middleware) exchangeError(ctx context.Context, err error, retry string) *HTTPError {
 	switch {
 	case errors.Is(err, ErrStateSpent):
-		return &HTTPError{Status: http.StatusBadRequest, Message: "This sign-in has expired or was already used. Please sign in again.", RetryURL: retry, Err: err}
+		return &HTTPError{Status: http.StatusBadRequest, Message: "This sign-in has expired or was already used. Please sign in again.", RetryURL: retry, Err: err, Reason: ReasonStateSpent}
 	case errors.Is(err, ErrTooManySignIns):
-		return &HTTPError{Status: http.StatusServiceUnavailable, Message: "Too many sign-ins right now. Please try again in a minute.", RetryURL: retry, Err: err}
+		return &HTTPError{Status: http.StatusServiceUnavailable, Message: "Too many sign-ins right now. Please try again in a minute.", RetryURL: retry, Err: err, Reason: ReasonTooManySignIns}
 	case errors.Is(err, ErrInvalidGrant):
-		return &HTTPError{Status: http.StatusBadRequest, Message: "This sign-in has expired or was already used. Please sign in again.", RetryURL: retry, Err: err}
+		return &HTTPError{Status: http.StatusBadRequest, Message: "This sign-in has expired or was already used. Please sign in again.", RetryURL: retry, Err: err, Reason: ReasonExchangeFailed}
 	case errors.Is(err, ErrRateLimited):
-		return &HTTPError{Status: http.StatusServiceUnavailable, Message: "Too many sign-ins right now. Please try again in a minute.", RetryURL: retry, Err: err}
+		return &HTTPError{Status: http.StatusServiceUnavailable, Message: "Too many sign-ins right now. Please try again in a minute.", RetryURL: retry, Err: err, Reason: ReasonTooManySignIns}
 	case errors.Is(err, ErrInvalidClient), errors.Is(err, ErrUnauthorized):
-		return &HTTPError{Status: http.StatusInternalServerError, Message: "Sign-in is misconfigured on this site.", Err: err}
+		return &HTTPError{Status: http.StatusInternalServerError, Message: "Sign-in is misconfigured on this site.", Err: err, Reason: ReasonMisconfigured}
 	case errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil:
-		return &HTTPError{Status: http.StatusGatewayTimeout, Message: "The sign-in service did not answer in time. Please try again.", RetryURL: retry, Err: err}
+		return &HTTPError{Status: http.StatusGatewayTimeout, Message: "The sign-in service did not answer in time. Please try again.", RetryURL: retry, Err: err, Reason: ReasonWorkOSTimeout}
 	}
-	return &HTTPError{Status: http.StatusBadGateway, Message: "The sign-in service is unavailable. Please try again.", RetryURL: retry, Err: err}
+	return &HTTPError{Status: http.StatusBadGateway, Message: "The sign-in service is unavailable. Please try again.", RetryURL: retry, Err: err, Reason: ReasonWorkOSFailed}
 }
 
 // idpInitiated handles a callback with a code and no state of ours.
-func (m *Middleware) idpInitiated(w http.ResponseWriter, r *http.Request, code string) (string, *HTTPError) {
+func (m *Middleware) idpInitiated(w http.ResponseWriter, r *http.Request, code string, info *CallbackInfo) (string, *HTTPError) {
 	if m.cfg.IdPInitiated != IdPInitiatedRestart {
-		return "", &HTTPError{Status: http.StatusBadRequest, Message: "Sign-in must start from this site. Please sign in again.", RetryURL: m.cfg.LoginPath, Err: errors.New("ssogate: identity-provider-initiated login refused")}
+		return "", &HTTPError{Status: http.StatusBadRequest, Message: "Sign-in must start from this site. Please sign in again.", RetryURL: m.cfg.LoginPath, Err: errors.New("ssogate: identity-provider-initiated login refused"), Reason: ReasonIdPInitiated}
 	}
 	if err := m.spendState(nil); err != nil {
 		return "", m.exchangeError(r.Context(), err, m.cfg.LoginPath)
@@ -633,10 +741,12 @@ func (m *Middleware) idpInitiated(w http.ResponseWriter, r *http.Request, code s
 		return "", m.exchangeError(ctx, err, m.cfg.LoginPath)
 	}
 	if !validPrefixedID(pt.Profile.ConnectionID, "conn_") {
-		return "", &HTTPError{Status: http.StatusBadGateway, Message: "The sign-in service returned an incomplete profile.", Err: errors.New("ssogate: profile without a valid connection_id")}
+		return "", &HTTPError{Status: http.StatusBadGateway, Message: "The sign-in service returned an incomplete profile.", Err: errors.New("ssogate: profile without a valid connection_id"), Reason: ReasonWorkOSFailed}
 	}
 	// The profile is discarded: only the connection is trusted enough to
 	// start a normal, state-checked login through it.
+	info.Restarted = true
+	info.ConnectionID, info.OrganizationID, info.ConnectionType = pt.Profile.ConnectionID, pt.Profile.OrganizationID, pt.Profile.ConnectionType
 	return m.startLogin(w, r, loginRequest{
 		intent:   loginIntent{ConnectionID: pt.Profile.ConnectionID},
 		returnTo: m.cfg.AfterLoginPath,
@@ -702,6 +812,7 @@ func (m *Middleware) Logout(w http.ResponseWriter, r *http.Request) {
 		m.log.Error("ssogate: clearing the session failed", "err", err)
 	}
 	m.sessions.ClearStates(w, r)
+	shared := true
 	if s != nil {
 		// A copy of the cookie must stop working too, on every replica.
 		ctx, cancel := context.WithTimeout(r.Context(), logoutShareTimeout)
@@ -710,6 +821,7 @@ func (m *Middleware) Logout(w http.ResponseWriter, r *http.Request) {
 		}}})
 		cancel()
 		if err != nil {
+			shared = false
 			m.log.Warn("ssogate: sign-out not yet shared with the other replicas", "profile_id", s.Profile.ID, "err", err)
 		}
 	}
@@ -729,6 +841,15 @@ func (m *Middleware) Logout(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	http.Redirect(w, r, target, http.StatusSeeOther)
+	if s != nil {
+		m.auditSignOut(r, s, shared)
+		if f := m.obs.SignedOut; f != nil {
+			f(r.Context(), SignOutInfo{
+				ProfileID: s.Profile.ID, OrganizationID: s.Profile.OrganizationID, ConnectionID: s.Profile.ConnectionID,
+				Shared: shared, IdPLogout: target != m.cfg.AfterLogoutPath,
+			})
+		}
+	}
 }
 
 // logoutShareTimeout bounds how long a sign-out waits for the backplane to
@@ -792,7 +913,7 @@ func validPrefixedID(s, prefix string) bool {
 }
 
 func badRequest(msg string) *HTTPError {
-	return &HTTPError{Status: http.StatusBadRequest, Message: msg}
+	return &HTTPError{Status: http.StatusBadRequest, Message: msg, Reason: ReasonBadRequest}
 }
 
 // sanitizeForLog keeps log lines to printable ASCII and a bounded length.

@@ -171,6 +171,33 @@ type Config struct {
 	// secret, code, state, token or cookie value is ever logged.
 	Logger *slog.Logger
 
+	// Observer receives every decision: logins, callbacks, refused
+	// sessions, sign-outs, revocations, WorkOS calls and cache lookups, for
+	// metrics and traces. A [*Client] or [*ConnectionCache] given here
+	// without an Observer of its own reports to this one. Default: none.
+	Observer *Observer
+	// AuditLog receives the audit trail: one Info record, with the message
+	// "ssogate audit", for each sign-in, refused callback, sign-out and
+	// revocation made on this replica. Records carry the profile,
+	// organization and connection ids, the client's address and a request
+	// id, and never a secret, code, state or cookie value. Default: Logger.
+	// To turn the trail off, give a logger with [slog.DiscardHandler].
+	AuditLog *slog.Logger
+	// AuditEmails adds the user's email to audit records. Default false:
+	// the profile id names the user without personal data.
+	AuditEmails bool
+	// ClientIP returns the address of the client, for audit records.
+	// Default: the host of r.RemoteAddr, which behind a proxy or load
+	// balancer is the proxy's. Set it to read what your proxy sets, such as
+	// the last address it appended to X-Forwarded-For: earlier entries of
+	// that header come from the client and prove nothing.
+	ClientIP func(r *http.Request) string
+	// RequestID returns the id of a request, for audit records. Default:
+	// the X-Request-ID header when it is a plain token of at most 64
+	// characters (as proxies and load balancers set it), and otherwise a
+	// new random id.
+	RequestID func(r *http.Request) string
+
 	// LoginPath is where [Middleware] serves /login. Default "/login".
 	LoginPath string
 	// LogoutPath is where [Middleware] serves /logout. Default "/logout".
@@ -219,6 +246,11 @@ type Middleware struct {
 	// states that bought an exchange.
 	exchanges *rateLimit
 	spent     *spentStates
+
+	// obs is Config.Observer, or an empty one; audit is Config.AuditLog.
+	obs    *Observer
+	audit  *slog.Logger
+	health *signInHealth
 }
 
 // New validates cfg, fills in its defaults and returns a Middleware. An
@@ -318,6 +350,13 @@ func newMiddleware(cfg Config, now func() time.Time) (*Middleware, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.AuditLog == nil {
+		cfg.AuditLog = cfg.Logger
+	}
+	obs := cfg.Observer
+	if obs == nil {
+		obs = &Observer{}
+	}
 	if cfg.ErrorHandler == nil {
 		cfg.ErrorHandler = defaultErrorHandler
 	}
@@ -328,6 +367,7 @@ func newMiddleware(cfg Config, now func() time.Time) (*Middleware, error) {
 			BaseURL:    cfg.BaseURL,
 			HTTPClient: cfg.HTTPClient,
 			Logger:     cfg.Logger,
+			Observer:   cfg.Observer,
 		})
 		if err != nil {
 			var ce *ConfigError
@@ -339,7 +379,7 @@ func newMiddleware(cfg Config, now func() time.Time) (*Middleware, error) {
 		cfg.Provider = c
 	}
 	if cfg.Connections == nil {
-		cache, err := NewConnectionCache(cfg.Provider, CacheConfig{Logger: cfg.Logger})
+		cache, err := NewConnectionCache(cfg.Provider, CacheConfig{Logger: cfg.Logger, Observer: cfg.Observer})
 		if err != nil {
 			return nil, err
 		}
@@ -347,6 +387,12 @@ func newMiddleware(cfg Config, now func() time.Time) (*Middleware, error) {
 	}
 	if cfg.Backplane == nil {
 		cfg.Backplane = NewLocalBackplane()
+	}
+	if cfg.Observer != nil {
+		if c, ok := cfg.Provider.(*Client); ok {
+			c.obs.CompareAndSwap(nil, cfg.Observer)
+		}
+		cfg.Connections.obs.CompareAndSwap(nil, cfg.Observer)
 	}
 
 	secure := redirect.Scheme == "https" && !cfg.InsecureCookies
@@ -419,10 +465,13 @@ func newMiddleware(cfg Config, now func() time.Time) (*Middleware, error) {
 		now:           now,
 		exchanges:     newRateLimit(cfg.MaxExchangesPerMinute),
 		spent:         newSpentStates(cfg.MaxExchangesPerMinute, stateLifetime),
+		obs:           obs,
+		audit:         cfg.AuditLog,
+		health:        newSignInHealth(now),
 	}
 	hook := eventHook(m.connectionEvent)
 	m.connections.onEvent.Store(&hook)
-	m.unsubscribe = m.backplane.Subscribe(Subscriber{Apply: m.apply, FailClosed: m.failClosed, Known: m.revocations.all})
+	m.unsubscribe = m.backplane.Subscribe(Subscriber{Apply: m.apply, FailClosed: m.failClosed, Known: m.revocations.all, Outage: m.backplaneOutage})
 	return m, nil
 }
 
@@ -491,9 +540,11 @@ func (m *Middleware) RequireSSO(next http.Handler) http.Handler {
 		switch {
 		case errors.Is(err, ErrRevocationsUnavailable):
 			m.unavailable(w, r)
+			m.refused(r, RefusalInfo{Reason: ReasonUnavailable, Gate: "RequireSSO", Status: http.StatusServiceUnavailable}, s)
 			return
 		case err != nil:
-			m.signedOut(w, r)
+			status := m.signedOut(w, r)
+			m.refused(r, RefusalInfo{Reason: refusalReason(err), Gate: "RequireSSO", Status: status}, s)
 			return
 		}
 		s = m.sessions.Renew(w, r, s, now)
@@ -525,7 +576,8 @@ func (m *Middleware) RequireRecentLogin(maxAge time.Duration) func(http.Handler)
 		return m.withSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s, _ := SessionFromContext(r.Context())
 			if s.AuthenticatedAt.IsZero() || m.now().Sub(s.AuthenticatedAt) > maxAge {
-				m.stepUp(w, r, s)
+				status := m.stepUp(w, r, s)
+				m.refused(r, RefusalInfo{Reason: ReasonStepUp, Gate: "RequireRecentLogin", Status: status}, s)
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -534,7 +586,7 @@ func (m *Middleware) RequireRecentLogin(maxAge time.Duration) func(http.Handler)
 }
 
 // stepUp answers a request whose session is older than a route allows.
-func (m *Middleware) stepUp(w http.ResponseWriter, r *http.Request, s *Session) {
+func (m *Middleware) stepUp(w http.ResponseWriter, r *http.Request, s *Session) int {
 	v := url.Values{"prompt": {"login"}}
 	if validPrefixedID(s.Profile.ConnectionID, "conn_") {
 		v.Set("connection", s.Profile.ConnectionID)
@@ -542,7 +594,7 @@ func (m *Middleware) stepUp(w http.ResponseWriter, r *http.Request, s *Session) 
 	if rt, ok := SafeReturnTo(r.URL.RequestURI()); ok && rt != m.cfg.AfterLoginPath {
 		v.Set("return_to", rt)
 	}
-	m.needLogin(w, r, m.cfg.LoginPath+"?"+v.Encode(), "recent_login_required")
+	return m.needLogin(w, r, m.cfg.LoginPath+"?"+v.Encode(), "recent_login_required")
 }
 
 // unavailable answers a gated request while the backplane asks to fail
@@ -622,20 +674,21 @@ func (m *Middleware) Mount(r Router) {
 }
 
 // signedOut answers a request that needs a session and has none.
-func (m *Middleware) signedOut(w http.ResponseWriter, r *http.Request) {
+func (m *Middleware) signedOut(w http.ResponseWriter, r *http.Request) int {
 	loginURL := m.cfg.LoginPath
 	if rt, ok := SafeReturnTo(r.URL.RequestURI()); ok && rt != m.cfg.AfterLoginPath {
 		loginURL += "?" + url.Values{"return_to": {rt}}.Encode()
 	}
-	m.needLogin(w, r, loginURL, "unauthorized")
+	return m.needLogin(w, r, loginURL, "unauthorized")
 }
 
 // needLogin sends a navigation to loginURL and answers anything else 401
-// with a JSON body naming the reason and the login URL.
-func (m *Middleware) needLogin(w http.ResponseWriter, r *http.Request, loginURL, reason string) {
+// with a JSON body naming the reason and the login URL. It returns the
+// status it answered.
+func (m *Middleware) needLogin(w http.ResponseWriter, r *http.Request, loginURL, reason string) int {
 	if isNavigation(r) {
 		http.Redirect(w, r, loginURL, http.StatusFound)
-		return
+		return http.StatusFound
 	}
 	auth := `SSO realm="ssogate", login_url="` + loginURL + `"`
 	if reason != "unauthorized" {
@@ -646,6 +699,7 @@ func (m *Middleware) needLogin(w http.ResponseWriter, r *http.Request, loginURL,
 		Error    string `json:"error"`
 		LoginURL string `json:"login_url"`
 	}{reason, loginURL})
+	return http.StatusUnauthorized
 }
 
 // writeJSONError answers an API request with status and

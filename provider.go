@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode"
 )
@@ -299,6 +300,11 @@ type ClientConfig struct {
 	// Retry says which failed requests are retried and how. The zero value
 	// is the default policy described at [RetryPolicy].
 	Retry RetryPolicy
+	// Observer receives every call: its route, status, duration and
+	// attempts (WorkOSCallStart and WorkOSCallDone). Default: none; a
+	// Client without one reports to the Observer of the first [Middleware]
+	// configured with it.
+	Observer *Observer
 }
 
 // Client is a [Provider] that talks to the WorkOS API over HTTP. It is safe
@@ -310,6 +316,7 @@ type Client struct {
 	http     *http.Client
 	logger   *slog.Logger
 	retry    RetryPolicy
+	obs      atomic.Pointer[Observer]
 
 	// Seams for tests; NewClient sets the real ones.
 	sleep             func(ctx context.Context, d time.Duration) error
@@ -352,7 +359,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Client{
+	c := &Client{
 		apiKey:            cfg.APIKey,
 		clientID:          cfg.ClientID,
 		baseURL:           strings.TrimRight(base, "/"),
@@ -363,7 +370,11 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		randN:             mathrand.Int64N,
 		now:               time.Now,
 		newIdempotencyKey: newIdempotencyKey,
-	}, nil
+	}
+	if cfg.Observer != nil {
+		c.obs.Store(cfg.Observer)
+	}
+	return c, nil
 }
 
 // checkCredential checks a key or id: present, with the right prefix, and
@@ -502,7 +513,7 @@ func (c *Client) ExchangeCode(ctx context.Context, code, codeVerifier string) (*
 		Profile     Profile      `json:"profile"`
 		OAuthTokens *OAuthTokens `json:"oauth_tokens"`
 	}
-	r := &call{method: http.MethodPost, path: "/sso/token", form: form, secrets: []string{code, codeVerifier}}
+	r := &call{route: "POST /sso/token", method: http.MethodPost, path: "/sso/token", form: form, secrets: []string{code, codeVerifier}}
 	if err := c.do(ctx, r, &resp); err != nil {
 		return nil, err
 	}
@@ -529,7 +540,7 @@ func (c *Client) GetProfile(ctx context.Context, accessToken string) (*Profile, 
 		return nil, invalidOptions("access token is required")
 	}
 	var p Profile
-	r := &call{method: http.MethodGet, path: "/sso/profile", bearer: accessToken, secrets: []string{accessToken}}
+	r := &call{route: "GET /sso/profile", method: http.MethodGet, path: "/sso/profile", bearer: accessToken, secrets: []string{accessToken}}
 	if err := c.do(ctx, r, &p); err != nil {
 		return nil, err
 	}
@@ -555,7 +566,7 @@ func (c *Client) GetConnection(ctx context.Context, id string) (*Connection, err
 		return nil, err
 	}
 	var conn Connection
-	if err := c.do(ctx, &call{method: http.MethodGet, path: path}, &conn); err != nil {
+	if err := c.do(ctx, &call{route: "GET /connections/{id}", method: http.MethodGet, path: path}, &conn); err != nil {
 		return nil, err
 	}
 	return &conn, nil
@@ -599,7 +610,7 @@ func (c *Client) ListConnections(ctx context.Context, opts ListConnectionsOption
 	set("after", opts.After)
 	set("order", string(opts.Order))
 	var list ConnectionList
-	if err := c.do(ctx, &call{method: http.MethodGet, path: "/connections", query: q}, &list); err != nil {
+	if err := c.do(ctx, &call{route: "GET /connections", method: http.MethodGet, path: "/connections", query: q}, &list); err != nil {
 		return nil, err
 	}
 	return &list, nil
@@ -613,7 +624,7 @@ func (c *Client) DeleteConnection(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	return c.do(ctx, &call{method: http.MethodDelete, path: path}, nil)
+	return c.do(ctx, &call{route: "DELETE /connections/{id}", method: http.MethodDelete, path: path}, nil)
 }
 
 // AuthorizeLogout starts an RP-initiated SSO logout for the profile
@@ -626,7 +637,7 @@ func (c *Client) AuthorizeLogout(ctx context.Context, profileID string) (*Logout
 	}
 	body := map[string]string{"profile_id": profileID}
 	var la LogoutAuthorization
-	r := &call{method: http.MethodPost, path: "/sso/logout/authorize", json: body, idempotent: true}
+	r := &call{route: "POST /sso/logout/authorize", method: http.MethodPost, path: "/sso/logout/authorize", json: body, idempotent: true}
 	if err := c.do(ctx, r, &la); err != nil {
 		return nil, err
 	}
@@ -670,6 +681,7 @@ func AllConnections(ctx context.Context, p Provider, opts ListConnectionsOptions
 
 // call describes one WorkOS API request.
 type call struct {
+	route  string // method and path pattern, for observers
 	method string
 	path   string     // the API path, without query; used in errors and logs
 	query  url.Values // never logged nor put in errors: it can hold emails
@@ -692,11 +704,40 @@ type outcome struct {
 	retryable     bool
 	retryAfter    time.Duration
 	hasRetryAfter bool
+	attempts      int // set by send
 }
 
 // do sends r, retrying as the client's [RetryPolicy] allows, and decodes a
-// successful response's JSON body into out, if out is not nil.
+// successful response's JSON body into out, if out is not nil. It reports
+// the call to the client's [Observer].
 func (c *Client) do(ctx context.Context, r *call, out any) error {
+	obs := c.obs.Load()
+	if obs == nil || obs.WorkOSCallStart == nil && obs.WorkOSCallDone == nil {
+		var last outcome
+		return c.send(ctx, r, out, &last)
+	}
+	if obs.WorkOSCallStart != nil {
+		ctx = obs.WorkOSCallStart(ctx, r.route)
+	}
+	start := c.now()
+	var last outcome
+	err := c.send(ctx, r, out, &last)
+	if obs.WorkOSCallDone != nil {
+		info := WorkOSCallInfo{
+			Route: r.route, Status: last.status, RequestID: last.requestID,
+			Attempts: last.attempts, Duration: c.now().Sub(start), Err: err,
+		}
+		var apiErr *APIError
+		if errors.As(err, &apiErr) {
+			info.Code = apiErr.Code
+		}
+		obs.WorkOSCallDone(ctx, info)
+	}
+	return err
+}
+
+// send is do without the observer; last is the last attempt's outcome.
+func (c *Client) send(ctx context.Context, r *call, out any, last *outcome) error {
 	var body []byte
 	var contentType string
 	switch {
@@ -721,6 +762,8 @@ func (c *Client) do(ctx context.Context, r *call, out any) error {
 
 	for attempt := 0; ; attempt++ {
 		o := c.attempt(ctx, r, body, contentType, idempotencyKey, secrets, out)
+		o.attempts = attempt + 1
+		*last = o
 		attrs := []slog.Attr{
 			slog.String("method", r.method),
 			slog.String("path", r.path),

@@ -157,6 +157,7 @@ func (m *Middleware) Revoke(ctx context.Context, rs ...Revocation) error {
 		}
 		batch[i] = r
 	}
+	m.auditRevocations(ctx, batch, "revoke")
 	return m.publish(ctx, Update{Revocations: batch})
 }
 
@@ -164,6 +165,7 @@ func (m *Middleware) Revoke(ctx context.Context, rs ...Revocation) error {
 // backplane. (An event in u has been applied here already.)
 func (m *Middleware) publish(ctx context.Context, u Update) error {
 	m.revocations.add(u.Revocations, m.now())
+	m.revoked(ctx, u.Revocations, false)
 	if err := m.backplane.Publish(ctx, u); err != nil {
 		return fmt.Errorf("%w: %w", ErrNotShared, err)
 	}
@@ -173,6 +175,7 @@ func (m *Middleware) publish(ctx context.Context, u Update) error {
 // apply brings this replica up to date with an update from the backplane.
 func (m *Middleware) apply(u Update) {
 	m.revocations.add(u.Revocations, m.now())
+	m.revoked(context.Background(), u.Revocations, true)
 	if u.Event != nil {
 		// Events come from a webhook handler of some replica, which
 		// verified them; the cache checks their data again.
@@ -200,6 +203,7 @@ func (m *Middleware) connectionEvent(ctx context.Context, ev *Event, conn *Conne
 		}
 		u.Revocations = []Revocation{{Kind: ConnectionRevocation, ID: conn.ID, At: at, Expires: at.Add(MaxSessionLifetime)}}
 		m.log.Info("ssogate: connection removed; its sessions are revoked", "event", ev.Event, "connection_id", conn.ID)
+		m.auditRevocations(ctx, u.Revocations, ev.Event)
 	}
 	return m.publish(ctx, u)
 }

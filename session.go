@@ -272,10 +272,12 @@ func deriveCodecs(secrets [][]byte, binding, hmacInfo, aesInfo string, maxAge ti
 }
 
 // Load returns the session of the request. A request without a valid
-// session gets [ErrNoSession] whatever the reason, or [ErrSessionRevoked]
-// when a revocation matches it. While the revocations cannot be vouched
-// for, the error is [ErrRevocationsUnavailable] and the session is returned
-// all the same, so that a sign-out can still revoke it.
+// session gets an error matching [ErrNoSession] whatever the reason (its
+// [refusalReason] tells them apart, for observers only), or
+// [ErrSessionRevoked] when a revocation matches it, with the revoked
+// session. While the revocations cannot be vouched for, the error is
+// [ErrRevocationsUnavailable] and the session is returned all the same, so
+// that a sign-out can still revoke it.
 //
 // The returned Session may be shared with other requests that carry the
 // same cookie, and must not be modified.
@@ -297,7 +299,7 @@ func (m *sessionManager) LoadAt(r *http.Request, t time.Time) (*Session, error) 
 	// one r.Cookie returns, because r.Cookie skips malformed values.
 	value, ok := findCookie(r, m.cookieName, false)
 	if !ok {
-		return nil, ErrNoSession
+		return nil, errNoCookie
 	}
 	var h uint64
 	if m.cache != nil {
@@ -307,20 +309,20 @@ func (m *sessionManager) LoadAt(r *http.Request, t time.Time) (*Session, error) 
 		case cacheHit:
 			return m.admitCached(e, value)
 		case cacheExpired:
-			return nil, ErrNoSession
+			return nil, m.expired(e.sess, now)
 		}
 	}
 	s, err := m.open(value)
 	if err != nil {
 		valid, ok := cookieValue(r, m.cookieName)
 		if !ok || valid == value {
-			return nil, ErrNoSession
+			return nil, errInvalidCookie
 		}
 		if value = valid; m.cache != nil {
 			h = m.cache.hash(value)
 		}
 		if s, err = m.open(value); err != nil {
-			return nil, ErrNoSession
+			return nil, errInvalidCookie
 		}
 	}
 	if !m.keepCustom {
@@ -329,7 +331,7 @@ func (m *sessionManager) LoadAt(r *http.Request, t time.Time) (*Session, error) 
 	s.owner = m
 	deadline := m.deadline(s)
 	if now >= deadline {
-		return nil, ErrNoSession
+		return nil, m.expired(s, now)
 	}
 	// The epoch is read before the check, so that a revocation made during
 	// it makes the cached entry checked again.
@@ -371,16 +373,52 @@ func (m *sessionManager) admitCached(e *cacheEntry, value string) (*Session, err
 }
 
 // refused answers a session that the revocation check refused with err:
-// a revoked one leaves the cache (value, if not empty, is its cookie); one
-// refused because the revocations are unavailable is returned with err.
+// a revoked one leaves the cache (value, if not empty, is its cookie). The
+// session is returned with err, for a sign-out to revoke and an observer
+// to name; it must not be served.
 func (m *sessionManager) refused(s *Session, err error, value string) (*Session, error) {
-	switch {
-	case errors.Is(err, ErrRevocationsUnavailable):
-		return s, err
-	case value != "" && m.cache != nil:
+	if !errors.Is(err, ErrRevocationsUnavailable) && value != "" && m.cache != nil {
 		m.cache.remove(value)
 	}
-	return nil, err
+	return s, err
+}
+
+// expired returns the error of a session past its deadline at Unix second
+// now: idle, or expired.
+func (m *sessionManager) expired(s *Session, now int64) error {
+	if m.idle > 0 && s != nil && now >= s.LastSeen.Unix()+int64(m.idle/time.Second) &&
+		s.LastSeen.Unix()+int64(m.idle/time.Second) < min(s.ExpiresAt.Unix(), s.IssuedAt.Unix()+int64(m.lifetime/time.Second)) {
+		return errIdle
+	}
+	return errExpired
+}
+
+// sessionRefusal is an [ErrNoSession] that says why, for observers. The
+// client sees the same answer whatever the reason.
+type sessionRefusal struct{ reason Reason }
+
+func (e *sessionRefusal) Error() string        { return ErrNoSession.Error() + ": " + string(e.reason) }
+func (e *sessionRefusal) Is(target error) bool { return target == ErrNoSession }
+
+var (
+	errNoCookie      error = &sessionRefusal{ReasonNoSession}
+	errInvalidCookie error = &sessionRefusal{ReasonInvalidSession}
+	errExpired       error = &sessionRefusal{ReasonExpired}
+	errIdle          error = &sessionRefusal{ReasonIdle}
+)
+
+// refusalReason returns why Load refused a session with err.
+func refusalReason(err error) Reason {
+	var sr *sessionRefusal
+	switch {
+	case errors.As(err, &sr):
+		return sr.reason
+	case errors.Is(err, ErrSessionRevoked):
+		return ReasonRevoked
+	case errors.Is(err, ErrRevocationsUnavailable):
+		return ReasonUnavailable
+	}
+	return ReasonInvalidSession
 }
 
 // deadline returns the Unix second at which s stops being valid: its own
@@ -399,16 +437,19 @@ func (m *sessionManager) loadFromStore(r *http.Request, t time.Time) (*Session, 
 	// Store.New, not Store.Get: Get caches the session in a registry on the
 	// request, and Save must never see an old session again.
 	ss, err := m.store.New(r, m.cookieName)
-	if err != nil || ss == nil {
-		return nil, ErrNoSession
+	payload, ok := []byte(nil), false
+	if err == nil && ss != nil {
+		payload, ok = ss.Values[storeValuesKey].([]byte)
 	}
-	payload, ok := ss.Values[storeValuesKey].([]byte)
 	if !ok {
-		return nil, ErrNoSession
+		if _, err := r.Cookie(m.cookieName); err != nil {
+			return nil, errNoCookie
+		}
+		return nil, errInvalidCookie
 	}
 	s, err := decodeSession(payload)
 	if err != nil {
-		return nil, ErrNoSession
+		return nil, errInvalidCookie
 	}
 	if !m.keepCustom {
 		s.Profile.CustomAttributes = nil
@@ -417,7 +458,7 @@ func (m *sessionManager) loadFromStore(r *http.Request, t time.Time) (*Session, 
 	// The store's own expiry may be longer than ours, or absent: the
 	// payload's is the one that counts.
 	if t.Unix() >= m.deadline(s) {
-		return nil, ErrNoSession
+		return nil, m.expired(s, t.Unix())
 	}
 	if err := m.revocations.check(s); err != nil {
 		return m.refused(s, err, "")

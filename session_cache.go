@@ -99,7 +99,7 @@ func (c *sessionCache) get(value string, now int64) (*cacheEntry, uint64, cacheR
 			delete(sh.m, h)
 		}
 		sh.mu.Unlock()
-		return nil, h, cacheExpired
+		return e, h, cacheExpired
 	}
 	return e, h, cacheHit
 }

@@ -59,6 +59,9 @@ type WebhookConfig struct {
 	// MaxBodyBytes bounds the request body; a larger one is refused with
 	// 413. Default 1 MiB.
 	MaxBodyBytes int64
+	// Observer receives every delivery (WebhookDone). Default: the
+	// Observer of Cache, if it has one.
+	Observer *Observer
 	// Logger receives a warning for each refused request, with the reason
 	// but never the body or the signature. Default slog.Default().
 	Logger *slog.Logger
@@ -108,7 +111,16 @@ type webhookHandler struct {
 }
 
 func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	status, reason, err := h.handle(w, r)
+	var info WebhookInfo
+	status, reason, err := h.handle(w, r, &info)
+	info.Status, info.Reason = status, reason
+	obs := h.cfg.Observer
+	if obs == nil && h.cfg.Cache != nil {
+		obs = h.cfg.Cache.obs.Load()
+	}
+	if obs != nil && obs.WebhookDone != nil {
+		defer obs.WebhookDone(r.Context(), info)
+	}
 	if status == http.StatusOK {
 		w.WriteHeader(http.StatusOK)
 		return
@@ -126,7 +138,7 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // handle decides the response: the status, and for a refusal a short reason
 // for the log.
-func (h *webhookHandler) handle(w http.ResponseWriter, r *http.Request) (int, string, error) {
+func (h *webhookHandler) handle(w http.ResponseWriter, r *http.Request, info *WebhookInfo) (int, string, error) {
 	if r.Method != http.MethodPost {
 		return http.StatusMethodNotAllowed, "method", nil
 	}
@@ -148,6 +160,7 @@ func (h *webhookHandler) handle(w http.ResponseWriter, r *http.Request) (int, st
 		}
 		return http.StatusUnauthorized, "signature mismatch or stale", nil
 	}
+	info.Verified = true
 	var env struct {
 		Object string `json:"object"`
 		Event
@@ -156,6 +169,7 @@ func (h *webhookHandler) handle(w http.ResponseWriter, r *http.Request) (int, st
 		return http.StatusBadRequest, "not an event", nil
 	}
 	ev := &env.Event
+	info.EventType, info.EventID = cleanText(ev.Event, 100, nil), cleanText(ev.ID, 100, nil)
 	if h.cfg.Cache != nil {
 		switch err := h.cfg.Cache.applyAndShare(r.Context(), ev); {
 		case errors.Is(err, ErrInvalidEvent):

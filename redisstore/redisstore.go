@@ -869,6 +869,7 @@ func (s *Store) retryPending() {
 func (s *Store) failed(err error) {
 	if s.down.CompareAndSwap(false, true) {
 		s.log.Warn("redisstore: Redis is unreachable; serving with the revocations known", "err", err, "fail_closed", s.opts.FailClosed)
+		s.outage(err)
 	}
 	if !s.opts.FailClosed {
 		return
@@ -886,6 +887,7 @@ func (s *Store) failed(err error) {
 func (s *Store) recovered() {
 	if s.down.CompareAndSwap(true, false) {
 		s.log.Info("redisstore: Redis is reachable again")
+		s.outage(nil)
 	}
 	s.mu.Lock()
 	synced := s.synced
@@ -894,6 +896,19 @@ func (s *Store) recovered() {
 	if synced {
 		for _, p := range subs {
 			s.setClosed(p, nil)
+		}
+	}
+}
+
+// outage tells every subscriber that an outage started (err not nil) or
+// ended.
+func (s *Store) outage(err error) {
+	s.mu.Lock()
+	subs := slices.Clone(s.subs)
+	s.mu.Unlock()
+	for _, p := range subs {
+		if p.Outage != nil {
+			p.Outage(err)
 		}
 	}
 }

@@ -85,30 +85,30 @@ const (
 	ReasonStartFailed        Reason = "start_failed"        // the login state could not be written
 
 	// The callback.
-	ReasonStateMissing     Reason = "state_missing"     // no login state: expired, or another browser
-	ReasonStateMismatch    Reason = "state_mismatch"    // the state is not this browser's
-	ReasonStateSpent       Reason = "state_spent"       // the state bought an exchange already
-	ReasonIdPError         Reason = "idp_error"         // WorkOS sent the browser back with an error
-	ReasonNoCode           Reason = "no_code"           // the callback has no code
-	ReasonIdPInitiated     Reason = "idp_initiated"     // a login the identity provider started, refused by policy
-	ReasonTooManySignIns   Reason = "too_many_sign_ins" // MaxExchangesPerMinute, or WorkOS's rate limit
-	ReasonExchangeFailed   Reason = "exchange_failed"   // WorkOS refused the code (see WorkOSCode)
-	ReasonMisconfigured    Reason = "misconfigured"     // WorkOS refused the API key or client ID
-	ReasonWorkOSTimeout    Reason = "workos_timeout"    // WorkOS did not answer within ExchangeTimeout
-	ReasonWorkOSFailed     Reason = "workos_failed"     // WorkOS failed or answered nonsense
-	ReasonWrongTenant      Reason = "wrong_tenant"      // the profile is not of the organization, connection or provider asked for
-	ReasonRevoked          Reason = "revoked"           // revoked while signing in; for a session, revoked
-	ReasonUnavailable      Reason = "unavailable"       // the revocations cannot be vouched for
-	ReasonRefusedByApp     Reason = "refused_by_app"    // Config.OnLogin refused the profile
-	ReasonSessionNotSaved  Reason = "session_not_saved" // the session could not be written (too large, store failed)
+	ReasonStateMissing    Reason = "state_missing"     // no login state: expired, or another browser
+	ReasonStateMismatch   Reason = "state_mismatch"    // the state is not this browser's
+	ReasonStateSpent      Reason = "state_spent"       // the state bought an exchange already
+	ReasonIdPError        Reason = "idp_error"         // WorkOS sent the browser back with an error
+	ReasonNoCode          Reason = "no_code"           // the callback has no code
+	ReasonIdPInitiated    Reason = "idp_initiated"     // a login the identity provider started, refused by policy
+	ReasonTooManySignIns  Reason = "too_many_sign_ins" // MaxExchangesPerMinute, or WorkOS's rate limit
+	ReasonExchangeFailed  Reason = "exchange_failed"   // WorkOS refused the code (see WorkOSCode)
+	ReasonMisconfigured   Reason = "misconfigured"     // WorkOS refused the API key or client ID
+	ReasonWorkOSTimeout   Reason = "workos_timeout"    // WorkOS did not answer within ExchangeTimeout
+	ReasonWorkOSFailed    Reason = "workos_failed"     // WorkOS failed or answered nonsense
+	ReasonWrongTenant     Reason = "wrong_tenant"      // the profile is not of the organization, connection or provider asked for
+	ReasonRevoked         Reason = "revoked"           // revoked while signing in; for a session, revoked
+	ReasonUnavailable     Reason = "unavailable"       // the revocations cannot be vouched for
+	ReasonRefusedByApp    Reason = "refused_by_app"    // Config.OnLogin refused the profile
+	ReasonSessionNotSaved Reason = "session_not_saved" // the session could not be written (too large, store failed)
 
 	// Gated requests.
-	ReasonNoSession       Reason = "no_session"       // no session cookie
-	ReasonInvalidSession  Reason = "invalid_session"  // tampered with, forged, or sealed with a key no longer configured or for another environment
-	ReasonExpired         Reason = "expired"          // past its lifetime
-	ReasonIdle            Reason = "idle"             // idle for longer than IdleTimeout
-	ReasonStepUp          Reason = "step_up"          // RequireRecentLogin wants a recent authentication
-	ReasonForbidden       Reason = "forbidden"        // an authorization gate refused the user
+	ReasonNoSession      Reason = "no_session"      // no session cookie
+	ReasonInvalidSession Reason = "invalid_session" // tampered with, forged, or sealed with a key no longer configured or for another environment
+	ReasonExpired        Reason = "expired"         // past its lifetime
+	ReasonIdle           Reason = "idle"            // idle for longer than IdleTimeout
+	ReasonStepUp         Reason = "step_up"         // RequireRecentLogin wants a recent authentication
+	ReasonForbidden      Reason = "forbidden"       // an authorization gate refused the user
 )
 
 // LoginRoute says how /login chose where to send the browser.

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,6 +28,7 @@ import (
 // ssogate-revocations-idle has the idle timeout on and 10,000 revocations of other sessions and
 // users in force; ssogate-revocation-churn adds a revocation every 100
 // requests, so that the session is checked against them again each time.
+// ssogate-observed has an [Observer] with every func set.
 // Compare the ratios, not the absolute times:
 //
 //	go test -run '^$' -bench 'BenchmarkRequireSSO$' -benchtime 20000x -count 5 .
@@ -53,6 +55,12 @@ func BenchmarkRequireSSO(b *testing.B) {
 
 	b.Run("ssogate", func(b *testing.B) {
 		g, r, n := benchGate(b, alice)
+		benchServe(b, g.RequireSSO(handler), r, n)
+	})
+
+	b.Run("ssogate-observed", func(b *testing.B) {
+		obs, _ := countingObserver()
+		g, r, n := benchGate(b, alice, func(c *Config) { c.Observer = obs })
 		benchServe(b, g.RequireSSO(handler), r, n)
 	})
 
@@ -208,4 +216,25 @@ func benchServe(b *testing.B, h http.Handler, r *http.Request, cookieBytes int) 
 	if cookieBytes > 0 {
 		b.ReportMetric(float64(cookieBytes), "cookie-bytes")
 	}
+}
+
+// countingObserver returns an Observer with every func set, each counting
+// its calls.
+func countingObserver() (*Observer, *atomic.Int64) {
+	n := new(atomic.Int64)
+	start := func(ctx context.Context) context.Context { n.Add(1); return ctx }
+	return &Observer{
+		LoginStart:       start,
+		LoginDone:        func(context.Context, LoginInfo) { n.Add(1) },
+		CallbackStart:    start,
+		CallbackDone:     func(context.Context, CallbackInfo) { n.Add(1) },
+		SessionRefused:   func(context.Context, RefusalInfo) { n.Add(1) },
+		SignedOut:        func(context.Context, SignOutInfo) { n.Add(1) },
+		Revoked:          func(context.Context, RevocationInfo) { n.Add(1) },
+		BackplaneChanged: func(context.Context, BackplaneInfo) { n.Add(1) },
+		WebhookDone:      func(context.Context, WebhookInfo) { n.Add(1) },
+		WorkOSCallStart:  func(ctx context.Context, _ string) context.Context { n.Add(1); return ctx },
+		WorkOSCallDone:   func(context.Context, WorkOSCallInfo) { n.Add(1) },
+		CacheLookup:      func(context.Context, CacheInfo) { n.Add(1) },
+	}, n
 }

@@ -249,3 +249,30 @@ var healthPage = template.Must(template.New("health").Funcs(template.FuncMap{
 {{range .Connections}}<tr><td>{{if .Name}}{{.Name}}<br>{{end}}<code>{{or .ConnectionID .Provider "(no login of this browser's)"}}</code></td><td><code>{{.OrganizationID}}</code></td><td>{{.ConnectionType}}</td><td>{{.SignIns}}</td><td{{if .Failures}} class="bad"{{end}}>{{.Failures}}</td><td>{{when .LastSignIn}}</td><td>{{with .LastFailure}}{{.At.UTC.Format "2006-01-02 15:04:05 UTC"}}: {{.Reason}}{{with .WorkOSCode}} ({{.}}){{end}}, {{.Status}}{{else}}none{{end}}</td></tr>
 {{end}}</tbody></table>{{else}}<p>No sign-ins yet.</p>{{end}}
 </body></html>`))
+
+// Stats is a snapshot of a [Middleware]'s state, for gauges.
+type Stats struct {
+	// Revocations is the number of revocations in force on this replica.
+	Revocations int
+	// CachedSessions is the number of verified session cookies cached.
+	CachedSessions int
+	// CachedLookups is the number of answers the connection cache holds.
+	CachedLookups int
+	// Ready is what [Middleware.Ready] reports: whether sessions are
+	// served.
+	Ready bool
+}
+
+// Stats returns a snapshot of the Middleware's state. It takes a few
+// locks briefly; call it when a gauge is read, not on every request.
+func (m *Middleware) Stats() Stats {
+	s := Stats{
+		Revocations:   m.revocations.len(),
+		CachedLookups: m.connections.Len(),
+		Ready:         m.Ready() == nil,
+	}
+	if m.sessions.cache != nil {
+		s.CachedSessions = m.sessions.cache.len()
+	}
+	return s
+}

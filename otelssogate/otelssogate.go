@@ -140,8 +140,8 @@ func (t *Telemetry) Watch(g *ssogate.Middleware) (metric.Registration, error) {
 	revs := gauge("ssogate.revocations.in_force", "{revocation}", "Revocations in force on this replica.")
 	sessions := gauge("ssogate.session_cache.entries", "{session}", "Verified session cookies cached.")
 	lookups := gauge("ssogate.connection_cache.entries", "{entry}", "Answers the connection cache holds.")
-	ready := gauge("ssogate.ready", "1", "1 while sessions are served, 0 while the revocations cannot be vouched for.")
-	up := gauge("ssogate.backplane.up", "1", "1 while the backplane's store is reachable, 0 during an outage.")
+	ready := gauge("ssogate.ready", "", "1 while sessions are served, 0 while the revocations cannot be vouched for.")
+	up := gauge("ssogate.backplane.up", "", "1 while the backplane's store is reachable, 0 during an outage.")
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}

@@ -22,7 +22,10 @@
 // connection events there, makes up one if it is not set), REDIS_URL
 // (redis://host:port[/db]: replicas of the app with the same
 // WORKOS_COOKIE_PASSWORD share sign-outs, revocations and connection events
-// through that Redis).
+// through that Redis), METRICS_ADDR (where ssogate's metrics are served for
+// Prometheus, on a listener of their own that must be on this machine:
+// default localhost:9464, or a free port if that is taken; "off" serves
+// none).
 package main
 
 import (
@@ -52,10 +55,26 @@ func main() {
 	}
 }
 
-// run serves the app until ctx ends. ready, if not nil, receives the
-// app's base URL once it is listening.
+// run serves the app until ctx ends, and its metrics for Prometheus on a
+// listener of their own. ready, if not nil, receives the app's base URL
+// once it is listening.
 func run(ctx context.Context, getenv func(string) string, out io.Writer, ready chan<- string) error {
-	return exampleapp.Run(ctx, getenv, out, ready, newApp, openRedis)
+	m, err := startMetrics(getenv("METRICS_ADDR"), out, slog.New(slog.NewTextHandler(out, nil)))
+	if err != nil {
+		return err
+	}
+	if m == nil {
+		return exampleapp.Run(ctx, getenv, out, ready, newApp, openRedis)
+	}
+	defer m.Close()
+	routes := func(gate *ssogate.Middleware, env exampleapp.Env) (http.Handler, error) {
+		if _, err := m.tel.Watch(gate); err != nil {
+			return nil, err
+		}
+		return newApp(gate, env)
+	}
+	return exampleapp.Run(ctx, getenv, out, ready, routes, openRedis,
+		func(c *ssogate.Config) { c.Observer = m.tel.Observer() })
 }
 
 // openRedis opens the backplane at REDIS_URL, through which replicas of the

@@ -72,7 +72,9 @@ type OpenBackplane func(url string, logger *slog.Logger) (ssogate.Backplane, io.
 // environment through getenv and writing the log and the sign-in
 // instructions to out. ready, if not nil, receives the app's base URL once
 // it is listening. With REDIS_URL set, open makes the app's backplane.
-func Run(ctx context.Context, getenv func(string) string, out io.Writer, ready chan<- string, routes Routes, open OpenBackplane) error {
+// Each of configure, if any, may change the [ssogate.Config] before the
+// Middleware is made (to add an Observer, say).
+func Run(ctx context.Context, getenv func(string) string, out io.Writer, ready chan<- string, routes Routes, open OpenBackplane, configure ...func(*ssogate.Config)) error {
 	logger := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
 	addr := getenv("ADDR")
@@ -126,6 +128,9 @@ func Run(ctx context.Context, getenv func(string) string, out io.Writer, ready c
 		fmt.Fprintln(out, "Sharing sign-outs, revocations and connection events through REDIS_URL")
 	}
 
+	for _, c := range configure {
+		c(&cfg)
+	}
 	gate, err := ssogate.New(cfg)
 	if err != nil {
 		return err

@@ -79,6 +79,9 @@ func newApp(gate *ssogate.Middleware, env exampleapp.Env) (http.Handler, error) 
 	// Signed in and with the admin role of the admin organization;
 	// RequireRole implies RequireSSO.
 	mux.Handle("GET /admin", gate.RequireRole(env.AdminOrganization, "admin")(http.HandlerFunc(exampleapp.AdminPage)))
+	// Sign-in health per connection, for the support desk: this replica's
+	// view (HTML, or JSON for tools).
+	mux.Handle("GET /admin/sso", gate.RequireRole(env.AdminOrganization, "admin")(gate.HealthHandler()))
 	// A sensitive page: a sign-in within five minutes that asked the
 	// identity provider to authenticate anew.
 	mux.Handle("GET /account/security", gate.RequireRecentLogin(exampleapp.RecentLogin)(http.HandlerFunc(exampleapp.SecurityPage)))

@@ -116,6 +116,7 @@ func newApp(gate *ssogate.Middleware, env exampleapp.Env) (http.Handler, error) 
 	r.Group(func(r chi.Router) {
 		r.Use(gate.RequireSSO, gate.RequireRole(env.AdminOrganization, "admin"))
 		r.Get("/admin", exampleapp.AdminPage)
+		r.Get("/admin/sso", gate.HealthHandler().ServeHTTP) // sign-in health per connection
 	})
 	// A sensitive page: a sign-in within five minutes that asked the
 	// identity provider to authenticate anew.

@@ -95,6 +95,7 @@ func newApp(gate *ssogate.Middleware, env exampleapp.Env) (http.Handler, error) 
 	// The admins of the admin organization only: anyone else signed in
 	// gets 403.
 	signedIn.GET("/admin", wrapMiddleware(gate.RequireRole(env.AdminOrganization, "admin")), gin.WrapF(exampleapp.AdminPage))
+	signedIn.GET("/admin/sso", wrapMiddleware(gate.RequireRole(env.AdminOrganization, "admin")), gin.WrapH(gate.HealthHandler()))
 	// A sensitive page: a sign-in within five minutes that asked the
 	// identity provider to authenticate anew.
 	signedIn.GET("/account/security", wrapMiddleware(gate.RequireRecentLogin(exampleapp.RecentLogin)), gin.WrapF(exampleapp.SecurityPage))

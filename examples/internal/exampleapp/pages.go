@@ -106,6 +106,7 @@ var adminPage = template.Must(template.New("admin").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Admin area</title>` + style + `</head><body>
 <h1>Admin area</h1>
 <p>Signed in as {{.Email}}, with the admin role.</p>
+<p><a href="/admin/sso">Sign-in health per connection</a></p>
 <p><a href="/app">Back to the app</a></p>
 </body></html>`))
 

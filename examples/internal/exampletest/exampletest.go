@@ -405,6 +405,34 @@ func TestRoutes(t *testing.T, run RunFunc) {
 		if res := NewBrowser(t).Navigate(http.MethodGet, base+"/admin", nil); res.Status != http.StatusFound {
 			t.Errorf("signed out /admin: got %d, want 302 to sign in", res.Status)
 		}
+
+		// The sign-in health page: Acme's two sign-ins, and Initech's
+		// inactive connection that someone tried.
+		NewBrowser(t).Navigate(http.MethodGet, base+"/login?email=peter@initech.com", nil)
+		health := alice.Navigate(http.MethodGet, base+"/admin/sso", nil)
+		if health.Status != http.StatusOK || !strings.Contains(health.Body, "conn_acme_okta") ||
+			!strings.Contains(health.Body, "inactive_connection") || !strings.Contains(health.Body, "This replica") {
+			t.Errorf("alice /admin/sso: got %d %q, want the health of Acme's and Initech's connections", health.Status, health.Body)
+		}
+		checkPrivate(t, "/admin/sso", health)
+		req, _ := http.NewRequest(http.MethodGet, base+"/admin/sso?format=json", nil)
+		type row struct {
+			ConnectionID string `json:"connection_id"`
+			SignIns      int    `json:"sign_ins_last_hour"`
+		}
+		var report struct {
+			Scope       string `json:"scope"`
+			Connections []row  `json:"connections"`
+		}
+		if res := alice.Do(req); res.Status != http.StatusOK || json.Unmarshal([]byte(res.Body), &report) != nil || report.Scope != "replica" {
+			t.Errorf("alice /admin/sso?format=json: got %d %q", res.Status, res.Body)
+		}
+		if !slices.Contains(report.Connections, row{"conn_acme_okta", 2}) {
+			t.Errorf("the JSON health has no row of Acme's two sign-ins: %+v", report)
+		}
+		if res := bob.Navigate(http.MethodGet, base+"/admin/sso", nil); res.Status != http.StatusForbidden {
+			t.Errorf("bob (member) /admin/sso: got %d, want 403", res.Status)
+		}
 	})
 
 	t.Run("step-up for the security settings", func(t *testing.T) {

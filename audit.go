@@ -35,13 +35,13 @@ func (m *Middleware) backplaneOutage(err error) {
 
 // revoked reports revocations made here (received false) or received
 // from the backplane.
-func (m *Middleware) revoked(ctx context.Context, rs []Revocation, received bool) {
+func (m *Middleware) revoked(ctx context.Context, rs []Revocation, received, resync bool) {
 	f := m.obs.Revoked
 	if f == nil || len(rs) == 0 {
 		return
 	}
-	info := RevocationInfo{Revocations: rs, Received: received}
-	if received {
+	info := RevocationInfo{Revocations: rs, Received: received, Resync: resync}
+	if received && !resync {
 		var newest time.Time
 		for _, r := range rs {
 			if r.At.After(newest) {

@@ -222,8 +222,12 @@ type RevocationInfo struct {
 	// Received reports whether they came from the [Backplane] (made by
 	// another replica, or by this one and echoed), rather than made here.
 	Received bool
+	// Resync reports the backplane's read of every revocation in force
+	// (when the replica starts, after an outage): not news, but what the
+	// replica holds from now on.
+	Resync bool
 	// Lag is how long after the newest revocation was made it was applied
-	// here; zero when made here.
+	// here; zero when made here, and for a resync.
 	Lag time.Duration
 }
 

@@ -165,7 +165,7 @@ func (m *Middleware) Revoke(ctx context.Context, rs ...Revocation) error {
 // backplane. (An event in u has been applied here already.)
 func (m *Middleware) publish(ctx context.Context, u Update) error {
 	m.revocations.add(u.Revocations, m.now())
-	m.revoked(ctx, u.Revocations, false)
+	m.revoked(ctx, u.Revocations, false, false)
 	if err := m.backplane.Publish(ctx, u); err != nil {
 		return fmt.Errorf("%w: %w", ErrNotShared, err)
 	}
@@ -175,7 +175,7 @@ func (m *Middleware) publish(ctx context.Context, u Update) error {
 // apply brings this replica up to date with an update from the backplane.
 func (m *Middleware) apply(u Update) {
 	m.revocations.add(u.Revocations, m.now())
-	m.revoked(context.Background(), u.Revocations, true)
+	m.revoked(context.Background(), u.Revocations, true, u.Resync)
 	if u.Event != nil {
 		// Events come from a webhook handler of some replica, which
 		// verified them; the cache checks their data again.

@@ -287,6 +287,9 @@ func (t *Telemetry) signedOut(ctx context.Context, info ssogate.SignOutInfo) {
 }
 
 func (t *Telemetry) revoked(ctx context.Context, info ssogate.RevocationInfo) {
+	if info.Resync {
+		return // not news: the gauge of those in force shows them
+	}
 	var counts [5]int64 // by RevocationKind, 1 to 4
 	for _, r := range info.Revocations {
 		if int(r.Kind) < len(counts) {

@@ -189,6 +189,14 @@ func TestOutageLoggedOnce(t *testing.T) {
 	c := newCluster(t, srv.Addr, Options{RetryInterval: 20 * time.Millisecond, Timeout: 200 * time.Millisecond})
 	RouteRedisLog(slog.New(slog.NewTextHandler(c.logs, nil))) // Info and above only
 	t.Cleanup(func() { redis.SetLogger(quietLogger{}) })
+	// Observers are told too, once each.
+	var mu sync.Mutex
+	var changes []ssogate.BackplaneInfo
+	c.observer = &ssogate.Observer{BackplaneChanged: func(_ context.Context, info ssogate.BackplaneInfo) {
+		mu.Lock()
+		defer mu.Unlock()
+		changes = append(changes, info)
+	}}
 	a := c.start("A")
 	alice := newBrowser(t)
 	c.signIn(alice, a, workostest.AliceEmail)
@@ -201,7 +209,41 @@ func TestOutageLoggedOnce(t *testing.T) {
 	if n := strings.Count(logs, "Redis is unreachable"); n != 1 {
 		t.Errorf("the outage start was logged %d times, want once:\n%s", n, logs)
 	}
+	mu.Lock()
+	if len(changes) != 2 || !changes[0].Down || changes[0].Err == nil || changes[1].Down {
+		t.Errorf("the observer was told %+v, want the outage's start and end", changes)
+	}
+	mu.Unlock()
 	if strings.Contains(logs, "go-redis") {
 		t.Errorf("go-redis's lines reached the Info log:\n%s", logs)
+	}
+}
+
+// TestObserverSeesRevocationsReceived checks that a replica's observer is
+// told of the revocations another replica made, with the lag.
+func TestObserverSeesRevocationsReceived(t *testing.T) {
+	srv := redistest.Start(t)
+	c := newCluster(t, srv.Addr, Options{})
+	a := c.start("A")
+	var mu sync.Mutex
+	var got []ssogate.RevocationInfo
+	c.observer = &ssogate.Observer{Revoked: func(_ context.Context, info ssogate.RevocationInfo) {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, info)
+	}}
+	c.start("B")
+	if err := a.gate.Revoke(context.Background(), ssogate.RevokeUser("prof_gone")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "B hears of the revocation", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got) > 0
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if r := got[0]; !r.Received || r.Resync || len(r.Revocations) != 1 || r.Revocations[0].ID != "prof_gone" || r.Lag < 0 {
+		t.Errorf("B's observer was told %+v", r)
 	}
 }

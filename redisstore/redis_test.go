@@ -89,6 +89,8 @@ type cluster struct {
 	// client, if set, makes each replica's Redis client (Sentinel,
 	// Cluster) instead of one for addr.
 	client func() redis.UniversalClient
+	// observer, if set, observes the replicas started from now on.
+	observer *ssogate.Observer
 }
 
 func newCluster(t *testing.T, redisAddr string, opts Options) *cluster {
@@ -143,6 +145,7 @@ func (c *cluster) start(name string) *replica {
 		CookieSecrets: [][]byte{cookieSecret},
 		Backplane:     store,
 		Logger:        logger,
+		Observer:      c.observer,
 	})
 	if err != nil {
 		c.t.Fatal(err)

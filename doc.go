@@ -67,6 +67,16 @@
 // Package [github.com/ssogate/ssogate/workostest] emulates WorkOS in-process,
 // so the whole login flow runs in tests with no WorkOS account and no network.
 //
+// # Operating it
+//
+// [Config].AuditLog receives an audit record of each sign-in, refused
+// callback, sign-out and revocation. [Config].Observer receives every
+// decision as a typed value ([LoginInfo], [CallbackInfo], [RefusalInfo] and
+// the rest), at no cost to a signed-in request;
+// [github.com/ssogate/ssogate/otelssogate] turns them into OpenTelemetry
+// metrics and spans. [Middleware.HealthHandler] shows each connection's
+// recent sign-ins and failures.
+//
 // # Security model
 //
 // Every login carries a fresh 256-bit state and a PKCE (S256) verifier,

@@ -2,8 +2,10 @@ package ssogate_test
 
 import (
 	"context"
+	"expvar"
 	"io/fs"
 	"log"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -18,7 +20,7 @@ import (
 // The snippets of docs/, as they are there: TestDocSnippetsCompile checks
 // that each Go snippet of the README and docs/ stands in a Go file of the
 // repository, which the build then compiles.
-var _ = []any{staffRoutes, webhookRoute, offboard}
+var _ = []any{staffRoutes, webhookRoute, offboard, auditConfig, refusalsByReason}
 
 // staff is your own company's organization in WorkOS.
 const staff = "org_01HSTAFF"
@@ -34,6 +36,23 @@ func staffRoutes(gate *ssogate.Middleware, h http.Handler) *http.ServeMux {
 		return p.CustomAttributes["beta"] == true // needs KeepCustomAttributes
 	})(h))
 	return mux
+}
+
+func auditConfig(cfg ssogate.Config) ssogate.Config {
+	cfg.AuditLog = slog.New(slog.NewJSONHandler(os.Stdout, nil)) // default: Config.Logger
+	cfg.ClientIP = func(r *http.Request) string {
+		return r.Header.Get("X-Real-IP") // set by your proxy, which overwrites the client's
+	}
+	return cfg
+}
+
+func refusalsByReason(cfg ssogate.Config, refusals *expvar.Map) ssogate.Config {
+	cfg.Observer = &ssogate.Observer{
+		SessionRefused: func(ctx context.Context, info ssogate.RefusalInfo) {
+			refusals.Add(string(info.Reason), 1) // no_session, expired, idle, revoked, step_up, forbidden...
+		},
+	}
+	return cfg
 }
 
 func webhookRoute(gate *ssogate.Middleware, mux *http.ServeMux) {

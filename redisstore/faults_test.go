@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -225,6 +226,9 @@ func TestObserverSeesRevocationsReceived(t *testing.T) {
 	srv := redistest.Start(t)
 	c := newCluster(t, srv.Addr, Options{})
 	a := c.start("A")
+	if err := a.gate.Revoke(context.Background(), ssogate.RevokeUser("prof_first")); err != nil {
+		t.Fatal(err)
+	}
 	var mu sync.Mutex
 	var got []ssogate.RevocationInfo
 	c.observer = &ssogate.Observer{Revoked: func(_ context.Context, info ssogate.RevocationInfo) {
@@ -233,17 +237,63 @@ func TestObserverSeesRevocationsReceived(t *testing.T) {
 		got = append(got, info)
 	}}
 	c.start("B")
+	seen := func(id string) func() bool {
+		return func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return slices.ContainsFunc(got, func(r ssogate.RevocationInfo) bool {
+				return slices.ContainsFunc(r.Revocations, func(r ssogate.Revocation) bool { return r.ID == id })
+			})
+		}
+	}
+	// B reads the revocations in force when it starts: a resync.
+	eventually(t, "B reads what is in force", seen("prof_first"))
 	if err := a.gate.Revoke(context.Background(), ssogate.RevokeUser("prof_gone")); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "B hears of the revocation", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(got) > 0
-	})
+	eventually(t, "B hears of the new revocation", seen("prof_gone"))
 	mu.Lock()
 	defer mu.Unlock()
-	if r := got[0]; !r.Received || r.Resync || len(r.Revocations) != 1 || r.Revocations[0].ID != "prof_gone" || r.Lag < 0 {
-		t.Errorf("B's observer was told %+v", r)
+	if first := got[0]; !first.Received || !first.Resync || first.Lag != 0 {
+		t.Errorf("B's first read: %+v, want a resync", first)
+	}
+	if last := got[len(got)-1]; !last.Received || last.Resync || len(last.Revocations) != 1 || last.Revocations[0].ID != "prof_gone" || last.Lag < 0 {
+		t.Errorf("B's observer was told %+v, want the new revocation as news", last)
+	}
+}
+
+// TestReplicaReadsTheSetOnce checks that a replica starting reads the
+// revocations in force once, not once in Subscribe and again in its
+// follower: with a million in force, each read takes seconds.
+func TestReplicaReadsTheSetOnce(t *testing.T) {
+	srv := redistest.Start(t)
+	c := newCluster(t, srv.Addr, Options{})
+	a := c.start("A")
+	if err := a.gate.Revoke(context.Background(), ssogate.RevokeUser("prof_first")); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		var mu sync.Mutex
+		resyncs := 0
+		c.observer = &ssogate.Observer{Revoked: func(_ context.Context, info ssogate.RevocationInfo) {
+			mu.Lock()
+			defer mu.Unlock()
+			if info.Resync {
+				resyncs++
+			}
+		}}
+		b := c.start(fmt.Sprintf("B%d", i))
+		if err := a.gate.Revoke(context.Background(), ssogate.RevokeUser(fmt.Sprintf("prof_%d", i))); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "B hears of the revocation", func() bool {
+			return b.gate.Stats().Revocations == i+2
+		})
+		time.Sleep(20 * time.Millisecond)
+		mu.Lock()
+		if resyncs != 1 {
+			t.Errorf("replica %d read the set %d times, want once", i, resyncs)
+		}
+		mu.Unlock()
 	}
 }

@@ -443,7 +443,7 @@ func (s *Store) Subscribe(sub ssogate.Subscriber) func() {
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, s.opts.Timeout)
 	defer cancel()
-	if err := s.sync(ctx); err != nil && s.ctx.Err() == nil && !errors.Is(err, errWriteBacks) {
+	if err := s.sync(ctx, true); err != nil && s.ctx.Err() == nil && !errors.Is(err, errWriteBacks) {
 		s.failed(err)
 	}
 	select {
@@ -475,10 +475,18 @@ var errNotSynced = errors.New("redisstore: the revocations in force have not bee
 
 // sync reads the whole set and delivers it to every subscriber, as a
 // Resync update, having noted first where the stream ends, so that the
-// stream brings whatever is added during the read.
-func (s *Store) sync(ctx context.Context) error {
+// stream brings whatever is added during the read. Unless forced (for a
+// new subscriber), it does nothing once another sync has read the set:
+// the follower and Subscribe may both find the store unsynced at once.
+func (s *Store) sync(ctx context.Context, force bool) error {
 	s.syncMu.Lock()
 	defer s.syncMu.Unlock()
+	s.mu.Lock()
+	synced := s.synced
+	s.mu.Unlock()
+	if synced && !force {
+		return nil
+	}
 	epoch, err := s.ensureEpoch(ctx)
 	if err != nil {
 		return err
@@ -632,7 +640,7 @@ func (s *Store) follow() {
 		}
 		if !synced {
 			sctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
-			err := s.sync(sctx)
+			err := s.sync(sctx, false)
 			cancel()
 			switch {
 			case errors.Is(err, errWriteBacks):

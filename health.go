@@ -246,7 +246,7 @@ var healthPage = template.Must(template.New("health").Funcs(template.FuncMap{
 <body><h1>Sign-in health</h1>
 <p>This replica ({{.Replica}}) since {{.Since.Format "2006-01-02 15:04:05 UTC"}}; counts over the last hour. Other replicas count their own sign-ins: the metrics have the totals. <a href="?format=json">JSON</a></p>
 {{if .Connections}}<table><thead><tr><th>Connection</th><th>Organization</th><th>Type</th><th>Sign-ins</th><th>Failures</th><th>Last sign-in</th><th>Last failure</th></tr></thead><tbody>
-{{range .Connections}}<tr><td>{{if .Name}}{{.Name}}<br>{{end}}<code>{{or .ConnectionID .Provider "(no login of this browser's)"}}</code></td><td><code>{{.OrganizationID}}</code></td><td>{{.ConnectionType}}</td><td>{{.SignIns}}</td><td{{if .Failures}} class="bad"{{end}}>{{.Failures}}</td><td>{{when .LastSignIn}}</td><td>{{with .LastFailure}}{{.At.UTC.Format "2006-01-02 15:04:05 UTC"}}: {{.Reason}}{{with .WorkOSCode}} ({{.}}){{end}}, {{.Status}}{{else}}none{{end}}</td></tr>
+{{range .Connections}}<tr><td>{{if .Name}}{{.Name}}<br>{{end}}{{if .ConnectionID}}<code>{{.ConnectionID}}</code>{{else if .Provider}}{{.Provider}}{{else if .OrganizationID}}(connection not known yet){{else}}(callbacks with no login of this browser's){{end}}</td><td><code>{{.OrganizationID}}</code></td><td>{{.ConnectionType}}</td><td>{{.SignIns}}</td><td{{if .Failures}} class="bad"{{end}}>{{.Failures}}</td><td>{{when .LastSignIn}}</td><td>{{with .LastFailure}}{{.At.UTC.Format "2006-01-02 15:04:05 UTC"}}: {{.Reason}}{{with .WorkOSCode}} ({{.}}){{end}}, {{.Status}}{{else}}none{{end}}</td></tr>
 {{end}}</tbody></table>{{else}}<p>No sign-ins yet.</p>{{end}}
 </body></html>`))
 

@@ -122,7 +122,6 @@ const (
 	RouteEmailDomain  LoginRoute = "email_domain" // ?email= or ?domain=
 	RouteDefault      LoginRoute = "default"      // Config.DefaultOrganization, DefaultConnection, DefaultProvider or RequestOrganization
 	RouteAskEmail     LoginRoute = "ask_email"    // nothing chose: the email page is shown
-	RouteIdPInitiated LoginRoute = "idp_initiated"
 )
 
 // LoginInfo describes how /login answered.

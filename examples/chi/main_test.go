@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/ssogate/ssogate/examples/internal/exampletest"
@@ -23,7 +22,7 @@ func TestReplicas(t *testing.T) { exampletest.TestReplicas(t, run, redistest.Sta
 // TestMetrics signs in and scrapes the metrics, which are served on a
 // loopback listener of their own and not by the app.
 func TestMetrics(t *testing.T) {
-	out := &syncBuffer{}
+	out := &exampletest.SyncBuffer{}
 	base := exampletest.StartOutput(t, run, map[string]string{"METRICS_ADDR": "127.0.0.1:0"}, out)
 	m := regexp.MustCompile(`Metrics for Prometheus at (http://127\.0\.0\.1:\d+/metrics)`).FindStringSubmatch(out.String())
 	if m == nil {
@@ -83,21 +82,4 @@ func grepSSOGate(body []byte) string {
 		}
 	}
 	return strings.Join(lines, "")
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -363,7 +363,7 @@ func TestRoutes(t *testing.T, run RunFunc) {
 	})
 
 	t.Run("emulator mode output", func(t *testing.T) {
-		var out syncBuffer
+		var out SyncBuffer
 		base := StartOutput(t, run, nil, &out)
 		got := out.String()
 		for _, want := range []string{
@@ -476,19 +476,20 @@ func TestRoutes(t *testing.T, run RunFunc) {
 	})
 }
 
-// syncBuffer collects the output of an app's goroutines.
-type syncBuffer struct {
+// SyncBuffer collects the output of an app's goroutines, for
+// [StartOutput].
+type SyncBuffer struct {
 	mu sync.Mutex // guards b
 	b  strings.Builder
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
@@ -515,7 +516,7 @@ func TestReplicas(t *testing.T, run RunFunc, redisURL string) {
 		"WORKOS_COOKIE_PASSWORD": "replicas-share-this-password-of-32-bytes",
 		"REDIS_URL":              redisURL,
 	}
-	out := &syncBuffer{}
+	out := &SyncBuffer{}
 	one := StartOutput(t, run, env, out)
 	two := StartOutput(t, run, env, out)
 	// A replica serves sessions once it has read the revocations in force

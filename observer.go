@@ -8,10 +8,12 @@ import (
 // Observer receives every decision ssogate makes, as typed values, for
 // metrics, traces and audit trails. Every field is optional: a nil one costs
 // a nil check, and a gated request with a valid session calls none of them.
-// Set it in [Config].Observer; the [*Client], [*ConnectionCache] and
-// webhook handler that a [Middleware] builds report to it too, and those
-// built apart take it in their own configs ([ClientConfig].Observer,
-// [CacheConfig].Observer, [WebhookConfig].Observer).
+// Set it in [Config].Observer. The [*Client] and [*ConnectionCache] that
+// [New] builds report to it too, as do a Client and a cache given in
+// Config without an Observer of their own, and a webhook handler over the
+// Middleware's cache. Those built apart may take one in their own configs
+// ([ClientConfig].Observer, [CacheConfig].Observer,
+// [WebhookConfig].Observer).
 //
 // The funcs are called synchronously, on the request's goroutine, and must
 // be quick and safe for concurrent use. The values they get are theirs to

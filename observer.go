@@ -292,3 +292,81 @@ type CacheInfo struct {
 	Lookup string
 	Result CacheResult
 }
+
+// JoinObservers returns an Observer that calls each of observers in turn
+// (nil ones are skipped), for an app that feeds both otelssogate and one
+// of its own. A Start func passes the context each returns to the next;
+// each Done func gets the context the last Start returned.
+func JoinObservers(observers ...*Observer) *Observer {
+	var obs []*Observer
+	for _, o := range observers {
+		if o != nil {
+			obs = append(obs, o)
+		}
+	}
+	j := &Observer{
+		LoginStart:       joinStart(obs, func(o *Observer) func(context.Context) context.Context { return o.LoginStart }),
+		LoginDone:        joinDone(obs, func(o *Observer) func(context.Context, LoginInfo) { return o.LoginDone }),
+		CallbackStart:    joinStart(obs, func(o *Observer) func(context.Context) context.Context { return o.CallbackStart }),
+		CallbackDone:     joinDone(obs, func(o *Observer) func(context.Context, CallbackInfo) { return o.CallbackDone }),
+		SessionRefused:   joinDone(obs, func(o *Observer) func(context.Context, RefusalInfo) { return o.SessionRefused }),
+		SignedOut:        joinDone(obs, func(o *Observer) func(context.Context, SignOutInfo) { return o.SignedOut }),
+		Revoked:          joinDone(obs, func(o *Observer) func(context.Context, RevocationInfo) { return o.Revoked }),
+		BackplaneChanged: joinDone(obs, func(o *Observer) func(context.Context, BackplaneInfo) { return o.BackplaneChanged }),
+		WebhookDone:      joinDone(obs, func(o *Observer) func(context.Context, WebhookInfo) { return o.WebhookDone }),
+		WorkOSCallDone:   joinDone(obs, func(o *Observer) func(context.Context, WorkOSCallInfo) { return o.WorkOSCallDone }),
+		CacheLookup:      joinDone(obs, func(o *Observer) func(context.Context, CacheInfo) { return o.CacheLookup }),
+	}
+	var starts []func(context.Context, string) context.Context
+	for _, o := range obs {
+		if o.WorkOSCallStart != nil {
+			starts = append(starts, o.WorkOSCallStart)
+		}
+	}
+	if len(starts) > 0 {
+		j.WorkOSCallStart = func(ctx context.Context, route string) context.Context {
+			for _, f := range starts {
+				ctx = f(ctx, route)
+			}
+			return ctx
+		}
+	}
+	return j
+}
+
+// joinStart joins the Start funcs that field picks; nil if there are none.
+func joinStart(obs []*Observer, field func(*Observer) func(context.Context) context.Context) func(context.Context) context.Context {
+	var fs []func(context.Context) context.Context
+	for _, o := range obs {
+		if f := field(o); f != nil {
+			fs = append(fs, f)
+		}
+	}
+	if len(fs) == 0 {
+		return nil
+	}
+	return func(ctx context.Context) context.Context {
+		for _, f := range fs {
+			ctx = f(ctx)
+		}
+		return ctx
+	}
+}
+
+// joinDone joins the funcs that field picks; nil if there are none.
+func joinDone[T any](obs []*Observer, field func(*Observer) func(context.Context, T)) func(context.Context, T) {
+	var fs []func(context.Context, T)
+	for _, o := range obs {
+		if f := field(o); f != nil {
+			fs = append(fs, f)
+		}
+	}
+	if len(fs) == 0 {
+		return nil
+	}
+	return func(ctx context.Context, info T) {
+		for _, f := range fs {
+			f(ctx, info)
+		}
+	}
+}

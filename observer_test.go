@@ -678,3 +678,23 @@ func TestHealthBounded(t *testing.T) {
 		}
 	}
 }
+
+func TestJoinObservers(t *testing.T) {
+	a, b := &recorder{}, &recorder{}
+	onlyRefusals := &Observer{SessionRefused: func(ctx context.Context, i RefusalInfo) { b.add(ctx, i) }}
+	f, _ := observedFlow(t, func(c *Config) { c.Observer = JoinObservers(a.observer(), nil, onlyRefusals) })
+	f.signIn("connection="+workostest.AcmeConnectionID, "/")
+	f.newBrowser().get("/app")
+
+	calls := take[WorkOSCallInfo](a)
+	if len(calls) != 2 || calls[1].op != "callback > POST /sso/token" {
+		t.Errorf("joined observer: calls %+v, want each in the context its Start made", calls)
+	}
+	if got := take[RefusalInfo](b); len(got) != 1 || got[0].info.Reason != ReasonNoSession {
+		t.Errorf("second observer: refusals %+v", got)
+	}
+	j := JoinObservers(onlyRefusals)
+	if j.LoginStart != nil || j.CallbackDone != nil || j.WorkOSCallStart != nil || j.SessionRefused == nil {
+		t.Error("a joined Observer sets funcs that none of its observers set")
+	}
+}

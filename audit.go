@@ -145,9 +145,21 @@ func (m *Middleware) clientIP(r *http.Request) string {
 	return r.RemoteAddr
 }
 
+type requestIDKey struct{}
+
+// withRequestID returns r with its request id in its context, so that the
+// log lines and the audit record of one request name the same id.
+func (m *Middleware) withRequestID(r *http.Request) *http.Request {
+	id := cleanText(m.requestID(r), 64, nil)
+	return r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+}
+
 // requestID is Config.RequestID, or a well-formed X-Request-ID, or a new
 // random id.
 func (m *Middleware) requestID(r *http.Request) string {
+	if id, ok := r.Context().Value(requestIDKey{}).(string); ok {
+		return id
+	}
 	if m.cfg.RequestID != nil {
 		return m.cfg.RequestID(r)
 	}

@@ -110,6 +110,7 @@ func onlyOnce(q url.Values, keys ...string) *HTTPError {
 // requests without Fetch Metadata start the flow at once.
 func (m *Middleware) Login(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	r = m.withRequestID(r)
 	if m.obs.LoginStart != nil {
 		r = r.WithContext(m.obs.LoginStart(r.Context()))
 	}
@@ -508,6 +509,7 @@ func newState() string {
 // session and redirects (303) to the return_to path.
 func (m *Middleware) Callback(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	r = m.withRequestID(r)
 	if m.obs.CallbackStart != nil {
 		r = r.WithContext(m.obs.CallbackStart(r.Context()))
 	}
@@ -786,6 +788,7 @@ func (m *Middleware) retryURL(st *loginState) string {
 // as a plain link. Any other GET (a cross-site link or image, a prefetch, a
 // browser without Fetch Metadata) gets a page with a sign-out button.
 func (m *Middleware) Logout(w http.ResponseWriter, r *http.Request) {
+	r = m.withRequestID(r)
 	noStore(w)
 	switch r.Method {
 	case http.MethodPost:
@@ -968,6 +971,9 @@ func (m *Middleware) fail(w http.ResponseWriter, r *http.Request, err *HTTPError
 		level = "error"
 	}
 	attrs := []any{"status", err.Status, "path", r.URL.Path}
+	if id, ok := r.Context().Value(requestIDKey{}).(string); ok {
+		attrs = append(attrs, "request_id", id) // as in the audit record
+	}
 	if err.Err != nil {
 		attrs = append(attrs, "err", err.Err)
 	}

@@ -569,9 +569,12 @@ func TestAuditTrail(t *testing.T) {
 			t.Errorf("record %d has an email without AuditEmails: %v", i, got)
 		}
 	}
-	// A malformed request id is replaced, not copied.
+	// A malformed request id is replaced, not copied; the warning about the
+	// same request names the same id.
 	if id, _ := records[1]["request_id"].(string); id == "" || strings.Contains(id, "bad") {
 		t.Errorf("request id of a malformed X-Request-ID: %q", id)
+	} else if !strings.Contains(f.logs.String(), "path=/callback request_id="+id+" err=") {
+		t.Errorf("no warning with the refused callback's request id %s:\n%s", id, f.logs)
 	}
 	f.logs.Write([]byte(audit.String()))
 	f.wantNoSecrets(cb.Query().Get("code"), cb.Query().Get("state"))

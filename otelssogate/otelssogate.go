@@ -128,8 +128,9 @@ func New(cfg Config) (*Telemetry, error) {
 
 // Watch registers the gauges of g: the revocations in force, the sessions
 // and connection lookups cached, and whether g serves sessions and its
-// backplane is reachable. Call it once per Middleware; the returned
-// Registration unregisters them.
+// backplane is reachable. The gauges carry no attribute that tells
+// Middlewares apart: watch one per Telemetry. The returned Registration
+// unregisters them.
 func (t *Telemetry) Watch(g *ssogate.Middleware) (metric.Registration, error) {
 	var errs []error
 	gauge := func(name, unit, desc string) metric.Int64ObservableGauge {

@@ -289,3 +289,52 @@ func ExampleMiddleware_RequireRole() {
 	// alice@acme.com 200 admin area
 	// bob@acme.com 403 {"error":"forbidden","message":"You do not have access to this page."}
 }
+
+// An Observer sees every decision as a typed value: here, how a sign-in
+// was routed, what WorkOS was asked, and how the callback ended.
+func ExampleObserver() {
+	idp := workostest.NewServer(workostest.WithAutoSignIn(workostest.AliceEmail))
+	defer idp.Close()
+
+	app := httptest.NewUnstartedServer(nil)
+	gate, err := ssogate.New(ssogate.Config{
+		APIKey:        idp.APIKey,
+		ClientID:      idp.ClientID,
+		BaseURL:       idp.URL,
+		RedirectURI:   "http://" + app.Listener.Addr().String() + "/callback",
+		CookieSecrets: [][]byte{[]byte("an example secret of at least 32 bytes")},
+		Logger:        slog.New(slog.DiscardHandler),
+		Observer: &ssogate.Observer{
+			LoginDone: func(ctx context.Context, info ssogate.LoginInfo) {
+				fmt.Println("login:", info.Route, info.ConnectionID, info.Status)
+			},
+			WorkOSCallDone: func(ctx context.Context, info ssogate.WorkOSCallInfo) {
+				fmt.Println("workos:", info.Route, info.Status)
+			},
+			CallbackDone: func(ctx context.Context, info ssogate.CallbackInfo) {
+				fmt.Println("callback: signed in", info.SignedIn, "through", info.ConnectionID)
+			},
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	gate.Mount(mux)
+	app.Config.Handler = mux
+	app.Start()
+	defer app.Close()
+
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar}
+	resp, err := browser.Get(app.URL + "/login?connection=" + workostest.AcmeConnectionID)
+	if err != nil {
+		log.Fatal(err)
+	}
+	resp.Body.Close()
+	// Output:
+	// workos: GET /connections/{id} 200
+	// login: connection conn_acme_okta 302
+	// workos: POST /sso/token 200
+	// callback: signed in true through conn_acme_okta
+}

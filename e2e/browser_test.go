@@ -342,6 +342,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("deep link returns after sign-in", func(t *testing.T) { testDeepLink(t, browser, base) })
 	t.Run("pages lead somewhere", func(t *testing.T) { testPagesLeadSomewhere(t, browser, base) })
 	t.Run("step-up for the security settings", func(t *testing.T) { testStepUp(t, browser, base) })
+	t.Run("sign-in health for the support desk", func(t *testing.T) { testSignInHealth(t, browser, base) })
 }
 
 func testSignInAndOut(t *testing.T, browser context.Context, base string) {
@@ -538,5 +539,24 @@ func testStepUp(t *testing.T, browser context.Context, base string) {
 	b.wantLocation("/account/security")
 	if got := get(b, "reading the heading", chromedp.Text(chromedp.CSS("h1"))); got != "Security settings" {
 		t.Errorf("heading: got %q, want Security settings", got)
+	}
+}
+
+// testSignInHealth follows the admin area's link to the sign-in health
+// page, which lists Acme's connection with the sign-in just made, styled
+// under the page's Content-Security-Policy.
+func testSignInHealth(t *testing.T, browser context.Context, base string) {
+	b := newTab(t, browser, base, chromedp.WithNewBrowserContext())
+	b.startAcmeSignIn()
+	b.chooseUser(workostest.AliceEmail, "/app")
+	b.do("opening the admin area", chromedp.Navigate(base+"/admin"), chromedp.WaitVisible(chromedp.CSS(`a[href="/admin/sso"]`)))
+	b.do("following the sign-in health link", chromedp.Click(chromedp.CSS(`a[href="/admin/sso"]`)), chromedp.WaitVisible(chromedp.CSS("table")))
+	b.wantLocation("/admin/sso")
+	row := get(b, "reading Acme's row", chromedp.Text(chromedp.CSS("tbody tr")))
+	if !strings.Contains(row, workostest.AcmeConnectionID) || !strings.Contains(row, "OktaSAML") {
+		t.Errorf("first row: got %q, want Acme's connection", row)
+	}
+	if got := get(b, "reading the table's style", chromedp.Evaluate[string](`getComputedStyle(document.querySelector("table")).borderCollapse`)); got != "collapse" {
+		t.Errorf("table border-collapse: got %q, want collapse (the page's style applied)", got)
 	}
 }

@@ -191,14 +191,14 @@ func (m *Middleware) loginFailed(w http.ResponseWriter, r *http.Request, info Lo
 	return info
 }
 
-// info describes the login for observers.
+// info describes the login for observers, who are told only ids that
+// WorkOS vouched for or the app configured.
 func (req *loginRequest) info() LoginInfo {
-	return LoginInfo{
-		Route:          req.route,
-		OrganizationID: req.intent.OrganizationID,
-		ConnectionID:   req.intent.ConnectionID,
-		Provider:       req.intent.Provider,
+	info := LoginInfo{Route: req.route, Provider: req.intent.Provider}
+	if !req.unverified {
+		info.OrganizationID, info.ConnectionID = req.intent.OrganizationID, req.intent.ConnectionID
 	}
+	return info
 }
 
 // loginRequest is a parsed and checked /login query.
@@ -214,6 +214,7 @@ type loginRequest struct {
 	askEmail   bool         // nothing says where to sign in
 	choices    []Connection // the user must choose one of these
 	route      LoginRoute   // how the login is routed, for observers
+	unverified bool         // the intent's ids came from the query, and WorkOS could not be asked
 }
 
 // parseLogin reads the /login query. Every value is checked before use.
@@ -251,6 +252,9 @@ func (m *Middleware) parseLogin(r *http.Request) (loginRequest, *HTTPError) {
 	case intent.Provider != "":
 		req.route = RouteProvider
 	}
+	// Ids from the query are anyone's to make up until routing finds
+	// them at WorkOS.
+	req.unverified = intent.OrganizationID != "" || intent.ConnectionID != ""
 	switch {
 	case n > 1 || email != "" && domain != "":
 		req.route = ""
@@ -295,6 +299,7 @@ func (m *Middleware) parseLogin(r *http.Request) (loginRequest, *HTTPError) {
 			}
 		}
 		req.askEmail = intent.selectors() == 0
+		req.unverified = intent.OrganizationID != "" && intent.OrganizationID != m.cfg.DefaultOrganization
 		req.route = RouteDefault
 		if req.askEmail {
 			req.route = RouteAskEmail
@@ -346,6 +351,7 @@ func (m *Middleware) route(ctx context.Context, req *loginRequest) *HTTPError {
 		// nothing of the connection: WorkOS's authorization endpoint
 		// judges it.
 		conn, err := m.connections.Connection(ctx, req.intent.ConnectionID)
+		req.unverified = err != nil
 		switch {
 		case errors.Is(err, ErrNoConnection):
 			return m.routeError(err, ReasonNoConnection)
@@ -357,6 +363,7 @@ func (m *Middleware) route(ctx context.Context, req *loginRequest) *HTTPError {
 		}
 	case req.intent.OrganizationID != "":
 		set, err := m.connections.Organization(ctx, req.intent.OrganizationID)
+		req.unverified = err != nil
 		switch {
 		case errors.Is(err, ErrNoConnection):
 			return m.routeError(err, ReasonNoConnection)
@@ -411,6 +418,7 @@ func (m *Middleware) startLogin(w http.ResponseWriter, r *http.Request, req logi
 		Provider:       req.intent.Provider,
 		LoginHint:      req.loginHint,
 		ForceLogin:     req.forceLogin,
+		Unverified:     req.unverified,
 		CreatedAt:      m.now(),
 	}
 	opts := AuthorizationURLOptions{
@@ -591,7 +599,10 @@ func (m *Middleware) completeLogin(w http.ResponseWriter, r *http.Request, info 
 		}
 	}
 	if st != nil {
-		info.OrganizationID, info.ConnectionID, info.Provider, info.StepUp = st.OrganizationID, st.ConnectionID, st.Provider, st.ForceLogin
+		info.Provider, info.StepUp = st.Provider, st.ForceLogin
+		if !st.Unverified {
+			info.OrganizationID, info.ConnectionID = st.OrganizationID, st.ConnectionID
+		}
 	}
 	retry := m.retryURL(st)
 

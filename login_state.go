@@ -35,6 +35,11 @@ type loginState struct {
 	// authenticate the user anew (prompt=login), which is what satisfies
 	// [Middleware.RequireRecentLogin].
 	ForceLogin bool
+	// Unverified records that OrganizationID or ConnectionID came from
+	// the request and WorkOS could not be asked about them (the lookup
+	// failed): WorkOS's authorization endpoint judges them, but observers
+	// are not told them, since anyone can make them up.
+	Unverified bool
 	// CreatedAt is when the login started.
 	CreatedAt time.Time
 }

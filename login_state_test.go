@@ -45,7 +45,7 @@ func TestStateRoundTripAndAttributes(t *testing.T) {
 	st := &loginState{
 		State: testState(1), Verifier: NewPKCEVerifier(), ReturnTo: "/reports?q=1",
 		OrganizationID: "org_acme", ConnectionID: "conn_acme_okta", Provider: GoogleOAuth,
-		LoginHint: "alice@acme.com", ForceLogin: true, CreatedAt: clock.Now(),
+		LoginHint: "alice@acme.com", ForceLogin: true, Unverified: true, CreatedAt: clock.Now(),
 	}
 	rec := saveState(t, m, st)
 	c := onlyCookie(t, rec)

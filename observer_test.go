@@ -185,9 +185,9 @@ func TestObserverLogins(t *testing.T) {
 		want   LoginInfo
 	}{
 		// The lookup fails: WorkOS's authorization endpoint judges the
-		// connection.
+		// connection, which observers are not told (anyone can make one up).
 		{"connection=" + workostest.GlobexConnectionID, http.StatusFound,
-			LoginInfo{Route: RouteConnection, ConnectionID: workostest.GlobexConnectionID, Redirected: true}},
+			LoginInfo{Route: RouteConnection, Redirected: true}},
 		{"provider=GoogleOAuth", http.StatusFound,
 			LoginInfo{Route: RouteProvider, Provider: "GoogleOAuth", Redirected: true}},
 		{"email=hank@globex.com", http.StatusFound,
@@ -199,7 +199,7 @@ func TestObserverLogins(t *testing.T) {
 		{"organization=" + workostest.InitechOrganizationID, http.StatusNotFound,
 			LoginInfo{Route: RouteOrganization, OrganizationID: workostest.InitechOrganizationID, Reason: ReasonInactiveConnection}},
 		{"organization=org_nonesuch", http.StatusNotFound,
-			LoginInfo{Route: RouteOrganization, OrganizationID: "org_nonesuch", Reason: ReasonNoConnection}},
+			LoginInfo{Route: RouteOrganization, Reason: ReasonNoConnection}},
 		// A malformed id is not repeated to observers.
 		{"organization=nope", http.StatusBadRequest,
 			LoginInfo{Route: RouteOrganization, Reason: ReasonBadRequest}},
@@ -699,5 +699,46 @@ func TestJoinObservers(t *testing.T) {
 	j := JoinObservers(onlyRefusals)
 	if j.LoginStart != nil || j.CallbackDone != nil || j.WorkOSCallStart != nil || j.SessionRefused == nil {
 		t.Error("a joined Observer sets funcs that none of its observers set")
+	}
+}
+
+// TestObserversGetNoMadeUpIDs checks that an organization or connection id
+// that came in a query and that WorkOS did not vouch for (it does not
+// exist, or WorkOS could not be asked) reaches no observer: made-up ids
+// would otherwise become metric attributes, as many as an attacker sends.
+func TestObserversGetNoMadeUpIDs(t *testing.T) {
+	f, rec := observedFlow(t)
+	const madeUp = "conn_01MADEUP0000000000000000"
+	const madeUpOrg = "org_01MADEUP0000000000000000"
+
+	f.get("/login?connection=" + madeUp) // WorkOS: no such connection
+	f.get("/login?organization=" + madeUpOrg)
+	for _, e := range take[LoginInfo](rec) {
+		if e.info.ConnectionID != "" || e.info.OrganizationID != "" || e.info.Reason != ReasonNoConnection {
+			t.Errorf("login for an unknown id: %+v", e.info)
+		}
+	}
+
+	// While WorkOS cannot be asked, the login goes on (WorkOS's
+	// authorization endpoint judges the id), but the id stays unnamed, at
+	// /login and at the callback.
+	f.idp.Fail("GET /connections/{id}", workostest.Fault{Status: http.StatusServiceUnavailable, Times: -1})
+	const unasked = "conn_01UNASKED000000000000000"
+	r := f.get("/login?connection=" + unasked)
+	if r.StatusCode != http.StatusFound {
+		t.Fatalf("login during a lookup outage: %d", r.StatusCode)
+	}
+	if info := only[LoginInfo](t, rec); info.ConnectionID != "" || !info.Redirected {
+		t.Errorf("login during a lookup outage: %+v", info)
+	}
+	state := r.location(t).Query().Get("state")
+	f.get("/callback?" + url.Values{"state": {state}, "code": {"made-up-code"}}.Encode())
+	if info := only[CallbackInfo](t, rec); info.ConnectionID != "" || info.SignedIn {
+		t.Errorf("callback of an unverified login: %+v", info)
+	}
+	for _, c := range f.gate.SignInHealth() {
+		if c.ConnectionID == madeUp || c.ConnectionID == unasked || c.OrganizationID == madeUpOrg {
+			t.Errorf("health names a made-up id: %+v", c)
+		}
 	}
 }

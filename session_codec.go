@@ -37,6 +37,7 @@ const (
 	flagAuthenticated = 1 << 2
 
 	stateFlagForceLogin = 1 << 0
+	stateFlagUnverified = 1 << 1
 
 	// maxListLen bounds the number of roles and of groups, so that a
 	// decoder never allocates for more entries than a payload could hold.
@@ -162,12 +163,16 @@ func decodeSession(b []byte) (*Session, error) {
 }
 
 // appendLoginState appends the encoding of st to b: a version byte, a
-// flags byte (bit 0: prompt=login), the string fields as in a session
+// flags byte (bit 0: prompt=login; bit 1: the intent's ids are
+// unverified), the string fields as in a session
 // payload, and CreatedAt in Unix nanoseconds as a zigzag varint.
 func appendLoginState(b []byte, st *loginState) []byte {
 	var flags byte
 	if st.ForceLogin {
 		flags |= stateFlagForceLogin
+	}
+	if st.Unverified {
+		flags |= stateFlagUnverified
 	}
 	b = append(b, loginStateVersion, flags)
 	for _, f := range [...]string{st.State, st.Verifier, st.ReturnTo, st.OrganizationID,
@@ -179,12 +184,13 @@ func appendLoginState(b []byte, st *loginState) []byte {
 
 // decodeLoginState decodes a login state payload.
 func decodeLoginState(b []byte) (*loginState, error) {
-	if len(b) < 2 || b[0] != loginStateVersion || b[1]&^stateFlagForceLogin != 0 {
+	if len(b) < 2 || b[0] != loginStateVersion || b[1]&^(stateFlagForceLogin|stateFlagUnverified) != 0 {
 		return nil, errBadPayload
 	}
 	d := decoder{s: string(b[2:])}
 	st := &loginState{
 		ForceLogin:     b[1]&stateFlagForceLogin != 0,
+		Unverified:     b[1]&stateFlagUnverified != 0,
 		State:          d.string(),
 		Verifier:       d.string(),
 		ReturnTo:       d.string(),

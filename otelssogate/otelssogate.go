@@ -15,9 +15,9 @@
 // (error.type, http.request.method, http.response.status_code,
 // url.template), and are under "ssogate." otherwise. Attributes are chosen
 // so that their values are few: reasons, routes, outcomes, and the ids of
-// organizations and connections, which come from WorkOS or from a login
-// state this app sealed, never from a request's query as it is. Profile
-// ids and emails are never attributes of metrics.
+// organizations and connections that WorkOS vouched for, never ids from a
+// request's query that it did not. Profile ids and emails are never
+// attributes of metrics.
 package otelssogate
 
 import (

@@ -140,32 +140,33 @@ func (h *signInHealth) evictLocked() {
 // first, then the most recently active.
 func (h *signInHealth) snapshot(name func(connID string) string) []ConnectionHealth {
 	now := h.now().Unix() / 60
+	type entry struct {
+		ConnectionHealth
+		touched time.Time
+	}
 	h.mu.Lock()
-	out := make([]ConnectionHealth, 0, len(h.rows))
-	touched := make(map[string]time.Time, len(h.rows))
+	entries := make([]entry, 0, len(h.rows))
 	for _, r := range h.rows {
-		c := r.ConnectionHealth
+		e := entry{r.ConnectionHealth, r.touched}
 		for _, m := range r.minutes {
 			if m.minute > now-healthMinutes && m.minute <= now {
-				c.SignIns += int(m.signIns)
-				c.Failures += int(m.failed)
+				e.SignIns += int(m.signIns)
+				e.Failures += int(m.failed)
 			}
 		}
-		out = append(out, c)
-		touched[c.ConnectionID+"\x00"+c.OrganizationID+"\x00"+string(c.Provider)] = r.touched
+		entries = append(entries, e)
 	}
 	h.mu.Unlock()
-	for i := range out {
-		if out[i].ConnectionID != "" {
-			out[i].Name = name(out[i].ConnectionID)
+	slices.SortFunc(entries, func(a, b entry) int {
+		return cmp.Or(cmp.Compare(b.Failures, a.Failures), b.touched.Compare(a.touched), cmp.Compare(a.ConnectionID, b.ConnectionID))
+	})
+	out := make([]ConnectionHealth, len(entries))
+	for i, e := range entries {
+		out[i] = e.ConnectionHealth
+		if e.ConnectionID != "" {
+			out[i].Name = name(e.ConnectionID)
 		}
 	}
-	key := func(c ConnectionHealth) time.Time {
-		return touched[c.ConnectionID+"\x00"+c.OrganizationID+"\x00"+string(c.Provider)]
-	}
-	slices.SortFunc(out, func(a, b ConnectionHealth) int {
-		return cmp.Or(cmp.Compare(b.Failures, a.Failures), key(b).Compare(key(a)), cmp.Compare(a.ConnectionID, b.ConnectionID))
-	})
 	return out
 }
 

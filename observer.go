@@ -228,7 +228,8 @@ type RevocationInfo struct {
 	// replica holds from now on.
 	Resync bool
 	// Lag is how long after the newest revocation was made it was applied
-	// here; zero when made here, and for a resync.
+	// here, as the two replicas' clocks tell (their skew is in it); zero
+	// when made here, and for a resync.
 	Lag time.Duration
 }
 

@@ -117,7 +117,7 @@ func (m *Middleware) auditRecord(r *http.Request, attrs []slog.Attr, email strin
 	}
 	attrs = append(attrs,
 		slog.String("client_ip", cleanText(m.clientIP(r), 64, nil)),
-		slog.String("request_id", cleanText(m.requestID(r), 64, nil)))
+		slog.String("request_id", m.requestID(r)))
 	m.audit.LogAttrs(r.Context(), slog.LevelInfo, auditMessage, attrs...)
 }
 
@@ -150,18 +150,17 @@ type requestIDKey struct{}
 // withRequestID returns r with its request id in its context, so that the
 // log lines and the audit record of one request name the same id.
 func (m *Middleware) withRequestID(r *http.Request) *http.Request {
-	id := cleanText(m.requestID(r), 64, nil)
-	return r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+	return r.WithContext(context.WithValue(r.Context(), requestIDKey{}, m.requestID(r)))
 }
 
-// requestID is Config.RequestID, or a well-formed X-Request-ID, or a new
-// random id.
+// requestID is the id withRequestID gave r, or Config.RequestID's (cleaned
+// of control characters), or a well-formed X-Request-ID, or a new random id.
 func (m *Middleware) requestID(r *http.Request) string {
 	if id, ok := r.Context().Value(requestIDKey{}).(string); ok {
 		return id
 	}
 	if m.cfg.RequestID != nil {
-		return m.cfg.RequestID(r)
+		return cleanText(m.cfg.RequestID(r), 64, nil)
 	}
 	if id := r.Header.Get("X-Request-ID"); plainToken(id, 64) {
 		return id
@@ -184,10 +183,12 @@ func plainToken(s string, n int) bool {
 	return true
 }
 
-// workOSCode keeps an error code from a browser's callback if it has the
-// form of WorkOS's codes (access_denied), for observers' attributes.
+// workOSCode keeps an error code (from a browser's callback, or from
+// WorkOS's answer, which may have crossed a proxy) if it has the form of
+// WorkOS's codes (access_denied), for observers' attributes and the audit
+// trail: "" stays "", anything else is "invalid".
 func workOSCode(s string) string {
-	if plainToken(s, 64) {
+	if s == "" || plainToken(s, 64) {
 		return s
 	}
 	return "invalid"

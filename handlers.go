@@ -555,7 +555,7 @@ func (m *Middleware) callbackFailed(w http.ResponseWriter, r *http.Request, info
 	if info.WorkOSCode == "" {
 		var apiErr *APIError
 		if errors.As(err.Err, &apiErr) {
-			info.WorkOSCode = apiErr.Code
+			info.WorkOSCode = workOSCode(apiErr.Code)
 		}
 	}
 }

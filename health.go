@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"os"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 )
@@ -208,7 +207,7 @@ func (m *Middleware) HealthHandler() http.Handler {
 			Window:      "1h",
 			Connections: m.SignInHealth(),
 		}
-		if r.URL.Query().Get("format") == "json" || !acceptsHTML(r.Header.Get("Accept")) && acceptsJSON(r.Header.Get("Accept")) {
+		if r.URL.Query().Get("format") == "json" || !acceptsHTML(r.Header.Get("Accept")) && acceptsType(r.Header.Get("Accept"), "application/json") {
 			writeJSON(w, http.StatusOK, report)
 			return
 		}
@@ -222,16 +221,6 @@ type healthReport struct {
 	Since       time.Time          `json:"since"`
 	Window      string             `json:"window"`
 	Connections []ConnectionHealth `json:"connections"`
-}
-
-func acceptsJSON(accept string) bool {
-	for part := range strings.SplitSeq(accept, ",") {
-		mt, _, _ := strings.Cut(part, ";")
-		if strings.EqualFold(strings.TrimSpace(mt), "application/json") {
-			return true
-		}
-	}
-	return false
 }
 
 var healthPage = template.Must(template.New("health").Funcs(template.FuncMap{

@@ -739,11 +739,19 @@ func isNavigation(r *http.Request) bool {
 }
 
 func acceptsHTML(accept string) bool {
+	return acceptsType(accept, "text/html", "application/xhtml+xml")
+}
+
+// acceptsType reports whether the Accept header names one of the media
+// types, whatever their quality.
+func acceptsType(accept string, types ...string) bool {
 	for part := range strings.SplitSeq(accept, ",") {
 		mt, _, _ := strings.Cut(part, ";")
 		mt = strings.TrimSpace(mt)
-		if strings.EqualFold(mt, "text/html") || strings.EqualFold(mt, "application/xhtml+xml") {
-			return true
+		for _, t := range types {
+			if strings.EqualFold(mt, t) {
+				return true
+			}
 		}
 	}
 	return false

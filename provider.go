@@ -729,7 +729,7 @@ func (c *Client) do(ctx context.Context, r *call, out any) error {
 		}
 		var apiErr *APIError
 		if errors.As(err, &apiErr) {
-			info.Code = apiErr.Code
+			info.Code = workOSCode(apiErr.Code)
 		}
 		obs.WorkOSCallDone(ctx, info)
 	}

@@ -309,7 +309,7 @@ func (m *sessionManager) LoadAt(r *http.Request, t time.Time) (*Session, error) 
 		case cacheHit:
 			return m.admitCached(e, value)
 		case cacheExpired:
-			return nil, m.expired(e.sess, now)
+			return nil, m.expired(e.sess)
 		}
 	}
 	s, err := m.open(value)
@@ -331,7 +331,7 @@ func (m *sessionManager) LoadAt(r *http.Request, t time.Time) (*Session, error) 
 	s.owner = m
 	deadline := m.deadline(s)
 	if now >= deadline {
-		return nil, m.expired(s, now)
+		return nil, m.expired(s)
 	}
 	// The epoch is read before the check, so that a revocation made during
 	// it makes the cached entry checked again.
@@ -383,11 +383,10 @@ func (m *sessionManager) refused(s *Session, err error, value string) (*Session,
 	return s, err
 }
 
-// expired returns the error of a session past its deadline at Unix second
-// now: idle, or expired.
-func (m *sessionManager) expired(s *Session, now int64) error {
-	if m.idle > 0 && s != nil && now >= s.LastSeen.Unix()+int64(m.idle/time.Second) &&
-		s.LastSeen.Unix()+int64(m.idle/time.Second) < min(s.ExpiresAt.Unix(), s.IssuedAt.Unix()+int64(m.lifetime/time.Second)) {
+// expired returns the error of a session past its deadline: idle when the
+// idle timeout came first, and otherwise expired.
+func (m *sessionManager) expired(s *Session) error {
+	if m.idle > 0 && m.idleEnd(s) < m.lifetimeEnd(s) {
 		return errIdle
 	}
 	return errExpired
@@ -425,11 +424,20 @@ func refusalReason(err error) Reason {
 // expiry, sooner if the configured lifetime has been shortened since it
 // was issued, and sooner still when it has been idle for IdleTimeout.
 func (m *sessionManager) deadline(s *Session) int64 {
-	d := min(s.ExpiresAt.Unix(), s.IssuedAt.Unix()+int64(m.lifetime/time.Second))
 	if m.idle > 0 {
-		d = min(d, s.LastSeen.Unix()+int64(m.idle/time.Second))
+		return min(m.lifetimeEnd(s), m.idleEnd(s))
 	}
-	return d
+	return m.lifetimeEnd(s)
+}
+
+// lifetimeEnd is the Unix second at which s expires, however active.
+func (m *sessionManager) lifetimeEnd(s *Session) int64 {
+	return min(s.ExpiresAt.Unix(), s.IssuedAt.Unix()+int64(m.lifetime/time.Second))
+}
+
+// idleEnd is the Unix second at which s times out unless used again.
+func (m *sessionManager) idleEnd(s *Session) int64 {
+	return s.LastSeen.Unix() + int64(m.idle/time.Second)
 }
 
 // loadFromStore is Load for sessions kept in a [sessions.Store].
@@ -458,7 +466,7 @@ func (m *sessionManager) loadFromStore(r *http.Request, t time.Time) (*Session, 
 	// The store's own expiry may be longer than ours, or absent: the
 	// payload's is the one that counts.
 	if t.Unix() >= m.deadline(s) {
-		return nil, m.expired(s, t.Unix())
+		return nil, m.expired(s)
 	}
 	if err := m.revocations.check(s); err != nil {
 		return m.refused(s, err, "")

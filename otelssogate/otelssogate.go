@@ -184,7 +184,16 @@ func (t *Telemetry) Observer() *ssogate.Observer {
 }
 
 func (t *Telemetry) loginStart(ctx context.Context) context.Context {
-	ctx, _ = t.tracer.Start(ctx, "ssogate login", trace.WithSpanKind(trace.SpanKindInternal))
+	return t.startInternal(ctx, "ssogate login")
+}
+
+func (t *Telemetry) callbackStart(ctx context.Context) context.Context {
+	return t.startInternal(ctx, "ssogate callback")
+}
+
+// startInternal starts an internal span under the request's.
+func (t *Telemetry) startInternal(ctx context.Context, name string) context.Context {
+	ctx, _ = t.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindInternal))
 	return ctx
 }
 
@@ -224,11 +233,6 @@ func (t *Telemetry) loginDone(ctx context.Context, info ssogate.LoginInfo) {
 		span.SetStatus(codes.Error, string(info.Reason))
 	}
 	span.End()
-}
-
-func (t *Telemetry) callbackStart(ctx context.Context) context.Context {
-	ctx, _ = t.tracer.Start(ctx, "ssogate callback", trace.WithSpanKind(trace.SpanKindInternal))
-	return ctx
 }
 
 func (t *Telemetry) callbackDone(ctx context.Context, info ssogate.CallbackInfo) {

@@ -171,32 +171,3 @@ func strictUnmarshal(b []byte, v any) error {
 	}
 	return nil
 }
-
-// v1Record is a revocation as version 1 of this package stored it: JSON,
-// in a sorted set of its own. It is read once, to carry the revocations of
-// a deployment that upgrades over to the new format.
-type v1Record struct {
-	V       int    `json:"v"`
-	Kind    string `json:"kind"`
-	ID      string `json:"id"`
-	At      int64  `json:"at"`
-	Expires int64  `json:"expires"`
-}
-
-// decodeV1Member decodes a member of version 1's sorted set.
-func decodeV1Member(m string) (ssogate.Revocation, error) {
-	var rec v1Record
-	if len(m) > 512 || strictUnmarshal([]byte(m), &rec) != nil || rec.V != 1 || rec.At <= 0 || rec.Expires < rec.At {
-		return ssogate.Revocation{}, errMalformed
-	}
-	for k := range kindLetters {
-		if k.String() == rec.Kind {
-			r := ssogate.Revocation{Kind: k, ID: rec.ID, At: time.UnixMilli(rec.At), Expires: time.UnixMilli(rec.Expires)}
-			if r.Validate() != nil {
-				return ssogate.Revocation{}, errMalformed
-			}
-			return r, nil
-		}
-	}
-	return ssogate.Revocation{}, errMalformed
-}

@@ -106,6 +106,11 @@ func newCluster(t *testing.T, redisAddr string, opts Options) *cluster {
 		h.ServeHTTP(w, r)
 	}))
 	t.Cleanup(c.hooks.Close)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the replicas' logs:\n%s", c.logs.String())
+		}
+	})
 	c.idp = workostest.NewServer(workostest.WithWebhook(c.hooks.URL+"/webhooks/workos", webhookSecret))
 	t.Cleanup(c.idp.Close)
 	return c

@@ -16,40 +16,76 @@
 // expire (a revocation is kept until no session it matches can be alive);
 // a stream of updates, trimmed to [Options].LogRetention; and an epoch, a
 // random value that tells a Redis that lost its data from one that did not.
-// Every change is added to the set and the stream in one transaction.
+// Every change is added to the set and the stream by one script, which
+// trims both by Redis's clock, never a replica's.
 //
 // A replica reads the whole set once, when its [ssogate.Middleware] is made,
-// noting the stream's last entry first. From then on it reads the stream
+// noting first where the stream ends. From then on it reads the stream
 // from where it stopped (XREAD BLOCK): its work and its traffic grow with
 // the rate of changes, not with how many revocations are in force. With
 // nothing changing, each replica asks Redis one small question every few
-// seconds. A replica that was away longer than the stream keeps updates
-// reads the whole set again.
+// seconds. The store needs Redis 7.0 or later.
 //
 // Checking a request never calls Redis: each replica holds the revocations
-// in memory. The store needs Redis 7.0 or later, whose streams say which
-// entries were trimmed away.
+// in memory.
 //
 // # Nothing lost
+//
+// A replica resumes the stream only where it can prove that it missed
+// nothing; on any doubt it writes back every revocation it holds and reads
+// the whole set again. The proof, checked by a read-only script each time
+// it asks Redis:
+//
+//   - the epoch is the one it read: otherwise Redis lost its data (a
+//     restart without persistence, or the key evicted);
+//   - the set holds the epoch's marker, a member that only a full write-back
+//     adds: otherwise the set was evicted or deleted on its own;
+//   - Redis's replication id (INFO replication) is the one it read from:
+//     otherwise Redis's history changed (a failover, a split brain healed,
+//     a restart from an older snapshot), and stream ids of two histories
+//     must not be compared;
+//   - the stream still holds the last entry it read, and the number of
+//     entries Redis added since (XINFO STREAM's entries-added) is the number
+//     it finds after that entry: otherwise entries were trimmed away while
+//     it was gone, or the stream was lost.
 //
 // Until a replica has read the revocations in force, it refuses every
 // session (503), so that a replica started while Redis is down does not
 // accept cookies signed out before; [Options].ServeBeforeSync opts out.
-//
-// When Redis comes back empty (a restart without persistence), or a
-// failover lost recent writes (the new primary's stream ends before the
-// last update a replica read), each replica writes back the revocations it
-// holds; what the set lacked is also added to the stream, so that every
-// replica, and any replica started afterwards, knows it.
+// A replica that finds Redis's data brand new waits [Options].WriteBackGrace
+// for the running replicas to write back before it trusts it.
 //
 // While Redis is down, replicas keep serving with the revocations they know,
-// unless [Options].FailClosed. The outage is logged once when it starts and
-// once when it ends. A revocation made meanwhile holds at once on the
-// replica that made it; [Store.Publish] reports that it is not stored (so
+// unless [Options].FailClosed, which a health check engages within about a
+// second, blackholed connections included. The outage is logged once when it
+// starts and once when it ends. A revocation made meanwhile holds at once on
+// the replica that made it; [Store.Publish] returns within [Options].Timeout
+// whatever its context, reporting that it is not stored (so
 // [ssogate.Middleware.Revoke] returns an error matching
-// [ssogate.ErrNotShared]), and the store retries it every
-// [Options].RetryInterval until Redis takes it. [Options].MinReplicas makes
-// Publish wait until that many Redis replicas have the write (WAIT).
+// [ssogate.ErrNotShared], and a sign-out tells the user so), and the store
+// retries it every [Options].RetryInterval until Redis takes it, and once
+// more in [Store.Close]. [Options].MinReplicas makes Publish wait until that
+// many Redis replicas have the write (WAIT).
+//
+// Redis must keep what it is given: run it with maxmemory-policy noeviction
+// (or a volatile-* policy, which leaves keys without a TTL alone) and, with
+// replicas, min-replicas-to-write 1 so that a primary cut off from its
+// replicas refuses writes instead of acknowledging what a failover will
+// drop. The store warns when it starts on an allkeys-* policy. A Redis out
+// of memory under noeviction refuses writes but still serves the reads
+// that keep replicas in sync, and the store says so rather than calling it
+// an outage.
+//
+// # Upgrading from the previous format
+//
+// Replicas of the previous version of this package kept a JSON sorted set
+// ({Prefix}revocations, without braces) and published on a channel
+// ({Prefix}updates). While any of them is subscribed there, the store
+// carries revocations over both ways: what they publish is written into
+// the new set and stream, and what this store publishes is added to their
+// set and channel. The store logs when such replicas appear and when the
+// last is gone. On Redis Cluster, only those connected to the node that
+// holds the store's keys are seen: upgrade a Cluster deployment at once.
 //
 // # Trust
 //
@@ -62,13 +98,11 @@ package redisstore
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -94,6 +128,18 @@ const (
 // Redis again whether it lost data.
 const followBlock = 5 * time.Second
 
+// With [Options].FailClosed, Redis is asked every healthInterval whether
+// it answers, and counts as down when it has not within healthTimeout.
+const (
+	healthInterval = 400 * time.Millisecond
+	healthTimeout  = 800 * time.Millisecond
+)
+
+// maxSkew is how far a replica's clock may be from Redis's before the
+// store warns: revocations are trimmed by Redis's clock and sessions
+// expire by the replicas'.
+const maxSkew = 2 * time.Second
+
 // scanCount is how many members one ZSCAN asks for when the whole set is read.
 const scanCount = 5000
 
@@ -103,21 +149,22 @@ type Options struct {
 	// {Prefix}epoch, so that several apps can share one Redis database.
 	// The braces are a Redis Cluster hash tag. Default "ssogate:".
 	Prefix string
-	// LogRetention is how long the stream keeps updates: a replica away
-	// for longer (a network partition, a long pause) reads the whole set
-	// when it is back. Default 10 minutes.
+	// LogRetention is how long the stream keeps updates, by Redis's clock:
+	// a replica away for longer (a network partition, a long pause) reads
+	// the whole set when it is back. Default 10 minutes.
 	LogRetention time.Duration
 	// RetryInterval is how often revocations that Redis did not take are
 	// tried again, and how often a lost Redis is tried while it is down.
 	// Default 1 s.
 	RetryInterval time.Duration
-	// Timeout bounds each Redis call the store makes on its own, and the
-	// first read of the revocations when a Middleware subscribes. Default 5 s.
+	// Timeout bounds each Redis call the store makes, [Store.Publish]
+	// included whatever its context, and the first read of the
+	// revocations when a Middleware subscribes. Default 5 s.
 	Timeout time.Duration
 	// FailClosed makes replicas refuse every session while they cannot
-	// vouch for knowing every revocation: from the moment Redis fails
-	// until they have read it again. Default false: keep serving with the
-	// revocations known.
+	// vouch for knowing every revocation: from the moment Redis fails (or
+	// stops answering for about a second) until they have read it again.
+	// Default false: keep serving with the revocations known.
 	FailClosed bool
 	// ServeBeforeSync lets a replica serve sessions before it has read the
 	// revocations in force, for apps that prefer availability: a replica
@@ -168,10 +215,16 @@ type Store struct {
 	// owned is the client Open made, which Close closes.
 	owned io.Closer
 
-	down atomic.Bool // Redis is failing: the outage was logged
+	down     atomic.Bool // Redis is failing: the outage was logged
+	full     atomic.Bool // Redis refuses writes for want of memory: logged
+	skewed   atomic.Bool // the clock is off Redis's by more than maxSkew: logged
+	policyOK atomic.Bool // the eviction policy was looked at
 
 	// syncMu makes whole reads of the set and write-backs one at a time.
 	syncMu sync.Mutex
+
+	// old carries revocations to and from replicas of the previous format.
+	old *oldFleet
 
 	// mu guards every field below.
 	mu sync.Mutex
@@ -180,14 +233,27 @@ type Store struct {
 	subs []*subscriber
 	// pending holds revocations that Redis has not taken yet, by member.
 	pending map[string]ssogate.Revocation
-	// synced reports that the set was read since Redis last failed, and
-	// lastID and epoch say where the stream was read to and in which
-	// life of Redis.
+	// pos is where this replica read Redis to; synced reports that it is
+	// valid.
 	synced bool
-	lastID string
-	epoch  string
+	pos    position
+	// markerMissing is when a first read found the set without its
+	// marker (the set evicted, or written by an older version).
+	markerMissing time.Time
 	// lastTrim is when expired members were last removed from the set.
 	lastTrim time.Time
+	// lastSkew is when the clock was last compared with Redis's.
+	lastSkew time.Time
+}
+
+// position is how far a replica has read Redis, and in which history.
+type position struct {
+	epoch  string // the epoch it read under
+	replid string // Redis's replication id when it read
+	lastID string // the last stream entry it read; "0-0" for none
+	// added is XINFO STREAM's entries-added as of lastID: the stream's
+	// count of every entry Redis ever added up to it.
+	added int64
 }
 
 type subscriber struct {
@@ -195,7 +261,7 @@ type subscriber struct {
 	closed bool // told to fail closed
 }
 
-type keys struct{ set, log, epoch, v1 string }
+type keys struct{ set, log, epoch, v1, v1Channel string }
 
 var _ ssogate.Backplane = (*Store)(nil)
 
@@ -262,19 +328,25 @@ func New(rdb redis.UniversalClient, opts Options) (*Store, error) {
 		reader = redis.NewClusterClient(&o)
 	}
 	s := &Store{
-		rdb:        rdb,
-		reader:     reader,
-		opts:       opts,
-		log:        opts.Logger,
-		keys:       keys{set: tag + "revocations", log: tag + "log", epoch: tag + "epoch", v1: opts.Prefix + "revocations"},
+		rdb:    rdb,
+		reader: reader,
+		opts:   opts,
+		log:    opts.Logger,
+		keys: keys{set: tag + "revocations", log: tag + "log", epoch: tag + "epoch",
+			v1: opts.Prefix + "revocations", v1Channel: opts.Prefix + "updates"},
 		now:        time.Now,
 		pending:    make(map[string]ssogate.Revocation),
 		subscribed: make(chan struct{}, 1),
 	}
+	s.old = &oldFleet{s: s}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.done.Add(2)
 	go s.follow()
 	go s.maintain()
+	if opts.FailClosed {
+		s.done.Add(1)
+		go s.watchHealth()
+	}
 	return s, nil
 }
 
@@ -300,18 +372,21 @@ func Open(url string, opts Options) (*Store, error) {
 		if err != nil {
 			return nil, malformed
 		}
+		ro.ContextTimeoutEnabled = true
 		rdb = redis.NewClient(ro)
 	case "redis+sentinel", "rediss+sentinel":
 		fo, err := redis.ParseFailoverURL(strings.TrimSuffix(scheme, "+sentinel") + "://" + rest)
 		if err != nil || fo.MasterName == "" {
 			return nil, malformed
 		}
+		fo.ContextTimeoutEnabled = true
 		rdb = redis.NewFailoverClient(fo)
 	case "redis+cluster", "rediss+cluster":
 		co, err := redis.ParseClusterURL(strings.TrimSuffix(scheme, "+cluster") + "://" + rest)
 		if err != nil {
 			return nil, malformed
 		}
+		co.ContextTimeoutEnabled = true
 		rdb = redis.NewClusterClient(co)
 	default:
 		return nil, malformed
@@ -328,10 +403,12 @@ func Open(url string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// Close stops the store's goroutines and waits for them, and closes the
-// client if [Open] made it. Revocations still pending are dropped from this
-// store (they hold on the replica that made them until it stops).
+// Close tries once more, within [Options].Timeout, to store the
+// revocations Redis has not taken yet, and logs those it drops (they held
+// on this replica only). Then it stops the store's goroutines, waits for
+// them, and closes the client if [Open] made it.
 func (s *Store) Close() error {
+	s.flushPending()
 	s.cancel()
 	if s.reader != s.rdb {
 		s.reader.Close() // ends a blocking read under way
@@ -343,12 +420,35 @@ func (s *Store) Close() error {
 	return nil
 }
 
+// flushPending is Close's last try at the pending revocations.
+func (s *Store) flushPending() {
+	revs := s.pendingRevocations()
+	if len(revs) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.Timeout)
+	defer cancel()
+	if err := s.write(ctx, revs, ""); err == nil {
+		s.clearPending(revs)
+		s.log.Info("redisstore: revocations made while Redis was unreachable are stored", "count", len(revs))
+		return
+	}
+	// Ids are the only part of a revocation that reaches the logs.
+	ids := make([]string, 0, min(len(revs), 20))
+	for _, r := range revs[:min(len(revs), 20)] {
+		ids = append(ids, r.Kind.String()+":"+r.ID)
+	}
+	s.log.Error("redisstore: closing with revocations Redis never took: they held on this replica only, and other replicas may accept the sessions they end",
+		"count", len(revs), "revocations", strings.Join(ids, " "))
+}
+
 // Publish stores u's revocations in Redis and adds u to the stream, in one
-// transaction, and with [Options].MinReplicas waits for Redis replicas to
-// have it. If Redis does not take the revocations, it returns the error and
-// keeps them to retry every [Options].RetryInterval until Redis does. An
-// update that holds only an event is not retried: the webhook handler
-// answers WorkOS with an error, and WorkOS delivers the event again.
+// script, and with [Options].MinReplicas waits for Redis replicas to have
+// it. It returns within [Options].Timeout, whatever ctx allows. If Redis
+// does not take the revocations, it returns the error and keeps them to
+// retry every [Options].RetryInterval until Redis does. An update that
+// holds only an event is not retried: the webhook handler answers WorkOS
+// with an error, and WorkOS delivers the event again.
 func (s *Store) Publish(ctx context.Context, u ssogate.Update) error {
 	for _, r := range u.Revocations {
 		if err := r.Validate(); err != nil {
@@ -363,57 +463,132 @@ func (s *Store) Publish(ctx context.Context, u ssogate.Update) error {
 		}
 		event = string(b)
 	}
-	err := s.write(ctx, u.Revocations, event)
-	if err != nil && len(u.Revocations) > 0 {
-		s.mu.Lock()
-		for _, r := range u.Revocations {
-			s.pending[memberOf(r)] = r
-		}
-		s.mu.Unlock()
+	// go-redis bounds a call by its own timeouts, not by ctx, unless the
+	// client was made with ContextTimeoutEnabled: the write runs apart, so
+	// that a Redis that does not answer cannot hold the caller longer than
+	// Timeout. A write that outlives the wait is retried all the same.
+	errc := make(chan error, 1)
+	go func() {
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.Timeout)
+		defer cancel()
+		errc <- s.write(wctx, u.Revocations, event)
+	}()
+	wait := time.NewTimer(s.opts.Timeout)
+	defer wait.Stop()
+	var err error
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		err = fmt.Errorf("redisstore: %w", ctx.Err())
+	case <-wait.C:
+		err = fmt.Errorf("redisstore: Redis did not answer within %v", s.opts.Timeout)
+		s.failed(err)
 	}
-	return err
+	if err != nil {
+		if len(u.Revocations) > 0 {
+			s.mu.Lock()
+			for _, r := range u.Revocations {
+				s.pending[memberOf(r)] = r
+			}
+			s.mu.Unlock()
+		}
+		return err
+	}
+	s.old.publish(u)
+	return nil
 }
+
+// clearPending forgets revs as pending: Redis has them.
+func (s *Store) clearPending(revs []ssogate.Revocation) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range revs {
+		delete(s.pending, memberOf(r))
+	}
+}
+
+// pendingRevocations returns the revocations Redis has not taken, and
+// forgets those that expired.
+func (s *Store) pendingRevocations() []ssogate.Revocation {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	var revs []ssogate.Revocation
+	for m, r := range s.pending {
+		if r.Expires.Before(now) {
+			delete(s.pending, m) // no session it matches is alive
+			continue
+		}
+		revs = append(revs, r)
+	}
+	return revs
+}
+
+// expiryMargin keeps a revocation in Redis this long past its expiry, for
+// replicas whose clocks are behind Redis's.
+const expiryMargin = time.Minute
+
+// writeScript adds revocations to the set and entries to the stream, and
+// trims both by Redis's clock: the stream to ARGV[1] ms, and, when ARGV[2]
+// is 1, the set of members expired ARGV[3] ms ago (never the marker, whose
+// score is 0). ARGV[4] is the number of members, given as score and member
+// pairs; the rest are entries, as pairs of their r and e fields ("" for
+// none). It returns Redis's time in ms.
+var writeScript = redis.NewScript(`
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local stop = 4 + 2 * tonumber(ARGV[4])
+local i = 5
+while i <= stop do
+  local j = math.min(i + 999, stop)
+  redis.call('ZADD', KEYS[1], unpack(ARGV, i, j))
+  i = j + 1
+end
+if ARGV[2] == '1' then
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '(0', '(' .. (now - tonumber(ARGV[3])))
+end
+local minid = string.format('%d', now - tonumber(ARGV[1]))
+for k = stop + 1, #ARGV, 2 do
+  local fields = {'v', '2'}
+  if ARGV[k] ~= '' then fields[#fields + 1] = 'r'; fields[#fields + 1] = ARGV[k] end
+  if ARGV[k + 1] ~= '' then fields[#fields + 1] = 'e'; fields[#fields + 1] = ARGV[k + 1] end
+  redis.call('XADD', KEYS[2], 'MINID', '~', minid, '*', unpack(fields))
+end
+return now
+`)
 
 // write adds revs to the set and the stream, with event in the first
 // entry, all or nothing.
 func (s *Store) write(ctx context.Context, revs []ssogate.Revocation, event string) error {
 	now := s.now()
-	minID := strconv.FormatInt(now.Add(-s.opts.LogRetention).UnixMilli(), 10)
 	s.mu.Lock()
 	trim := now.Sub(s.lastTrim) >= time.Minute
 	if trim {
 		s.lastTrim = now
 	}
 	s.mu.Unlock()
-	tx := func(p redis.Pipeliner) error {
-		if len(revs) > 0 {
-			members := make([]redis.Z, len(revs))
-			for i, r := range revs {
-				members[i] = redis.Z{Score: float64(r.Expires.UnixMilli()), Member: memberOf(r)}
-			}
-			p.ZAdd(ctx, s.keys.set, members...)
-		}
-		if trim {
-			p.ZRemRangeByScore(ctx, s.keys.set, "-inf", "("+strconv.FormatInt(now.UnixMilli(), 10))
-		}
-		for i := 0; i == 0 || i < len(revs); i += maxEntryRevocations {
-			values := []any{"v", formatVersion}
-			if chunk := revs[i:min(i+maxEntryRevocations, len(revs))]; len(chunk) > 0 {
-				values = append(values, "r", entryLines(chunk))
-			}
-			if i == 0 && event != "" {
-				values = append(values, "e", event)
-			}
-			p.XAdd(ctx, &redis.XAddArgs{Stream: s.keys.log, MinID: minID, Approx: true, Values: values})
-		}
-		return nil
+	args := make([]any, 0, 4+2*len(revs)+2*(len(revs)/maxEntryRevocations+1))
+	args = append(args, s.opts.LogRetention.Milliseconds(), btoi(trim), expiryMargin.Milliseconds(), len(revs))
+	for _, r := range revs {
+		args = append(args, r.Expires.UnixMilli(), memberOf(r))
 	}
+	for i := 0; i == 0 || i < len(revs); i += maxEntryRevocations {
+		lines := entryLines(revs[i:min(i+maxEntryRevocations, len(revs))])
+		e := ""
+		if i == 0 {
+			e = event
+		}
+		args = append(args, lines, e)
+	}
+	keys := []string{s.keys.set, s.keys.log}
+	start := s.now()
+	var redisNow int64
 	var err error
 	if c, ok := s.rdb.(*redis.Client); ok && s.opts.MinReplicas > 0 {
 		// WAIT counts the writes of its own connection.
 		conn := c.Conn()
 		defer conn.Close()
-		if _, err = conn.TxPipelined(ctx, tx); err == nil {
+		if redisNow, err = writeScript.Run(ctx, conn, keys, args...).Int64(); err == nil {
 			var n int64
 			n, err = conn.Wait(ctx, s.opts.MinReplicas, s.opts.ReplicaTimeout).Result()
 			if err == nil && n < int64(s.opts.MinReplicas) {
@@ -421,13 +596,22 @@ func (s *Store) write(ctx context.Context, revs []ssogate.Revocation, event stri
 			}
 		}
 	} else {
-		_, err = s.rdb.TxPipelined(ctx, tx)
+		redisNow, err = writeScript.Run(ctx, s.rdb, keys, args...).Int64()
 	}
 	if err != nil {
 		s.failed(err)
 		return fmt.Errorf("redisstore: %w", err)
 	}
+	s.wrote()
+	s.noteSkew(start, redisNow)
 	return nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // Subscribe reads the revocations in force and delivers them to sub, then
@@ -453,428 +637,74 @@ func (s *Store) Subscribe(sub ssogate.Subscriber) func() {
 	return func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		s.subs = slices.DeleteFunc(s.subs, func(x *subscriber) bool { return x == p })
+		for i, x := range s.subs {
+			if x == p {
+				s.subs = append(s.subs[:i:i], s.subs[i+1:]...)
+				break
+			}
+		}
 	}
 }
 
-// errWriteBacks says that Redis's data is too new to trust yet.
-var errWriteBacks = errors.New("redisstore: Redis lost its data (or is new) a moment ago; waiting for the running replicas to write back")
-
-// epochAge returns how long ago the epoch was made, as its maker's clock
-// said; an epoch of unknown age counts as old.
-func (s *Store) epochAge(epoch string) time.Duration {
-	_, at, ok := strings.Cut(epoch, ":")
-	ms, err := strconv.ParseInt(at, 10, 64)
-	if !ok || err != nil {
-		return s.opts.WriteBackGrace
-	}
-	return s.now().Sub(time.UnixMilli(ms))
-}
-
-var errNotSynced = errors.New("redisstore: the revocations in force have not been read from Redis yet")
-
-// sync reads the whole set and delivers it to every subscriber, as a
-// Resync update, having noted first where the stream ends, so that the
-// stream brings whatever is added during the read. Unless forced (for a
-// new subscriber), it does nothing once another sync has read the set:
-// the follower and Subscribe may both find the store unsynced at once.
-func (s *Store) sync(ctx context.Context, force bool) error {
-	s.syncMu.Lock()
-	defer s.syncMu.Unlock()
-	s.mu.Lock()
-	synced := s.synced
-	s.mu.Unlock()
-	if synced && !force {
-		return nil
-	}
-	epoch, err := s.ensureEpoch(ctx)
-	if err != nil {
-		return err
-	}
-	if age := s.epochAge(epoch); age < s.opts.WriteBackGrace {
-		return fmt.Errorf("%w (for %v more)", errWriteBacks, s.opts.WriteBackGrace-age)
-	}
-	st, err := s.check(ctx, epoch)
-	if err != nil {
-		return err
-	}
-	revs, err := s.readSet(ctx)
-	if err != nil {
-		return err
-	}
-	s.deliver(ssogate.Update{Revocations: revs, Resync: true})
-	s.mu.Lock()
-	s.synced, s.lastID, s.epoch = true, st.lastID, epoch
-	s.mu.Unlock()
-	s.recovered()
-	return nil
-}
-
-// ensureEpoch returns Redis's epoch, creating it if this Redis has none
-// (it is new, or lost its data). A new epoch also carries version 1's
-// revocations over, once.
-func (s *Store) ensureEpoch(ctx context.Context) (string, error) {
-	value := rand.Text() + ":" + strconv.FormatInt(s.now().UnixMilli(), 10)
-	created, err := s.rdb.SetNX(ctx, s.keys.epoch, value, 0).Result()
-	if err != nil {
-		return "", err
-	}
-	if created {
-		s.migrateV1(ctx)
-	}
-	return s.rdb.Get(ctx, s.keys.epoch).Result()
-}
-
-// migrateV1 writes the revocations of version 1's sorted set, if any, in
-// the new format.
-func (s *Store) migrateV1(ctx context.Context) {
-	members, err := s.rdb.ZRangeByScore(ctx, s.keys.v1, &redis.ZRangeBy{Min: strconv.FormatInt(s.now().UnixMilli(), 10), Max: "+inf"}).Result()
-	if err != nil || len(members) == 0 {
+// noteSkew compares this replica's clock with Redis's, as Redis answered
+// redisMS to a call made at start, and warns when they are apart by more
+// than maxSkew.
+func (s *Store) noteSkew(start time.Time, redisMS int64) {
+	if redisMS <= 0 {
 		return
 	}
-	var revs []ssogate.Revocation
-	for _, m := range members {
-		if r, err := decodeV1Member(m); err == nil {
-			revs = append(revs, r)
-		}
-	}
-	if n, err := s.writeBack(ctx, revs); err == nil {
-		s.log.Info("redisstore: revocations of the previous format carried over", "count", n)
-	}
-}
-
-// readSet reads every revocation in force, a page at a time.
-func (s *Store) readSet(ctx context.Context) ([]ssogate.Revocation, error) {
-	nowMS := s.now().UnixMilli()
-	var revs []ssogate.Revocation
-	skipped := 0
-	var cursor uint64
-	for {
-		page, next, err := s.rdb.ZScan(ctx, s.keys.set, cursor, "", scanCount).Result()
-		if err != nil {
-			return nil, err
-		}
-		for i := 0; i+1 < len(page); i += 2 {
-			score, err := strconv.ParseFloat(page[i+1], 64)
-			if err != nil {
-				skipped++
-				continue
-			}
-			if int64(score) < nowMS {
-				continue
-			}
-			r, err := decodeMember(page[i], int64(score))
-			if err != nil {
-				skipped++
-				continue
-			}
-			revs = append(revs, r)
-		}
-		if cursor = next; cursor == 0 {
-			break
-		}
-	}
-	if skipped > 0 {
-		s.log.Warn("redisstore: malformed revocation records skipped", "key", s.keys.set, "count", skipped)
-	}
-	return revs, nil
-}
-
-// streamState is what check learns of Redis.
-type streamState struct {
-	sameEpoch  bool   // Redis's epoch is the one asked about
-	lastID     string // the stream's last entry id; "0-0" if it has none
-	maxDeleted string // the largest id trimmed away; "0-0" if none
-}
-
-// checkScript answers, in one small reply, whether Redis's epoch is still
-// ARGV[1] (or else it lost data) and where its stream stands. It runs every
-// few seconds on every replica: the reply is kept to a few dozen bytes.
-var checkScript = redis.NewScript(`
-local same = 0
-if redis.call('GET', KEYS[1]) == ARGV[1] then same = 1 end
-if redis.call('EXISTS', KEYS[2]) == 0 then return {same, '0-0', '0-0'} end
-local info = redis.call('XINFO', 'STREAM', KEYS[2])
-local last, maxdel = '0-0', '0-0'
-for i = 1, #info, 2 do
-  if info[i] == 'last-generated-id' then last = info[i+1] end
-  if info[i] == 'max-deleted-entry-id' then maxdel = info[i+1] end
-end
-return {same, last, maxdel}
-`)
-
-// check asks Redis whether its epoch is still epoch, and where the stream
-// stands.
-func (s *Store) check(ctx context.Context, epoch string) (streamState, error) {
-	return parseState(checkScript.Run(ctx, s.rdb, []string{s.keys.epoch, s.keys.log}, epoch))
-}
-
-func parseState(cmd *redis.Cmd) (streamState, error) {
-	v, err := cmd.Slice()
-	if err != nil {
-		return streamState{}, err
-	}
-	if len(v) != 3 {
-		return streamState{}, errors.New("redisstore: unexpected answer to the stream check")
-	}
-	str := func(x any) string { s, _ := x.(string); return s }
-	same, _ := v[0].(int64)
-	return streamState{sameEpoch: same == 1, lastID: str(v[1]), maxDeleted: str(v[2])}, nil
-}
-
-// follow reads the stream from where this replica stopped, until Close.
-func (s *Store) follow() {
-	defer s.done.Done()
-	ctx := s.ctx
-	for ctx.Err() == nil {
-		s.mu.Lock()
-		synced, lastID, epoch := s.synced, s.lastID, s.epoch
-		haveSubs := len(s.subs) > 0
-		s.mu.Unlock()
-		if !haveSubs {
-			select {
-			case <-ctx.Done():
-			case <-s.subscribed:
-			}
-			continue
-		}
-		if !synced {
-			sctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
-			err := s.sync(sctx, false)
-			cancel()
-			switch {
-			case errors.Is(err, errWriteBacks):
-				s.sleep(s.opts.RetryInterval)
-			case err != nil && ctx.Err() == nil:
-				s.failed(err)
-				s.sleep(s.opts.RetryInterval)
-			}
-			continue
-		}
-		if s.down.Load() {
-			// Coming back from an outage: look before waiting on the
-			// stream, so that a Redis that lost data is seen at once.
-			cctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
-			st, err := s.check(cctx, epoch)
-			cancel()
-			if err != nil {
-				if ctx.Err() == nil {
-					s.failed(err)
-					s.sleep(s.opts.RetryInterval)
-				}
-				continue
-			}
-			if s.handle(ctx, st, lastID) {
-				s.recovered()
-			}
-			continue
-		}
-		// One round trip: whether Redis lost data, and the updates since
-		// lastID (waiting for them up to followBlock).
-		var check *redis.Cmd
-		var read *redis.XStreamSliceCmd
-		_, err := s.reader.Pipelined(ctx, func(p redis.Pipeliner) error {
-			check = checkScript.Run(ctx, p, []string{s.keys.epoch, s.keys.log}, epoch)
-			read = p.XRead(ctx, &redis.XReadArgs{Streams: []string{s.keys.log, lastID}, Count: 100, Block: followBlock})
-			return nil
-		})
-		if errors.Is(err, redis.Nil) {
-			err = nil // no update within followBlock
-		}
-		if err != nil && !isNoScript(err) {
-			if ctx.Err() == nil {
-				s.failed(err)
-				s.sleep(s.opts.RetryInterval)
-			}
-			continue
-		}
-		st, cerr := parseState(check)
-		if cerr != nil {
-			// The script was not loaded (a new Redis): load it and look again.
-			if lerr := checkScript.Load(ctx, s.rdb).Err(); lerr != nil && ctx.Err() == nil {
-				s.failed(lerr)
-				s.sleep(s.opts.RetryInterval)
-			}
-			continue
-		}
-		if !s.handle(ctx, st, lastID) {
-			continue
-		}
-		s.recovered()
-		streams, _ := read.Result()
-		for _, stream := range streams {
-			s.applyEntries(stream.Messages)
-		}
-	}
-}
-
-// handle acts on what check found, for a replica that read the stream to
-// lastID. It reports whether the stream can be read on from lastID.
-func (s *Store) handle(ctx context.Context, st streamState, lastID string) bool {
-	switch {
-	case !st.sameEpoch:
-		// Redis lost everything (or was never ours).
-		s.restore(ctx, "0-0")
-		return false
-	case compareIDs(st.lastID, lastID) < 0:
-		// The stream ends before what this replica read: a failover
-		// lost writes.
-		s.restore(ctx, st.lastID)
-		return false
-	case compareIDs(st.maxDeleted, lastID) > 0:
-		// Entries this replica has not read were trimmed away.
-		s.mu.Lock()
-		s.synced = false
-		s.mu.Unlock()
-		return false
-	}
-	return true
-}
-
-// applyEntries delivers stream entries in order, and notes the last.
-func (s *Store) applyEntries(msgs []redis.XMessage) {
-	skipped := 0
-	for _, m := range msgs {
-		u, err := decodeEntry(m.Values)
-		if err != nil {
-			skipped++
-		} else {
-			s.deliver(u)
-		}
-		s.mu.Lock()
-		s.lastID = m.ID
-		s.mu.Unlock()
-	}
-	if skipped > 0 {
-		s.log.Warn("redisstore: malformed updates skipped", "key", s.keys.log, "count", skipped)
-	}
-}
-
-// restore writes back every revocation the subscribers hold, after Redis
-// lost data, and reads the stream again from from.
-func (s *Store) restore(ctx context.Context, from string) {
-	s.syncMu.Lock()
-	defer s.syncMu.Unlock()
-	s.log.Warn("redisstore: Redis lost revocations (a restart without persistence, or a failover); writing back those this replica holds")
-	epoch, err := s.ensureEpoch(ctx)
-	if err != nil {
-		s.failed(err)
-		return
-	}
-	var revs []ssogate.Revocation
+	end := s.now()
 	s.mu.Lock()
-	subs := slices.Clone(s.subs)
+	s.lastSkew = end
 	s.mu.Unlock()
-	for _, p := range subs {
-		if p.Known != nil {
-			for r := range p.Known {
-				revs = append(revs, r)
-			}
-			break // the subscribers of one store hold the same revocations
-		}
-	}
-	n, err := s.writeBack(ctx, revs)
-	if err != nil {
-		s.failed(err)
-		return
-	}
-	s.log.Info("redisstore: revocations written back", "held", len(revs), "missing", n)
-	s.mu.Lock()
-	s.epoch, s.lastID = epoch, from
-	s.mu.Unlock()
-	s.recovered()
-}
-
-// writeBackScript adds the members the set lacks, and adds those to the
-// stream, so that the other replicas learn of them too.
-var writeBackScript = redis.NewScript(`
-local added = {}
-for i = 2, #ARGV, 2 do
-  if redis.call('ZADD', KEYS[1], 'NX', ARGV[i+1], ARGV[i]) == 1 then
-    added[#added+1] = ARGV[i] .. ' ' .. ARGV[i+1]
-  end
-end
-if #added > 0 then
-  redis.call('XADD', KEYS[2], 'MINID', '~', ARGV[1], '*', 'v', '2', 'r', table.concat(added, '\n'))
-end
-return #added
-`)
-
-// writeBack writes revs back, a chunk at a time; it returns how many the
-// set lacked.
-func (s *Store) writeBack(ctx context.Context, revs []ssogate.Revocation) (int, error) {
-	now := s.now()
-	minID := strconv.FormatInt(now.Add(-s.opts.LogRetention).UnixMilli(), 10)
-	added := 0
-	for i := 0; i < len(revs); i += maxEntryRevocations {
-		args := []any{minID}
-		for _, r := range revs[i:min(i+maxEntryRevocations, len(revs))] {
-			if r.Expires.Before(now) {
-				continue
-			}
-			args = append(args, memberOf(r), strconv.FormatInt(r.Expires.UnixMilli(), 10))
-		}
-		if len(args) == 1 {
-			continue
-		}
-		cctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
-		n, err := writeBackScript.Run(cctx, s.rdb, []string{s.keys.set, s.keys.log}, args...).Int()
-		cancel()
-		if err != nil {
-			return added, err
-		}
-		added += n
-	}
-	return added, nil
-}
-
-// maintain retries pending revocations until Close.
-func (s *Store) maintain() {
-	defer s.done.Done()
-	tick := time.NewTicker(s.opts.RetryInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-tick.C:
-		}
-		s.retryPending()
+	mid := start.Add(end.Sub(start) / 2)
+	skew := mid.Sub(time.UnixMilli(redisMS)).Round(time.Millisecond)
+	off := skew > maxSkew+end.Sub(start) || -skew > maxSkew+end.Sub(start)
+	if off && s.skewed.CompareAndSwap(false, true) {
+		s.log.Warn("redisstore: this replica's clock is off Redis's: sessions expire by this clock and revocations are trimmed by Redis's, so keep them in sync (NTP)",
+			"skew", skew.String(), "max", maxSkew.String())
+	} else if !off && s.skewed.CompareAndSwap(true, false) {
+		s.log.Info("redisstore: this replica's clock agrees with Redis's again", "skew", skew.String())
 	}
 }
 
-// retryPending tries to store the revocations Redis has not taken.
-func (s *Store) retryPending() {
-	s.mu.Lock()
-	now := s.now()
-	var revs []ssogate.Revocation
-	for m, r := range s.pending {
-		if r.Expires.Before(now) {
-			delete(s.pending, m) // no session it matches is alive
-			continue
+// errorClass sorts what Redis answered.
+type errorClass int
+
+const (
+	outage    errorClass = iota // Redis cannot be reached, or failed
+	noMemory                    // Redis is out of memory and refuses writes
+	migrating                   // a Cluster slot is moving: try again soon
+)
+
+func classify(err error) errorClass {
+	var rerr redis.Error
+	if errors.As(err, &rerr) {
+		msg := rerr.Error()
+		switch {
+		case strings.HasPrefix(msg, "OOM "):
+			return noMemory
+		case strings.HasPrefix(msg, "TRYAGAIN"), strings.HasPrefix(msg, "ASK "), strings.HasPrefix(msg, "MOVED "):
+			return migrating
 		}
-		revs = append(revs, r)
 	}
-	s.mu.Unlock()
-	if len(revs) == 0 {
-		return
-	}
-	ctx, cancel := context.WithTimeout(s.ctx, s.opts.Timeout)
-	defer cancel()
-	if err := s.write(ctx, revs, ""); err != nil {
-		return
-	}
-	s.mu.Lock()
-	for _, r := range revs {
-		delete(s.pending, memberOf(r))
-	}
-	s.mu.Unlock()
-	s.log.Info("redisstore: revocations made while Redis was unreachable are stored", "count", len(revs))
+	return outage
 }
 
-// failed notes that a Redis call failed: the first failure of an outage is
-// logged, and with FailClosed the replicas stop serving sessions.
+// failed notes that a Redis call failed. The first failure of an outage
+// is logged, and with FailClosed the replicas stop serving sessions. A
+// Redis out of memory, or a Cluster slot in migration, is no outage.
 func (s *Store) failed(err error) {
+	switch classify(err) {
+	case noMemory:
+		if s.full.CompareAndSwap(false, true) {
+			s.log.Error("redisstore: Redis refuses writes: it is out of memory (maxmemory); revocations made now hold on their replica only until it has room", "err", err)
+		}
+		return
+	case migrating:
+		s.log.Debug("redisstore: a Redis Cluster slot is moving; trying again", "err", err)
+		return
+	}
 	if s.down.CompareAndSwap(false, true) {
 		s.log.Warn("redisstore: Redis is unreachable; serving with the revocations known", "err", err, "fail_closed", s.opts.FailClosed)
 		s.outage(err)
@@ -882,16 +712,21 @@ func (s *Store) failed(err error) {
 	if !s.opts.FailClosed {
 		return
 	}
-	s.mu.Lock()
-	subs := slices.Clone(s.subs)
-	s.mu.Unlock()
-	for _, p := range subs {
+	for _, p := range s.subscribers() {
 		s.setClosed(p, err)
 	}
 }
 
-// recovered notes that Redis answered: the end of an outage is logged, and
-// every subscriber serves sessions again once synced.
+// wrote notes that Redis took a write.
+func (s *Store) wrote() {
+	if s.full.CompareAndSwap(true, false) {
+		s.log.Info("redisstore: Redis takes writes again")
+	}
+}
+
+// recovered notes that Redis answered and that this replica is caught up:
+// the end of an outage is logged, and every subscriber serves sessions
+// again once synced.
 func (s *Store) recovered() {
 	if s.down.CompareAndSwap(true, false) {
 		s.log.Info("redisstore: Redis is reachable again")
@@ -899,22 +734,24 @@ func (s *Store) recovered() {
 	}
 	s.mu.Lock()
 	synced := s.synced
-	subs := slices.Clone(s.subs)
 	s.mu.Unlock()
 	if synced {
-		for _, p := range subs {
+		for _, p := range s.subscribers() {
 			s.setClosed(p, nil)
 		}
 	}
 }
 
+func (s *Store) subscribers() []*subscriber {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]*subscriber(nil), s.subs...)
+}
+
 // outage tells every subscriber that an outage started (err not nil) or
 // ended.
 func (s *Store) outage(err error) {
-	s.mu.Lock()
-	subs := slices.Clone(s.subs)
-	s.mu.Unlock()
-	for _, p := range subs {
+	for _, p := range s.subscribers() {
 		if p.Outage != nil {
 			p.Outage(err)
 		}
@@ -935,12 +772,23 @@ func (s *Store) setClosed(p *subscriber, err error) {
 
 // deliver hands u to every subscriber.
 func (s *Store) deliver(u ssogate.Update) {
-	s.mu.Lock()
-	subs := slices.Clone(s.subs)
-	s.mu.Unlock()
-	for _, p := range subs {
+	for _, p := range s.subscribers() {
 		p.Apply(u)
 	}
+}
+
+// known returns every revocation the subscribers hold.
+func (s *Store) known() []ssogate.Revocation {
+	var revs []ssogate.Revocation
+	for _, p := range s.subscribers() {
+		if p.Known != nil {
+			for r := range p.Known {
+				revs = append(revs, r)
+			}
+			break // the subscribers of one store hold the same revocations
+		}
+	}
+	return revs
 }
 
 func (s *Store) sleep(d time.Duration) {
@@ -952,37 +800,78 @@ func (s *Store) sleep(d time.Duration) {
 	}
 }
 
+// maintain retries pending revocations until Close.
+func (s *Store) maintain() {
+	defer s.done.Done()
+	tick := time.NewTicker(s.opts.RetryInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-tick.C:
+		}
+		s.retryPending()
+	}
+}
+
+// retryPending tries to store the revocations Redis has not taken.
+func (s *Store) retryPending() {
+	revs := s.pendingRevocations()
+	if len(revs) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, s.opts.Timeout)
+	defer cancel()
+	if err := s.write(ctx, revs, ""); err != nil {
+		return
+	}
+	s.clearPending(revs)
+	s.old.publish(ssogate.Update{Revocations: revs})
+	s.log.Info("redisstore: revocations made while Redis was unreachable are stored", "count", len(revs))
+}
+
+// watchHealth, with FailClosed, asks Redis every healthInterval whether it
+// answers, so that a Redis that holds connections open and answers nothing
+// (a network partition that drops packets) closes the replicas within
+// about a second, not once the follower's blocking read gives up.
+func (s *Store) watchHealth() {
+	defer s.done.Done()
+	errUnresponsive := fmt.Errorf("redisstore: Redis did not answer within %v", healthTimeout)
+	for s.ctx.Err() == nil {
+		s.sleep(healthInterval)
+		if s.down.Load() {
+			continue // the follower tells when Redis is back, once it has read it
+		}
+		res := make(chan error, 1)
+		go func() {
+			ctx, cancel := context.WithTimeout(s.ctx, s.opts.Timeout)
+			defer cancel()
+			res <- s.rdb.Ping(ctx).Err()
+		}()
+		t := time.NewTimer(healthTimeout)
+		select {
+		case err := <-res:
+			if err != nil && s.ctx.Err() == nil {
+				s.failed(err)
+			}
+		case <-t.C:
+			s.failed(errUnresponsive)
+			select { // one check at a time
+			case <-res:
+			case <-s.ctx.Done():
+			}
+		case <-s.ctx.Done():
+		}
+		t.Stop()
+	}
+}
+
 // isNoScript reports whether err is Redis's answer to a script it does
 // not hold.
 func isNoScript(err error) bool {
 	return err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT")
 }
 
-// compareIDs compares two stream ids, "ms-seq".
-func compareIDs(a, b string) int {
-	am, as := splitID(a)
-	bm, bs := splitID(b)
-	switch {
-	case am != bm:
-		return cmpInt(am, bm)
-	default:
-		return cmpInt(as, bs)
-	}
-}
-
-func splitID(id string) (uint64, uint64) {
-	ms, seq, _ := strings.Cut(id, "-")
-	m, _ := strconv.ParseUint(ms, 10, 64)
-	n, _ := strconv.ParseUint(seq, 10, 64)
-	return m, n
-}
-
-func cmpInt(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
+// formatMS formats Unix milliseconds.
+func formatMS(ms int64) string { return strconv.FormatInt(ms, 10) }

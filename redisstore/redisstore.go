@@ -62,9 +62,9 @@
 // the replica that made it; [Store.Publish] returns within [Options].Timeout
 // whatever its context, reporting that it is not stored (so
 // [ssogate.Middleware.Revoke] returns an error matching
-// [ssogate.ErrNotShared], and a sign-out tells the user so), and the store
-// retries it every [Options].RetryInterval until Redis takes it, and once
-// more in [Store.Close]. [Options].MinReplicas makes Publish wait until that
+// [ssogate.ErrNotShared]), and the store retries it every
+// [Options].RetryInterval until Redis takes it, and once more in
+// [Store.Close]. [Options].MinReplicas makes Publish wait until that
 // many Redis replicas have the write (WAIT).
 //
 // Redis must keep what it is given: run it with maxmemory-policy noeviction

@@ -791,7 +791,11 @@ func (m *Middleware) retryURL(st *loginState) string {
 
 // Logout ends the session: it clears every cookie ssogate set and redirects
 // (303) to [Config].AfterLogoutPath, or to the identity provider's logout
-// when [Config].LogoutIdP is set and the connection supports it.
+// when [Config].LogoutIdP is set and the connection supports it. If the
+// [Backplane] does not take the sign-out within a second (Redis down), the
+// session still ends on this replica and in the browser, but Logout
+// answers 202 with a page that says the other replicas may not know yet,
+// and a link on to the same place.
 //
 // Sign-out must not be something another site can do to a user, so Logout
 // acts on a POST that passes cross-origin protection, or on a GET that the
@@ -854,7 +858,15 @@ func (m *Middleware) Logout(w http.ResponseWriter, r *http.Request) {
 			target = la.LogoutURL
 		}
 	}
-	http.Redirect(w, r, target, http.StatusSeeOther)
+	if shared {
+		http.Redirect(w, r, target, http.StatusSeeOther)
+	} else {
+		// The browser is signed out, and so is this replica; the other
+		// replicas learn of it only once the backplane takes it, which a
+		// restart of this one would prevent. The page says so rather
+		// than claim a sign-out that may not hold everywhere.
+		writePage(w, http.StatusAccepted, logoutPendingPage, struct{ Next string }{target})
+	}
 	if s != nil {
 		m.auditSignOut(r, s, shared)
 		if f := m.obs.SignedOut; f != nil {
@@ -1083,6 +1095,15 @@ var logoutPage = template.Must(template.New("logout").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>Sign out</title>` + pageStyle + `</head>
 <body><main><h1>Sign out?</h1><form method="post" action="{{.Action}}"><button type="submit" autofocus>Sign out</button> <a class="secondary" href="{{.Home}}">Stay signed in</a></form></main></body></html>
+`))
+
+var logoutPendingPage = template.Must(template.New("logout-pending").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>Signed out on this device</title>` + pageStyle + `</head>
+<body><main><h1>Signed out on this device</h1>
+<p>This browser is signed out. The app could not yet tell its other servers, and keeps trying: until they know, a copy of this session taken from this device may still work there.</p>
+<p>If you think someone copied your session, tell your administrator.</p>
+<p><a href="{{.Next}}">Continue</a></p></main></body></html>
 `))
 
 var emailPage = template.Must(template.New("email").Parse(`<!doctype html>

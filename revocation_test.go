@@ -617,3 +617,39 @@ func TestRevocationSetForgetsBySampling(t *testing.T) {
 		t.Errorf("got %d records, want the 6,000 live ones: the expired 10,000 forgotten", n)
 	}
 }
+
+// TestSignOutNotSharedSaysSo signs out while the backplane cannot store
+// the sign-out: the browser's cookies are cleared and the session ends on
+// this replica, but the page says that other servers may not know yet,
+// rather than redirecting as if the sign-out held everywhere.
+func TestSignOutNotSharedSaysSo(t *testing.T) {
+	down := errors.New("backplane down")
+	f := newFlow(t, nil, func(c *Config) { c.Backplane = failingBackplane{NewLocalBackplane(), down} })
+	f.signIn("organization="+workostest.AcmeOrganizationID, "/")
+	thief := f.newBrowser()
+	f.copyCookiesTo(thief)
+
+	req, _ := http.NewRequest(http.MethodPost, f.app.URL+"/logout", nil)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	r := f.do(req)
+	if r.StatusCode != http.StatusAccepted || r.Header.Get("Location") != "" {
+		t.Fatalf("sign-out not shared: got %d to %q, want 202 and a page", r.StatusCode, r.Header.Get("Location"))
+	}
+	for _, want := range []string{"Signed out on this device", "other servers", `href="/"`} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("the page lacks %q:\n%s", want, r.body)
+		}
+	}
+	if cc := r.Header.Get("Cache-Control"); !strings.Contains(cc, "no-store") {
+		t.Errorf("Cache-Control %q, want no-store", cc)
+	}
+	f.wantSignedOut()
+	thief.wantSignedOut() // on this replica, at once
+
+	// Shared, it redirects as before.
+	g := newFlow(t, nil)
+	g.signIn("organization="+workostest.AcmeOrganizationID, "/")
+	if r := g.logout(); r.Header.Get("Location") != "/" {
+		t.Errorf("shared sign-out: redirected to %q, want /", r.Header.Get("Location"))
+	}
+}

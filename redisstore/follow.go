@@ -37,22 +37,35 @@ func (s *Store) epochAge(epoch string) time.Duration {
 	return s.now().Sub(time.UnixMilli(ms))
 }
 
+// luaStreamInfo defines streamInfo(key), which returns a stream's
+// last-generated-id, entries-added, length and recorded-first-entry-id
+// (XINFO STREAM), or those of an empty stream if there is none.
+const luaStreamInfo = `
+local function streamInfo(key)
+  local last, added, len, first = '0-0', 0, 0, '0-0'
+  if redis.call('EXISTS', key) == 1 then
+    local info = redis.call('XINFO', 'STREAM', key)
+    for i = 1, #info, 2 do
+      local k = info[i]
+      if k == 'last-generated-id' then last = info[i + 1]
+      elseif k == 'entries-added' then added = info[i + 1]
+      elseif k == 'length' then len = info[i + 1]
+      elseif k == 'recorded-first-entry-id' then first = info[i + 1] end
+    end
+  end
+  return last, added, len, first
+end
+`
+
 // noteScript says where Redis stands, read only: its epoch, whether the
 // set holds the epoch's marker, the stream's last id and entries-added,
 // the replication id, Redis's time, and how many clients of the previous
 // format are subscribed to its channel.
-var noteScript = redis.NewScript(`#!lua flags=no-writes
+var noteScript = redis.NewScript("#!lua flags=no-writes\n" + luaStreamInfo + `
 local e = redis.call('GET', KEYS[1])
 local marked = 0
 if e and redis.call('ZSCORE', KEYS[2], 'epoch:' .. e) then marked = 1 end
-local last, added = '0-0', 0
-if redis.call('EXISTS', KEYS[3]) == 1 then
-  local info = redis.call('XINFO', 'STREAM', KEYS[3])
-  for i = 1, #info, 2 do
-    if info[i] == 'last-generated-id' then last = info[i + 1] end
-    if info[i] == 'entries-added' then added = info[i + 1] end
-  end
-end
+local last, added = streamInfo(KEYS[3])
 local replid = string.match(redis.call('INFO', 'replication'), 'master_replid:(%x+)') or ''
 local t = redis.call('TIME')
 local old = redis.call('PUBSUB', 'NUMSUB', ARGV[1])[2]
@@ -269,7 +282,7 @@ func (s *Store) readSet(ctx context.Context) ([]ssogate.Revocation, error) {
 // format are subscribed to ARGV[5], and, if 'ok', up to 100 entries after
 // the last id. The reply of a replica with nothing new is a few dozen
 // bytes.
-var pollScript = redis.NewScript(`#!lua flags=no-writes
+var pollScript = redis.NewScript("#!lua flags=no-writes\n" + luaStreamInfo + `
 local function cmp(a, b)
   local am, as = string.match(a, '^(%d+)-(%d+)$')
   local bm, bs = string.match(b, '^(%d+)-(%d+)$')
@@ -290,17 +303,7 @@ if not redis.call('ZSCORE', KEYS[2], 'epoch:' .. e) then return {'evicted', now,
 local replid = string.match(redis.call('INFO', 'replication'), 'master_replid:(%x+)') or ''
 if replid ~= ARGV[4] then return {'history', now, old, {}} end
 local pos, seen = ARGV[2], tonumber(ARGV[3])
-local last, added, len, first = '0-0', 0, 0, '0-0'
-if redis.call('EXISTS', KEYS[3]) == 1 then
-  local info = redis.call('XINFO', 'STREAM', KEYS[3])
-  for i = 1, #info, 2 do
-    local k = info[i]
-    if k == 'last-generated-id' then last = info[i + 1]
-    elseif k == 'entries-added' then added = info[i + 1]
-    elseif k == 'length' then len = info[i + 1]
-    elseif k == 'recorded-first-entry-id' then first = info[i + 1] end
-  end
-end
+local last, added, len, first = streamInfo(KEYS[3])
 if added < seen or cmp(last, pos) < 0 then return {'history', now, old, {}} end
 if added == seen then
   if last ~= pos then return {'history', now, old, {}} end
@@ -357,9 +360,6 @@ func parsePoll(cmd *redis.Cmd) (pollResult, error) {
 func (s *Store) follow() {
 	defer s.done.Done()
 	ctx := s.ctx
-	// idle: the last look found nothing new, so the next one also waits
-	// on the stream.
-	idle := false
 	for ctx.Err() == nil {
 		s.mu.Lock()
 		synced, pos := s.synced, s.pos
@@ -386,55 +386,23 @@ func (s *Store) follow() {
 			}
 			continue
 		}
-		// One round trip: whether this replica can resume from pos, what
-		// follows it and, when nothing did last time, a wait on the stream
-		// (up to followBlock) for what comes next.
-		block := idle && !s.down.Load()
-		var poll *redis.Cmd
-		var read *redis.XStreamSliceCmd
+		// Whether this replica can resume from pos, and what follows it.
 		args := []any{pos.epoch, pos.lastID, pos.added, pos.replid, s.keys.v1Channel, btoi(wantTime)}
 		start := s.now()
-		pctx, cancel := ctx, context.CancelFunc(func() {})
-		if !block {
-			pctx, cancel = context.WithTimeout(ctx, s.opts.Timeout)
-		}
-		_, err := s.reader.Pipelined(pctx, func(p redis.Pipeliner) error {
-			poll = pollScript.EvalSha(pctx, p, []string{s.keys.epoch, s.keys.set, s.keys.log}, args...)
-			if block {
-				read = p.XRead(pctx, &redis.XReadArgs{Streams: []string{s.keys.log, pos.lastID}, Count: 100, Block: followBlock})
-			}
-			return nil
-		})
+		pctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+		poll := pollScript.EvalSha(pctx, s.reader, []string{s.keys.epoch, s.keys.set, s.keys.log}, args...)
 		cancel()
-		if errors.Is(err, redis.Nil) {
-			err = nil // no update within followBlock
-		}
 		if isNoScript(poll.Err()) {
 			// A Redis that never ran the script (new, or restarted).
 			if lerr := pollScript.Load(ctx, s.rdb).Err(); lerr != nil && ctx.Err() == nil {
 				s.failed(lerr)
 				s.sleep(s.opts.RetryInterval)
 			}
-			idle = false
-			continue
-		}
-		if err != nil {
-			if ctx.Err() == nil {
-				s.failed(err)
-				if classify(err) == migrating {
-					s.sleep(50 * time.Millisecond)
-				} else {
-					s.sleep(s.opts.RetryInterval)
-				}
-			}
-			idle = false
 			continue
 		}
 		res, err := parsePoll(poll)
 		if err != nil {
-			s.failed(err)
-			s.sleep(s.opts.RetryInterval)
-			idle = false
+			s.pause(ctx, err)
 			continue
 		}
 		if wantTime {
@@ -443,19 +411,39 @@ func (s *Store) follow() {
 		s.old.seen(res.old)
 		if res.verdict != "ok" {
 			s.restore(ctx, res.verdict)
-			idle = false
 			continue
 		}
 		s.applyEntries(pos, res.entries)
 		s.recovered()
-		idle = len(res.entries) == 0
-		if idle && read != nil {
-			if streams, _ := read.Result(); len(streams) > 0 && len(streams[0].Messages) > 0 {
-				// What came after the check: the next look checks it.
-				s.applyEntries(pos, streams[0].Messages)
-				idle = false
-			}
+		if len(res.entries) > 0 {
+			continue
 		}
+		// Nothing new: wait on the stream, up to followBlock, for what
+		// comes next. What it brings, the next look checks. The wait is
+		// apart from the check, so that a check's verdict is acted on at
+		// once, not after the wait.
+		streams, err := s.reader.XRead(ctx, &redis.XReadArgs{Streams: []string{s.keys.log, pos.lastID}, Count: 100, Block: followBlock}).Result()
+		switch {
+		case errors.Is(err, redis.Nil): // nothing within followBlock
+		case err != nil:
+			s.pause(ctx, err)
+		case len(streams) > 0:
+			s.applyEntries(pos, streams[0].Messages)
+		}
+	}
+}
+
+// pause notes a failed look at Redis and waits before the next: briefly
+// while a Cluster slot moves, RetryInterval otherwise.
+func (s *Store) pause(ctx context.Context, err error) {
+	if ctx.Err() != nil {
+		return
+	}
+	s.failed(err)
+	if classify(err) == migrating {
+		s.sleep(50 * time.Millisecond)
+	} else {
+		s.sleep(s.opts.RetryInterval)
 	}
 }
 

@@ -91,6 +91,8 @@ type cluster struct {
 	client func() redis.UniversalClient
 	// observer, if set, observes the replicas started from now on.
 	observer *ssogate.Observer
+	// clock, if set, is the clock of the stores started from now on.
+	clock func() time.Time
 }
 
 func newCluster(t *testing.T, redisAddr string, opts Options) *cluster {
@@ -137,6 +139,9 @@ func (c *cluster) start(name string) *replica {
 	store, err := New(rdb, opts)
 	if err != nil {
 		c.t.Fatal(err)
+	}
+	if c.clock != nil {
+		store.now = c.clock
 	}
 	c.t.Cleanup(func() { store.Close() })
 

@@ -420,17 +420,13 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// flushPending is Close's last try at the pending revocations.
+// flushPending is Close's last try at the pending revocations: it logs
+// those it drops.
 func (s *Store) flushPending() {
-	revs := s.pendingRevocations()
-	if len(revs) == 0 {
-		return
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.Timeout)
 	defer cancel()
-	if err := s.write(ctx, revs, ""); err == nil {
-		s.clearPending(revs)
-		s.log.Info("redisstore: revocations made while Redis was unreachable are stored", "count", len(revs))
+	revs, err := s.storePending(ctx)
+	if err == nil {
 		return
 	}
 	// Ids are the only part of a revocation that reaches the logs.
@@ -440,6 +436,22 @@ func (s *Store) flushPending() {
 	}
 	s.log.Error("redisstore: closing with revocations Redis never took: they held on this replica only, and other replicas may accept the sessions they end",
 		"count", len(revs), "revocations", strings.Join(ids, " "))
+}
+
+// storePending tries to store the revocations Redis has not taken. It
+// returns them, with the error if Redis did not take them.
+func (s *Store) storePending(ctx context.Context) ([]ssogate.Revocation, error) {
+	revs := s.pendingRevocations()
+	if len(revs) == 0 {
+		return nil, nil
+	}
+	if err := s.write(ctx, revs, ""); err != nil {
+		return revs, err
+	}
+	s.clearPending(revs)
+	s.old.publish(ssogate.Update{Revocations: revs})
+	s.log.Info("redisstore: revocations made while Redis was unreachable are stored", "count", len(revs))
+	return revs, nil
 }
 
 // Publish stores u's revocations in Redis and adds u to the stream, in one
@@ -817,18 +829,9 @@ func (s *Store) maintain() {
 
 // retryPending tries to store the revocations Redis has not taken.
 func (s *Store) retryPending() {
-	revs := s.pendingRevocations()
-	if len(revs) == 0 {
-		return
-	}
 	ctx, cancel := context.WithTimeout(s.ctx, s.opts.Timeout)
 	defer cancel()
-	if err := s.write(ctx, revs, ""); err != nil {
-		return
-	}
-	s.clearPending(revs)
-	s.old.publish(ssogate.Update{Revocations: revs})
-	s.log.Info("redisstore: revocations made while Redis was unreachable are stored", "count", len(revs))
+	s.storePending(ctx)
 }
 
 // watchHealth, with FailClosed, asks Redis every healthInterval whether it

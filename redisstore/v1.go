@@ -112,6 +112,9 @@ type oldFleet struct {
 	count  int64      // version 1's subscribers at the last look
 	cancel context.CancelFunc
 	done   chan struct{}
+	// malformed counts the malformed messages skipped since warned.
+	malformed int
+	warned    time.Time
 }
 
 // seen notes how many replicas of version 1 are subscribed, and starts or
@@ -177,7 +180,7 @@ func (o *oldFleet) bridge(ctx context.Context, done chan struct{}) {
 		case *redis.Message:
 			u, err := decodeV1Message([]byte(m.Payload))
 			if err != nil {
-				o.s.log.Warn("redisstore: malformed update of the previous format skipped", "channel", o.s.keys.v1Channel)
+				o.skipped()
 				continue
 			}
 			o.s.deliver(u)
@@ -190,6 +193,23 @@ func (o *oldFleet) bridge(ctx context.Context, done chan struct{}) {
 			}
 		}
 	}
+}
+
+// skipped counts a malformed message on version 1's channel, and logs
+// the count at most once a minute: whoever can publish there must not be
+// able to flood the log.
+func (o *oldFleet) skipped() {
+	o.mu.Lock()
+	o.malformed++
+	now := o.s.now()
+	if now.Sub(o.warned) < time.Minute {
+		o.mu.Unlock()
+		return
+	}
+	n := o.malformed
+	o.malformed, o.warned = 0, now
+	o.mu.Unlock()
+	o.s.log.Warn("redisstore: malformed updates of the previous format skipped", "channel", o.s.keys.v1Channel, "count", n)
 }
 
 // carry writes what version 1's set holds into this format's, and what

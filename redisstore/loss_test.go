@@ -567,3 +567,80 @@ func TestMalformedOldMessagesLoggedByCount(t *testing.T) {
 		t.Errorf("50 malformed messages logged %d times, want once:\n%s", n, c.logs.String())
 	}
 }
+
+// TestClusterSlotMigration moves the store's slot to another Redis Cluster
+// node while replicas revoke: the TRYAGAIN answers of the migration are
+// not an outage (nothing logs Redis as unreachable, and FailClosed would
+// not refuse sessions), and every revocation made meanwhile reaches every
+// replica.
+func TestClusterSlotMigration(t *testing.T) {
+	nodes := redistest.StartCluster(t, 3)
+	var addrs []string
+	for _, n := range nodes {
+		addrs = append(addrs, n.Addr)
+	}
+	c := newCluster(t, "", Options{RetryInterval: 50 * time.Millisecond, Timeout: time.Second})
+	c.client = func() redis.UniversalClient {
+		return redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, DialTimeout: time.Second})
+	}
+	a, b := c.start("A"), c.start("B")
+	seenB := watch(b.store)
+	revoke(t, a, "prof_before")
+
+	// Which node holds the slot, and its id; and another node's.
+	tag := "{" + c.prefix + "}"
+	var slot int
+	fmt.Sscanf(nodes[0].Command("CLUSTER", "KEYSLOT", tag), ":%d", &slot)
+	var from, to *redistest.Server
+	var fromID, toID string
+	for _, n := range nodes {
+		id := strings.TrimSpace(strings.SplitN(n.Command("CLUSTER", "MYID"), "\r\n", 3)[1])
+		if strings.HasPrefix(n.Command("CLUSTER", "COUNTKEYSINSLOT", fmt.Sprint(slot)), ":0") && to == nil {
+			to, toID = n, id
+		} else if !strings.HasPrefix(n.Command("CLUSTER", "COUNTKEYSINSLOT", fmt.Sprint(slot)), ":0") {
+			from, fromID = n, id
+		}
+	}
+	if from == nil || to == nil {
+		t.Fatal("could not find the slot's node")
+	}
+	mustOK := func(s *redistest.Server, args ...string) {
+		t.Helper()
+		if got := s.Command(args...); !strings.HasPrefix(got, "+OK") && !strings.HasPrefix(got, "+NOKEY") {
+			t.Fatalf("%v: %q", args, got)
+		}
+	}
+	mustOK(to, "CLUSTER", "SETSLOT", fmt.Sprint(slot), "IMPORTING", fromID)
+	mustOK(from, "CLUSTER", "SETSLOT", fmt.Sprint(slot), "MIGRATING", toID)
+	host, port, _ := strings.Cut(to.Addr, ":")
+	// The stream moves first: until the set and the epoch follow, a call
+	// on all three keys is answered TRYAGAIN.
+	mustOK(from, "MIGRATE", host, port, "", "0", "5000", "KEYS", tag+"log")
+
+	var ids []string
+	refused := 0
+	for i := range 20 {
+		id := fmt.Sprintf("prof_moving%02d", i)
+		ids = append(ids, id)
+		if err := a.gate.Revoke(context.Background(), ssogate.RevokeUser(id)); err != nil { // retried
+			refused++
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	if refused == 0 {
+		t.Fatal("no Revoke was refused during the migration: this test shows nothing")
+	}
+	t.Logf("%d of 20 revocations refused during the migration, to be retried", refused)
+	mustOK(from, "MIGRATE", host, port, "", "0", "5000", "KEYS", tag+"revocations", tag+"epoch")
+	for _, n := range nodes {
+		mustOK(n, "CLUSTER", "SETSLOT", fmt.Sprint(slot), "NODE", toID)
+	}
+	want := append(ids, "prof_before")
+	eventually(t, "B has every revocation made during the migration", func() bool { return len(seenB.missing(want)) == 0 })
+	if d := c.start("D"); len(watch(d.store).missing(want)) > 0 {
+		t.Errorf("a replica started after the migration misses revocations")
+	}
+	if logs := c.logs.String(); strings.Contains(logs, "Redis is unreachable") {
+		t.Errorf("the migration was called an outage:\n%s", logs)
+	}
+}

@@ -1,13 +1,16 @@
 // Command soak runs three processes of examples/basic on one Redis, as
 // three replicas of an app, under a steady load of gated requests and
 // sign-outs, while Redis is killed and restarted without persistence, and
-// reports what a user would have seen:
+// reports what a user would have seen. New sessions are signed in as
+// others sign out, so that every outage has sign-outs to lose:
 //
 //   - 5xx answers to valid sessions (none are expected: replicas keep
 //     serving while Redis is away);
-//   - signed-out sessions still accepted after the propagation bound (none
-//     are expected: a sign-out made while Redis is away holds on the
-//     replica that made it at once, and on the others once Redis is back);
+//   - signed-out sessions still accepted after the propagation bound once
+//     Redis is back, by the outage the sign-out was made in (none are
+//     expected: a sign-out made while Redis is away holds on the replica
+//     that made it at once, answered 202, and on the others once Redis is
+//     back);
 //   - each process's memory at the start and at the end.
 //
 // It needs Debian's redis-server package and a Go toolchain, serves and
@@ -110,24 +113,27 @@ func run(duration time.Duration, outages int, outage time.Duration, rate int, si
 	ctx, cancel := context.WithTimeout(context.Background(), duration)
 	defer cancel()
 	var (
-		mu         sync.Mutex
-		signedOut  = map[*session]time.Time{} // when each sign-out must hold by
-		windows    []window                   // Redis outages
-		requests   atomic.Int64
-		fiveXX     atomic.Int64
-		fiveXXOut  atomic.Int64 // of which during outages
-		accepted   atomic.Int64 // signed-out sessions accepted after the bound
-		signOutsOK atomic.Int64
+		mu       sync.Mutex
+		live     = sessions // signed in
+		out      []*session // signed out
+		windows  []window   // Redis outages
+		outside  window     // what happened outside them
+		requests atomic.Int64
+		fiveXX   atomic.Int64
+		// of which during outages
+		fiveXXOut atomic.Int64
+		signIns   atomic.Int64
 	)
-	inOutage := func(t time.Time) bool {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, w := range windows {
+	// windowOf returns the outage t falls in (up to bound after its end),
+	// or the record of the time outside outages; mu must be held.
+	windowOf := func(t time.Time) *window {
+		for i := range windows {
+			w := &windows[i]
 			if !t.Before(w.start) && (w.end.IsZero() || t.Before(w.end.Add(bound))) {
-				return true
+				return w
 			}
 		}
-		return false
+		return &outside
 	}
 
 	var wg sync.WaitGroup
@@ -151,13 +157,36 @@ func run(duration time.Duration, outages int, outage time.Duration, rate int, si
 				return
 			}
 			// Sign-outs made during the outage are checked from bound
-			// after its end (see inOutage).
+			// after its end (see windowOf).
 			mu.Lock()
 			windows[len(windows)-1].end = time.Now()
 			mu.Unlock()
 		}
 	})
-	// Sign-outs.
+	// Sign-ins, keeping the pool of signed-in sessions full, so that every
+	// outage has sessions to sign out.
+	wg.Go(func() {
+		for ctx.Err() == nil {
+			mu.Lock()
+			short := len(live) < users
+			mu.Unlock()
+			if !short {
+				time.Sleep(signoutEvery / 2)
+				continue
+			}
+			s, err := signIn(apps[rand.IntN(3)], []string{"alice@acme.com", "bob@acme.com"}[rand.IntN(2)])
+			if err != nil {
+				time.Sleep(100 * time.Millisecond)
+				continue
+			}
+			signIns.Add(1)
+			mu.Lock()
+			live = append(live, s)
+			mu.Unlock()
+		}
+	})
+	// Sign-outs, on any replica; while Redis is down the replica answers
+	// 202 (signed out here, not yet shared) rather than 303.
 	wg.Go(func() {
 		tick := time.NewTicker(signoutEvery)
 		defer tick.Stop()
@@ -168,17 +197,13 @@ func run(duration time.Duration, outages int, outage time.Duration, rate int, si
 			case <-tick.C:
 			}
 			mu.Lock()
-			var live []*session
-			for _, s := range sessions {
-				if _, out := signedOut[s]; !out {
-					live = append(live, s)
-				}
-			}
-			mu.Unlock()
 			if len(live) < 10 {
+				mu.Unlock()
 				continue
 			}
-			s := live[rand.IntN(len(live))]
+			i := rand.IntN(len(live))
+			s := live[i]
+			mu.Unlock()
 			req, _ := http.NewRequest(http.MethodPost, "http://"+apps[rand.IntN(3)].addr+"/logout", nil)
 			req.Header.Set("Sec-Fetch-Site", "same-origin")
 			for _, c := range s.cookies {
@@ -189,23 +214,37 @@ func run(duration time.Duration, outages int, outage time.Duration, rate int, si
 				continue
 			}
 			res.Body.Close()
-			if res.StatusCode == http.StatusSeeOther {
-				signOutsOK.Add(1)
-				mu.Lock()
-				signedOut[s] = time.Now().Add(bound)
-				mu.Unlock()
+			if res.StatusCode != http.StatusSeeOther && res.StatusCode != http.StatusAccepted {
+				continue
 			}
+			now := time.Now()
+			mu.Lock()
+			live = slices.DeleteFunc(live, func(x *session) bool { return x == s })
+			s.holdBy = now.Add(bound)
+			s.window = windowOf(now)
+			if res.StatusCode == http.StatusSeeOther {
+				s.window.shared++
+			} else {
+				s.window.pending++
+			}
+			out = append(out, s)
+			mu.Unlock()
 		}
 	})
-	// Gated requests, by valid and signed-out sessions alike.
+	// Gated requests, half by valid sessions and half by signed-out ones.
 	for range 16 {
 		wg.Go(func() {
 			per := time.Second * 16 / time.Duration(rate)
 			for ctx.Err() == nil {
 				time.Sleep(per)
 				mu.Lock()
-				s := sessions[rand.IntN(len(sessions))]
-				by, out := signedOut[s]
+				var s *session
+				if len(out) > 0 && rand.IntN(2) == 0 {
+					s = out[rand.IntN(len(out))]
+				} else {
+					s = live[rand.IntN(len(live))]
+				}
+				signedOut := s.window != nil
 				mu.Unlock()
 				a := apps[rand.IntN(3)]
 				req, _ := http.NewRequest(http.MethodGet, "http://"+a.addr+"/api/me", nil)
@@ -221,34 +260,58 @@ func run(duration time.Duration, outages int, outage time.Duration, rate int, si
 				res.Body.Close()
 				requests.Add(1)
 				now := time.Now()
+				mu.Lock()
+				w := windowOf(now)
 				switch {
-				case !out && res.StatusCode >= 500:
+				case !signedOut && res.StatusCode >= 500:
 					fiveXX.Add(1)
-					if inOutage(now) {
+					if w != &outside {
 						fiveXXOut.Add(1)
 					}
-				case out && res.StatusCode == http.StatusOK && now.After(by) && !inOutage(now):
-					accepted.Add(1)
+				case signedOut && res.StatusCode == http.StatusOK && now.After(s.holdBy) && w == &outside && !s.lost:
+					// Accepted a bound after its sign-out, outside any
+					// outage: lost, counted once against the window of
+					// the sign-out.
+					s.lost = true
+					s.window.lost++
 				}
+				mu.Unlock()
 			}
 		})
 	}
 	wg.Wait()
 
-	fmt.Printf("\n%v, %d outages of %v, %d gated requests (%.0f/s), %d sign-outs\n",
-		duration, len(windows), outage, requests.Load(), float64(requests.Load())/duration.Seconds(), signOutsOK.Load())
+	mu.Lock()
+	defer mu.Unlock()
+	var lost, shared, pending int
+	for _, w := range append(windows, outside) {
+		lost += w.lost
+		shared += w.shared
+		pending += w.pending
+	}
+	fmt.Printf("\n%v, %d outages of %v, %d gated requests (%.0f/s), %d sign-ins, %d sign-outs\n",
+		duration, len(windows), outage, requests.Load(), float64(requests.Load())/duration.Seconds(), signIns.Load(), shared+pending)
+	for i, w := range windows {
+		fmt.Printf("outage %d: %d sign-outs shared, %d answered 202 (not yet shared), %d lost\n", i+1, w.shared, w.pending, w.lost)
+	}
+	fmt.Printf("outside outages: %d sign-outs shared, %d answered 202, %d lost\n", outside.shared, outside.pending, outside.lost)
 	fmt.Printf("5xx for valid sessions: %d (%d of them during outages)\n", fiveXX.Load(), fiveXXOut.Load())
-	fmt.Printf("signed-out sessions accepted after the bound (%v): %d\n", bound, accepted.Load())
+	fmt.Printf("signed-out sessions accepted after the bound (%v) once Redis was back: %d\n", bound, lost)
 	for i, a := range apps {
 		fmt.Printf("replica %d memory (RSS): %s at start, %s at end\n", i+1, mib(a.rssStart), mib(rss(a.cmd.Process.Pid)))
 	}
-	if fiveXX.Load()-fiveXXOut.Load() > 0 || accepted.Load() > 0 {
+	if fiveXX.Load()-fiveXXOut.Load() > 0 || lost > 0 {
 		return fmt.Errorf("the soak found failures")
 	}
 	return nil
 }
 
-type window struct{ start, end time.Time }
+// window is a Redis outage (or the time outside them), with the
+// sign-outs made in it and those of them lost.
+type window struct {
+	start, end            time.Time
+	shared, pending, lost int
+}
 
 type app struct {
 	addr     string
@@ -260,6 +323,11 @@ type app struct {
 // after it signs out, as a thief with a copy would.
 type session struct {
 	cookies []*http.Cookie
+	// Once signed out: the window it was signed out in, when the
+	// sign-out must hold everywhere by, and whether it was found lost.
+	window *window
+	holdBy time.Time
+	lost   bool
 }
 
 var requestField = regexp.MustCompile(`name="request" value="([^"]+)"`)

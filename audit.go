@@ -183,13 +183,25 @@ func plainToken(s string, n int) bool {
 	return true
 }
 
-// workOSCode keeps an error code (from a browser's callback, or from
-// WorkOS's answer, which may have crossed a proxy) if it has the form of
-// WorkOS's codes (access_denied), for observers' attributes and the audit
-// trail: "" stays "", anything else is "invalid".
+// workOSCode maps an error code (from a browser's callback, or from
+// WorkOS's answer, which may have crossed a proxy) onto the closed set of
+// WorkOS's documented codes, for observers' attributes (metric labels),
+// the audit trail and the health page: "" stays "", any other code is
+// "other", so that no request can add a label value.
 func workOSCode(s string) string {
-	if s == "" || plainToken(s, 64) {
+	if s == "" || workOSCodes[s] {
 		return s
 	}
-	return "invalid"
+	return "other"
+}
+
+// workOSCodes are the codes WorkOS documents for the callback's error and
+// for POST /sso/token and /sso/logout/authorize's answers.
+var workOSCodes = map[string]bool{
+	// The callback.
+	"access_denied": true, "ambiguous_connection_selector": true, "connection_invalid": true,
+	"connection_strategy_invalid": true, "connection_unlinked": true, "invalid_connection_selector": true,
+	"organization_invalid": true, "oauth_failed": true, "server_error": true,
+	// The code exchange.
+	"invalid_grant": true, "invalid_client": true, "unauthorized_client": true, "unsupported_grant_type": true,
 }

@@ -622,7 +622,11 @@ func (m *Middleware) completeLogin(w http.ResponseWriter, r *http.Request, info 
 		} else {
 			msg += "."
 		}
-		info.WorkOSCode = workOSCode(errCode)
+		if st != nil {
+			// Only a flow this browser started earns a code: anyone can
+			// send the browser here with an error of their choosing.
+			info.WorkOSCode = workOSCode(errCode)
+		}
 		return "", &HTTPError{Status: status, Message: msg, RetryURL: retry, Err: fmt.Errorf("ssogate: workos error %q", sanitizeForLog(errCode)), Reason: ReasonIdPError}
 	}
 	if code == "" {

@@ -163,7 +163,10 @@ type CallbackInfo struct {
 	Reason Reason
 	// WorkOSCode is the error code WorkOS gave: the callback's error
 	// parameter (access_denied, say), or the code of a refused exchange
-	// (invalid_grant). Empty if WorkOS gave none.
+	// (invalid_grant). It is one of WorkOS's documented codes, or "other"
+	// for any other, so that it is safe as a metric label. Empty if WorkOS
+	// gave none, and for a callback with no login of this browser's
+	// (anyone can link to the callback with an error).
 	WorkOSCode string
 	// ProfileID, OrganizationID, ConnectionID and ConnectionType are the
 	// profile's, once WorkOS returned one, and otherwise what the login

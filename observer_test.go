@@ -742,3 +742,36 @@ func TestObserversGetNoMadeUpIDs(t *testing.T) {
 		}
 	}
 }
+
+// TestWorkOSCodesAreAClosedSet sends callbacks with error codes of an
+// attacker's choosing: observers (and so metric labels, the audit trail and
+// the health page) see only WorkOS's documented codes or "other", and a
+// callback with no login of this browser's earns no code at all.
+// Before, each made-up code became a label value of its own.
+func TestWorkOSCodesAreAClosedSet(t *testing.T) {
+	f, rec := observedFlow(t)
+	codes := map[string]bool{}
+	for i := range 50 {
+		f.get("/callback?" + url.Values{"error": {fmt.Sprintf("made_up_%d", i)}, "state": {"x"}}.Encode())
+		codes[only[CallbackInfo](t, rec).WorkOSCode] = true
+	}
+	f.get("/callback?error=access_denied")
+	codes[only[CallbackInfo](t, rec).WorkOSCode] = true
+	if len(codes) != 1 || !codes[""] {
+		t.Errorf("callbacks with no login of this browser's gave the codes %v, want none", codes)
+	}
+
+	for _, tc := range []struct{ sent, want string }{
+		{"access_denied", "access_denied"},
+		{"connection_invalid", "connection_invalid"},
+		{"made_up_code", "other"},
+		{"server_error", "server_error"},
+	} {
+		auth := f.startLogin("connection=" + workostest.AcmeConnectionID)
+		take[any](rec)
+		f.get("/callback?" + url.Values{"state": {auth.Query().Get("state")}, "error": {tc.sent}}.Encode())
+		if got := only[CallbackInfo](t, rec).WorkOSCode; got != tc.want {
+			t.Errorf("error=%s in a flow this browser started: WorkOSCode %q, want %q", tc.sent, got, tc.want)
+		}
+	}
+}

@@ -646,8 +646,8 @@ func (m *Middleware) completeLogin(w http.ResponseWriter, r *http.Request, info 
 		return "", m.exchangeError(ctx, err, retry)
 	}
 	p := &pt.Profile
-	if p.ID == "" || p.ConnectionID == "" {
-		return "", &HTTPError{Status: http.StatusBadGateway, Message: "The sign-in service returned an incomplete profile.", RetryURL: retry, Err: errors.New("ssogate: profile without id or connection_id"), Reason: ReasonWorkOSFailed}
+	if err := revocable(p); err != nil {
+		return "", &HTTPError{Status: http.StatusBadGateway, Message: "The sign-in service returned an incomplete profile.", RetryURL: retry, Err: err, Reason: ReasonWorkOSFailed}
 	}
 	info.ProfileID, info.OrganizationID, info.ConnectionID, info.ConnectionType = p.ID, p.OrganizationID, p.ConnectionID, p.ConnectionType
 	info.email = p.Email
@@ -685,6 +685,23 @@ func (m *Middleware) completeLogin(w http.ResponseWriter, r *http.Request, info 
 		return "", &HTTPError{Status: http.StatusInternalServerError, Message: msg, Err: err, Reason: ReasonSessionNotSaved}
 	}
 	return st.ReturnTo, nil
+}
+
+// revocable checks that every id of p that a session is revoked by (its
+// profile, connection and, if any, organization) is one that [Revoke] and
+// the [Backplane] take: a session that cannot be revoked must not be
+// issued. The profile and connection ids are required.
+func revocable(p *Profile) error {
+	revs := []Revocation{RevokeUser(p.ID), RevokeConnection(p.ConnectionID)}
+	if p.OrganizationID != "" {
+		revs = append(revs, RevokeOrganization(p.OrganizationID))
+	}
+	for _, r := range revs {
+		if err := r.Validate(); err != nil {
+			return fmt.Errorf("ssogate: profile refused: %w", err)
+		}
+	}
+	return nil
 }
 
 // errIntentMismatch is the cause of a rejected sign-in whose profile is not

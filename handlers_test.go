@@ -1087,3 +1087,29 @@ func TestCallbackErrorDescriptionNeedsOurState(t *testing.T) {
 		t.Errorf("our own flow's error page lost the description: %q", r.body)
 	}
 }
+
+// TestCallbackRefusesUnrevocableIDs has the Provider return a profile
+// whose ids Revoke would refuse: no session is issued, since a session
+// that cannot be revoked must not exist. Before, "prof_a:b" signed in.
+func TestCallbackRefusesUnrevocableIDs(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(*Profile)
+	}{
+		{"profile id with a colon", func(p *Profile) { p.ID = "prof_a:b" }},
+		{"profile id too long", func(p *Profile) { p.ID = "prof_" + strings.Repeat("a", 300) }},
+		{"profile id of another kind", func(p *Profile) { p.ID = "user_01ABC" }},
+		{"organization id", func(p *Profile) { p.OrganizationID = "org acme" }},
+		{"connection id", func(p *Profile) { p.ConnectionID = "conn_\u202eokta" }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFlow(t, nil, alter(alteredProvider{profile: tc.edit}))
+			cb := f.authorize(f.startLogin("organization=" + workostest.AcmeOrganizationID))
+			r := f.get(cb.String())
+			if r.StatusCode != http.StatusBadGateway || !strings.Contains(r.body, "incomplete profile") {
+				t.Errorf("got %d %.300q, want 502 and the incomplete profile page", r.StatusCode, r.body)
+			}
+			f.wantSignedOut()
+		})
+	}
+}

@@ -229,15 +229,7 @@ func TestFailoverThatLostWrites(t *testing.T) {
 	c.addr = primary.Addr
 	a, b := c.start("A"), c.start("B")
 	seenB := watch(b.store)
-	revoke := func(r *replica, ids ...string) {
-		t.Helper()
-		for _, id := range ids {
-			if err := r.gate.Revoke(context.Background(), ssogate.RevokeUser(id)); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	revoke(a, "prof_before1", "prof_before2")
+	revoke(t, a, "prof_before1", "prof_before2")
 	standby.WaitFor(func() bool {
 		return strings.Contains(standby.Command("ZCOUNT", "{"+c.prefix+"}revocations", "(0", "+inf"), ":2")
 	})
@@ -245,8 +237,8 @@ func TestFailoverThatLostWrites(t *testing.T) {
 	if got := standby.Command("REPLICAOF", "NO", "ONE"); !strings.Contains(got, "OK") {
 		t.Fatalf("REPLICAOF NO ONE: %q", got)
 	}
-	revoke(a, "prof_lost1")
-	revoke(b, "prof_lost2")
+	revoke(t, a, "prof_lost1")
+	revoke(t, b, "prof_lost2")
 	all := []string{"prof_before1", "prof_before2", "prof_lost1", "prof_lost2"}
 	eventually(t, "B has all four", func() bool { return len(seenB.missing(all)) == 0 })
 

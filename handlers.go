@@ -156,15 +156,12 @@ func (m *Middleware) login(w http.ResponseWriter, r *http.Request) LoginInfo {
 		return m.loginFailed(w, r, info, err)
 	}
 	if len(req.choices) > 0 {
-		m.renderChooserPage(w, req)
+		m.renderChooserPage(w, r, req)
 		info.Status = http.StatusOK
 		return info
 	}
 	if req.chosen && crossSite(r) {
-		s, err := m.sessions.Load(r)
-		if err != nil {
-			s = nil
-		}
+		s := m.currentSession(r)
 		if s == nil || !sameTenant(s, req) {
 			// Another site chose where this browser signs in: a page of
 			// the attacker's can sign a victim in to an account of another
@@ -451,14 +448,39 @@ func (m *Middleware) startLogin(w http.ResponseWriter, r *http.Request, req logi
 
 // crossSite reports whether the browser marks r as caused by another site
 // (Sec-Fetch-Site cross-site), or by a sibling subdomain (same-site), which
-// may be hostile too. A request the user made (none), one of this origin,
-// and one from a browser without Fetch Metadata are not.
+// may be hostile too. A browser without Fetch Metadata (Safari before
+// 16.4, any browser on a plain-http origin) is judged by its Referer: one
+// of another host is cross-site. A request the user made (none), one of
+// this origin, and one with neither header are not.
 func crossSite(r *http.Request) bool {
 	switch r.Header.Get("Sec-Fetch-Site") {
 	case "cross-site", "same-site":
 		return true
+	case "":
+		if ref := r.Header.Get("Referer"); ref != "" {
+			u, err := url.Parse(ref)
+			return err != nil || !strings.EqualFold(u.Host, r.Host)
+		}
 	}
 	return false
+}
+
+// currentSession returns the session r carries, or nil, for pages that
+// name who is signed in now.
+func (m *Middleware) currentSession(r *http.Request) *Session {
+	s, err := m.sessions.Load(r)
+	if err != nil {
+		return nil
+	}
+	return s
+}
+
+// signedInAs names s's user on a page: their email, or their profile id.
+func signedInAs(s *Session) string {
+	if s == nil {
+		return ""
+	}
+	return cmp.Or(s.Profile.Email, s.Profile.ID)
 }
 
 // sameTenant reports whether a login for req would sign s's user in again
@@ -494,10 +516,7 @@ func (m *Middleware) renderConfirmPage(w http.ResponseWriter, r *http.Request, r
 	if name == "" {
 		name = cmp.Or(req.intent.ConnectionID, req.intent.OrganizationID, "single sign-on")
 	}
-	who := ""
-	if s != nil {
-		who = cmp.Or(s.Profile.Email, s.Profile.ID)
-	}
+	who := signedInAs(s)
 	writePage(w, http.StatusOK, confirmPage, struct {
 		Name, Who, Action, Home string
 		Fields                  []field
@@ -1050,8 +1069,10 @@ func (m *Middleware) renderEmailPage(w http.ResponseWriter, status int, returnTo
 }
 
 // renderChooserPage lets the user pick one of their organization's
-// connections. Each choice starts a login through that connection.
-func (m *Middleware) renderChooserPage(w http.ResponseWriter, req loginRequest) {
+// connections. Each choice starts a login through that connection, with a
+// same-origin step: when another site led here, the page warns as the
+// confirm page does, naming who is signed in now.
+func (m *Middleware) renderChooserPage(w http.ResponseWriter, r *http.Request, req loginRequest) {
 	type choice struct{ Name, URL string }
 	var choices []choice
 	for _, c := range req.choices {
@@ -1062,16 +1083,19 @@ func (m *Middleware) renderChooserPage(w http.ResponseWriter, req loginRequest) 
 		if req.loginHint != "" {
 			v.Set("login_hint", req.loginHint)
 		}
-		name := c.Name
-		if name == "" {
-			name = string(c.ConnectionType)
-		}
+		// The names are the customers' own, as on the confirm page.
+		name := cmp.Or(cleanText(c.Name, 100, nil), cleanText(string(c.ConnectionType), 100, nil), c.ID)
 		choices = append(choices, choice{name, m.cfg.LoginPath + "?" + v.Encode()})
 	}
+	warn, who := req.chosen && crossSite(r), ""
+	if warn {
+		who = signedInAs(m.currentSession(r))
+	}
 	writePage(w, http.StatusOK, chooserPage, struct {
-		Choices          []choice
-		OtherEmail, Home string
-	}{choices, m.emailFormURL(req.returnTo), m.cfg.AfterLoginPath})
+		Choices               []choice
+		Warn                  bool
+		Who, OtherEmail, Home string
+	}{choices, warn, who, m.emailFormURL(req.returnTo), m.cfg.AfterLoginPath})
 }
 
 // writePage renders one of ssogate's own small pages with headers that keep
@@ -1145,13 +1169,14 @@ var confirmPage = template.Must(template.New("confirm").Parse(`<!doctype html>
 <body><main><h1>Continue signing in with {{.Name}}?</h1>
 <p>{{if .Who}}You are signed in as <strong>{{.Who}}</strong>. {{end}}Another site sent you here to sign in. Continue only if you meant to.</p>
 <form method="get" action="{{.Action}}">{{range .Fields}}<input type="hidden" name="{{.Name}}" value="{{.Value}}">{{end}}
-<button type="submit" autofocus>Continue</button> <a class="secondary" href="{{.Home}}">Back to the home page</a></form></main></body></html>
+<button type="submit">Continue</button> <a class="secondary" href="{{.Home}}">Back to the home page</a></form></main></body></html>
 `))
 
 var chooserPage = template.Must(template.New("chooser").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>Sign in</title>` + pageStyle + `</head>
 <body><main><h1>Choose how to sign in</h1>
+{{if .Warn}}<p>{{if .Who}}You are signed in as <strong>{{.Who}}</strong>. {{end}}Another site sent you here to sign in. Continue only if you meant to.</p>{{end}}
 <ul>{{range .Choices}}<li><a href="{{.URL}}">{{.Name}}</a></li>{{end}}</ul>
 <p>{{if .OtherEmail}}<a class="secondary" href="{{.OtherEmail}}">Use another email</a> {{end}}<a class="secondary" href="{{.Home}}">Back to the home page</a></p></main></body></html>
 `))

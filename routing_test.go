@@ -262,3 +262,52 @@ func TestWebhookDeletionEndsRouting(t *testing.T) {
 	f.idp.FlushWebhooks()
 	f.startLogin("organization=" + workostest.GlobexOrganizationID)
 }
+
+// TestCrossSiteChooserWarns sends a signed-in browser from another site to
+// /login for an organization with several connections: the chooser warns
+// as the confirm page does and names who is signed in now, and its names
+// are cleaned of format characters. Before, the chooser (whose links are
+// same-origin steps) skipped the warning, and a right-to-left override in
+// a connection's name survived.
+func TestCrossSiteChooserWarns(t *testing.T) {
+	f := newFlow(t, nil)
+	if err := f.idp.AddConnection(workostest.Connection{
+		ID: "conn_acme_entra", OrganizationID: workostest.AcmeOrganizationID, Name: "Acme \u202eartnE", Type: "EntraIdOIDC", State: "active",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	f.signIn("connection="+workostest.AcmeConnectionID, "/")
+	const warning = "Another site sent you here to sign in"
+	for _, h := range [][]string{
+		{"Sec-Fetch-Site", "cross-site"},
+		{"Sec-Fetch-Site", "same-site"},
+		{"Referer", "https://evil.example/page"}, // a browser without Fetch Metadata
+	} {
+		r := f.get("/login?organization="+workostest.AcmeOrganizationID, h...)
+		if r.StatusCode != http.StatusOK || !strings.Contains(r.body, "Choose how to sign in") {
+			t.Fatalf("%v: got %d, want the chooser: %s", h, r.StatusCode, r.body)
+		}
+		if !strings.Contains(r.body, warning) || !strings.Contains(r.body, "You are signed in as <strong>"+workostest.AliceEmail+"</strong>") {
+			t.Errorf("%v: the chooser does not warn, naming who is signed in: %s", h, r.body)
+		}
+		if strings.Contains(r.body, "\u202e") {
+			t.Errorf("%v: a connection's name keeps a right-to-left override", h)
+		}
+	}
+	// Asked from this site, it does not warn.
+	for _, h := range [][]string{{"Sec-Fetch-Site", "same-origin"}, {"Referer", f.app.URL + "/"}, {}} {
+		if r := f.get("/login?organization="+workostest.AcmeOrganizationID, h...); strings.Contains(r.body, warning) {
+			t.Errorf("%v: the chooser warns of another site", h)
+		}
+	}
+	// A confirm page that another site led to has no autofocus: a click
+	// or a key press meant for the other site must not land on it.
+	r := f.get("/login?connection=conn_acme_entra", "Sec-Fetch-Site", "cross-site")
+	if !strings.Contains(r.body, "Continue signing in") || strings.Contains(r.body, "autofocus") {
+		t.Errorf("the confirm page: %s", r.body)
+	}
+	// Without Fetch Metadata, a Referer of another site leads to it too.
+	if r := f.get("/login?connection=conn_acme_entra", "Referer", "https://evil.example/"); !strings.Contains(r.body, "Continue signing in") {
+		t.Errorf("a cross-site Referer without Fetch Metadata started the flow: %d", r.StatusCode)
+	}
+}

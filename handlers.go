@@ -143,8 +143,16 @@ func (m *Middleware) login(w http.ResponseWriter, r *http.Request) LoginInfo {
 		info.Status = http.StatusOK
 		return info
 	}
-	err = m.route(r.Context(), &req)
+	err = m.route(r, &req)
 	info = req.info()
+	if err != nil && req.domain != "" && (errors.Is(err.Err, ErrLookupLimited) || errors.Is(err.Err, errLookupsHeldBack)) {
+		// The email page again, with a retry that works once the budget
+		// has refilled: not a dead end.
+		w.Header().Set("Retry-After", "10")
+		m.renderEmailPage(w, err.Status, req.returnTo, err.Message)
+		info.Status, info.Reason, info.Err = err.Status, err.Reason, err.Err
+		return info
+	}
 	if err != nil {
 		if errors.Is(err.Err, ErrNoConnection) {
 			// The next step is another email (a personal one, a typo),
@@ -311,11 +319,30 @@ func (m *Middleware) parseLogin(r *http.Request) (loginRequest, *HTTPError) {
 // connection get a clear page here rather than an error from WorkOS. What
 // it resolves becomes the login's intent, which the callback holds the
 // profile to.
-func (m *Middleware) route(ctx context.Context, req *loginRequest) *HTTPError {
+//
+// Each client has its own share of lookups that find nothing (see
+// [clientBudgets]): a lookup takes a token of the client's, given back
+// when it finds a connection. A client out of tokens is told to wait when
+// it routes by email domain; an organization or connection is then left
+// to WorkOS's authorization endpoint to judge, with no API call.
+func (m *Middleware) route(r *http.Request, req *loginRequest) (herr *HTTPError) {
 	if req.domain == "" && req.intent.Provider != "" {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, m.cfg.ExchangeTimeout)
+	client := m.clientIP(r)
+	if !m.lookupClients.take(client, m.now().UnixNano()) {
+		if req.domain != "" {
+			return &HTTPError{Status: http.StatusTooManyRequests, Message: "Too many sign-in attempts from your network. Please try again in a minute.", Err: errLookupsHeldBack, Reason: ReasonLookupFailed}
+		}
+		req.unverified = true
+		return nil
+	}
+	defer func() {
+		if herr == nil {
+			m.lookupClients.giveBack(client, m.now().UnixNano())
+		}
+	}()
+	ctx, cancel := context.WithTimeout(r.Context(), m.cfg.ExchangeTimeout)
 	defer cancel()
 	switch {
 	case req.domain != "":
@@ -380,6 +407,10 @@ func (m *Middleware) route(ctx context.Context, req *loginRequest) *HTTPError {
 	return nil
 }
 
+// errLookupsHeldBack is the cause of a login refused because its client's
+// routing lookups keep finding nothing.
+var errLookupsHeldBack = errors.New("ssogate: this client's routing lookups keep finding nothing")
+
 // routeError turns a failed routing lookup into a response; reason is why,
 // when err is [ErrNoConnection].
 func (m *Middleware) routeError(err error, reason Reason) *HTTPError {
@@ -388,6 +419,9 @@ func (m *Middleware) routeError(err error, reason Reason) *HTTPError {
 		return &HTTPError{Status: http.StatusNotFound, Message: "Single sign-on is not set up for your organization. Please contact your administrator.", Err: err, Reason: reason}
 	case errors.Is(err, ErrInvalidEmail):
 		return &HTTPError{Status: http.StatusBadRequest, Message: "Enter a valid work email address, such as jane@company.com.", Err: err, Reason: ReasonBadRequest}
+	}
+	if errors.Is(err, ErrLookupLimited) {
+		return &HTTPError{Status: http.StatusServiceUnavailable, Message: "Sign-in is busy right now. Please try again in a few seconds.", Err: err, Reason: ReasonLookupFailed}
 	}
 	return &HTTPError{Status: http.StatusServiceUnavailable, Message: "Sign-in is unavailable right now. Please try again in a minute.", Err: err, Reason: ReasonLookupFailed}
 }
@@ -655,12 +689,13 @@ func (m *Middleware) completeLogin(w http.ResponseWriter, r *http.Request, info 
 		return m.idpInitiated(w, r, code, info)
 	}
 
-	if err := m.spendState(st); err != nil {
+	if err := m.spendState(r, st); err != nil {
 		return "", m.exchangeError(r.Context(), err, retry)
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), m.cfg.ExchangeTimeout)
 	defer cancel()
 	pt, err := m.provider.ExchangeCode(ctx, code, st.Verifier)
+	m.exchanged(r, err)
 	if err != nil {
 		return "", m.exchangeError(ctx, err, retry)
 	}
@@ -745,13 +780,24 @@ func checkIntent(st *loginState, p *Profile) error {
 // that ignores Set-Cookie and sends the state cookie again gets
 // [ErrStateSpent], without a WorkOS call. st is nil for a login that the
 // identity provider started, which only spends from the budget.
-func (m *Middleware) spendState(st *loginState) error {
+//
+// Within the replica's budget, each client has its own share of failing
+// exchanges (see [clientBudgets]): the exchange takes a token of r's
+// client, which [Middleware.exchanged] gives back if WorkOS took the code.
+func (m *Middleware) spendState(r *http.Request, st *loginState) error {
 	now := m.now()
 	if st != nil && m.spent.spent(st.State, now) {
 		return ErrStateSpent
 	}
+	if !m.exchangeClients.take(m.clientIP(r), now.UnixNano()) {
+		return errClientHeldBack
+	}
 	if !m.exchanges.allow(now.UnixNano()) {
-		m.log.Warn("ssogate: sign-in refused: MaxExchangesPerMinute reached")
+		m.exchangeClients.giveBack(m.clientIP(r), now.UnixNano())
+		// Once a minute, not once per refused sign-in.
+		if last := m.budgetLogged.Load(); now.UnixNano()-last >= int64(budgetLogInterval) && m.budgetLogged.CompareAndSwap(last, now.UnixNano()) {
+			m.log.Warn("ssogate: sign-ins refused: MaxExchangesPerMinute reached on this replica", "max_exchanges_per_minute", m.cfg.MaxExchangesPerMinute)
+		}
 		return ErrTooManySignIns
 	}
 	if st == nil {
@@ -760,11 +806,27 @@ func (m *Middleware) spendState(st *loginState) error {
 	return m.spent.spend(st.State, st.CreatedAt.Add(m.sessions.stateLifetime), now)
 }
 
+// errClientHeldBack is the cause of a sign-in refused because its client's
+// exchanges kept failing.
+var errClientHeldBack = fmt.Errorf("%w: this client's exchanges keep failing", ErrTooManySignIns)
+
+// exchanged gives r's client its exchange token back unless WorkOS
+// refused the code as one it never issued or already took (err matching
+// [ErrInvalidGrant]): only the client that sends made-up or replayed
+// codes runs out.
+func (m *Middleware) exchanged(r *http.Request, err error) {
+	if !errors.Is(err, ErrInvalidGrant) {
+		m.exchangeClients.giveBack(m.clientIP(r), m.now().UnixNano())
+	}
+}
+
 // exchangeError turns a failed code exchange into a response.
 func (m *Middleware) exchangeError(ctx context.Context, err error, retry string) *HTTPError {
 	switch {
 	case errors.Is(err, ErrStateSpent):
 		return &HTTPError{Status: http.StatusBadRequest, Message: "This sign-in has expired or was already used. Please sign in again.", RetryURL: retry, Err: err, Reason: ReasonStateSpent}
+	case errors.Is(err, errClientHeldBack):
+		return &HTTPError{Status: http.StatusTooManyRequests, Message: "Too many failed sign-ins from your network. Please try again in a minute.", RetryURL: retry, Err: err, Reason: ReasonTooManySignIns}
 	case errors.Is(err, ErrTooManySignIns):
 		return &HTTPError{Status: http.StatusServiceUnavailable, Message: "Too many sign-ins right now. Please try again in a minute.", RetryURL: retry, Err: err, Reason: ReasonTooManySignIns}
 	case errors.Is(err, ErrInvalidGrant):
@@ -784,12 +846,13 @@ func (m *Middleware) idpInitiated(w http.ResponseWriter, r *http.Request, code s
 	if m.cfg.IdPInitiated != IdPInitiatedRestart {
 		return "", &HTTPError{Status: http.StatusBadRequest, Message: "Sign-in must start from this site. Please sign in again.", RetryURL: m.cfg.LoginPath, Err: errors.New("ssogate: identity-provider-initiated login refused"), Reason: ReasonIdPInitiated}
 	}
-	if err := m.spendState(nil); err != nil {
+	if err := m.spendState(r, nil); err != nil {
 		return "", m.exchangeError(r.Context(), err, m.cfg.LoginPath)
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), m.cfg.ExchangeTimeout)
 	defer cancel()
 	pt, err := m.provider.ExchangeCode(ctx, code, "")
+	m.exchanged(r, err)
 	if err != nil {
 		return "", m.exchangeError(ctx, err, m.cfg.LoginPath)
 	}

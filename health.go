@@ -2,6 +2,7 @@ package ssogate
 
 import (
 	"cmp"
+	"errors"
 	"html/template"
 	"net/http"
 	"os"
@@ -78,7 +79,9 @@ func newSignInHealth(now func() time.Time) *signInHealth {
 
 // record adds a callback's outcome. A restarted login is neither.
 func (h *signInHealth) record(info *CallbackInfo, at time.Time) {
-	if info.Restarted {
+	// A sign-in that this replica's budget refused says nothing of its
+	// connection: whoever drained the budget is not its user.
+	if info.Restarted || errors.Is(info.Err, ErrTooManySignIns) {
 		return
 	}
 	h.add(info.ConnectionID, info.OrganizationID, info.Provider, info.ConnectionType, at, info.SignedIn, info.Reason, info.WorkOSCode, info.Status)

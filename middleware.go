@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/sessions"
@@ -186,7 +187,9 @@ type Config struct {
 	// AuditEmails adds the user's email to audit records. Default false:
 	// the profile id names the user without personal data.
 	AuditEmails bool
-	// ClientIP returns the address of the client, for audit records.
+	// ClientIP returns the address of the client, for audit records and
+	// the per-client shares of MaxExchangesPerMinute and of the connection
+	// cache's lookups.
 	// Default: the host of r.RemoteAddr, which behind a proxy or load
 	// balancer is the proxy's. Set it to read what your proxy sets, such as
 	// the last address it appended to X-Forwarded-For: earlier entries of
@@ -222,7 +225,12 @@ type Config struct {
 	// this replica makes, a tenth of them at once, so that callbacks with
 	// made-up codes cannot spend the API key's rate limit, which every
 	// replica shares. A callback over the budget gets 503 and no WorkOS
-	// call. Default 1,000; negative: no limit.
+	// call. Within it, each client (by ClientIP; IPv6 by its /64) may have
+	// a fiftieth of it (at least 10) fail a minute: exchanges that succeed
+	// do not count, so one office's many sign-ins are never held back,
+	// while a client sending made-up codes gets 429 after its share. The
+	// routing lookups of /login are shared out the same way, from
+	// [CacheConfig].MaxFetchesPerMinute. Default 1,000; negative: no limit.
 	MaxExchangesPerMinute int
 }
 
@@ -246,6 +254,12 @@ type Middleware struct {
 	// states that bought an exchange.
 	exchanges *rateLimit
 	spent     *spentStates
+	// exchangeClients and lookupClients hold back, per client, the code
+	// exchanges and the routing lookups that fail; nil without a limit.
+	exchangeClients, lookupClients *clientBudgets
+	// budgetLogged is when the refusal of the replica's exchange budget
+	// was last logged, in Unix ns.
+	budgetLogged atomic.Int64
 
 	// obs is Config.Observer, or an empty one; audit is Config.AuditLog.
 	obs    *Observer
@@ -468,6 +482,12 @@ func newMiddleware(cfg Config, now func() time.Time) (*Middleware, error) {
 		obs:           obs,
 		audit:         cfg.AuditLog,
 		health:        newSignInHealth(now),
+	}
+	if n := cfg.MaxExchangesPerMinute; n > 0 {
+		m.exchangeClients = newClientBudgets("sign-ins", clientShare(n), cfg.Logger)
+	}
+	if n := m.connections.cfg.MaxFetchesPerMinute; n > 0 {
+		m.lookupClients = newClientBudgets("routing lookups", clientShare(n), cfg.Logger)
 	}
 	hook := eventHook(m.connectionEvent)
 	m.connections.onEvent.Store(&hook)

@@ -59,6 +59,9 @@ func TestOneClientCannotDrainExchanges(t *testing.T) {
 	done := make(chan map[int]int)
 	go func() {
 		done <- attack(8, 300, func(int) int {
+			// A fresh cookie jar a pair: each login's state cookie is
+			// there for its callback.
+			attacker := attacker.browserFrom("127.0.0.2")
 			res, err := attacker.c.Get(f.app.URL + "/login?organization=" + workostest.AcmeOrganizationID)
 			if err != nil {
 				return 0
@@ -178,5 +181,77 @@ func TestLookupBudgetExhaustedDegrades(t *testing.T) {
 		if !strings.Contains(r.body, want) {
 			t.Errorf("the page lacks %q: %s", want, r.body)
 		}
+	}
+}
+
+// cookieHeader returns the Cookie header the browser sends to the app.
+func (f *flow) cookieHeader() string {
+	var parts []string
+	for _, c := range f.jar.Cookies(mustURL(f.t, f.app.URL+"/")) {
+		parts = append(parts, c.Name+"="+c.Value)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// TestStateCookiesBounded has another site start many logins in a
+// signed-in browser, in parallel and one after another, with the largest
+// login_hint and return_to it may send: the browser holds at most five
+// state cookies, each small, and its Cookie header stays far under the
+// 8 KB that proxies such as nginx accept. Before, each of 30 parallel
+// logins left a cookie of 2,664 bytes (an 80 KB header).
+func TestStateCookiesBounded(t *testing.T) {
+	f := newFlow(t, nil)
+	f.signIn("organization="+workostest.AcmeOrganizationID, "/")
+	session := len(f.cookieHeader())
+	hint := strings.Repeat("a", 300) + "@acme.com"
+	returnTo := "/" + strings.Repeat("r", 1000)
+	q := url.Values{"organization": {workostest.AcmeOrganizationID}, "login_hint": {hint}, "return_to": {returnTo}}.Encode()
+	crossSite := func() int {
+		req, _ := http.NewRequest(http.MethodGet, f.app.URL+"/login?"+q, nil)
+		req.Header.Set("Sec-Fetch-Site", "cross-site")
+		req.Header.Set("Sec-Fetch-Mode", "navigate")
+		res, err := f.c.Do(req)
+		if err != nil {
+			return 0
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	statuses := attack(30, 30, func(int) int { return crossSite() })
+	for range 10 {
+		statuses[crossSite()]++
+	}
+	if statuses[http.StatusFound] != 40 {
+		t.Fatalf("cross-site logins of the user's own organization: %v, want 40 redirects", statuses)
+	}
+	header := f.cookieHeader()
+	states := strings.Count(header, "_state_")
+	t.Logf("Cookie header: %d bytes (session %d), %d state cookies", len(header), session, states)
+	if states > maxStateCookies {
+		t.Errorf("the browser holds %d state cookies, want at most %d", states, maxStateCookies)
+	}
+	if per := (len(header) - session) / max(states, 1); per > 600 {
+		t.Errorf("a state cookie another site started is %d bytes, want at most 600", per)
+	}
+	if len(header) > 4096 {
+		t.Errorf("the Cookie header is %d bytes, want under 4 KB", len(header))
+	}
+	f.wantSignedIn(workostest.AliceEmail)
+
+	// Thousands of well-named junk cookies: /login opens at most one per
+	// slot, and its state cookie is one of the five names.
+	req, _ := http.NewRequest(http.MethodGet, f.app.URL+"/login?organization="+workostest.AcmeOrganizationID, nil)
+	var junk []string
+	for i := range 3000 {
+		junk = append(junk, fmt.Sprintf("ssogate_state_%d=junk%d", i%7, i))
+	}
+	req.Header.Set("Cookie", strings.Join(junk, "; "))
+	res, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusFound || len(res.Cookies()) != 1 || !isStateCookieName(res.Cookies()[0].Name, f.gate.sessions.statePrefix) {
+		t.Errorf("/login with 3,000 junk cookies: %d, cookies %v", res.StatusCode, res.Cookies())
 	}
 }

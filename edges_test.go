@@ -187,7 +187,7 @@ func TestReplayedStateBuysOneExchange(t *testing.T) {
 			state := authURL.Query().Get("state")
 			var cookie string
 			for _, c := range f.jar.Cookies(mustURL(t, f.app.URL+"/callback")) {
-				if c.Name == f.gate.sessions.statePrefix+flowID(state) {
+				if c.Name == f.gate.sessions.statePrefix+state[:1] {
 					cookie = c.Name + "=" + c.Value
 				}
 			}

@@ -130,6 +130,9 @@ func (m *Middleware) login(w http.ResponseWriter, r *http.Request) LoginInfo {
 		return m.loginFailed(w, r, LoginInfo{}, &HTTPError{Status: http.StatusMethodNotAllowed, Message: "Use GET to sign in.", Reason: ReasonBadRequest})
 	}
 	req, err := m.parseLogin(r)
+	if crossSite(r) {
+		req.boundForCrossSite(m.cfg.AfterLoginPath)
+	}
 	info := req.info()
 	switch {
 	case err != nil && errors.Is(err.Err, ErrInvalidEmail):
@@ -204,6 +207,27 @@ func (req *loginRequest) info() LoginInfo {
 		info.OrganizationID, info.ConnectionID = req.intent.OrganizationID, req.intent.ConnectionID
 	}
 	return info
+}
+
+// Bounds of what a login that another site started may carry into its
+// state cookie, which travels with every request to the site for up to
+// ten minutes: with maxStateCookies of them, another site could otherwise
+// push a browser's Cookie header past what proxies accept (8 KB).
+const (
+	maxCrossSiteReturnTo = 256
+	maxCrossSiteHint     = 100
+)
+
+// boundForCrossSite drops a return_to or login hint longer than another
+// site may set: the login goes on to the default landing page, without a
+// hint.
+func (req *loginRequest) boundForCrossSite(home string) {
+	if len(req.returnTo) > maxCrossSiteReturnTo {
+		req.returnTo = home
+	}
+	if len(req.loginHint) > maxCrossSiteHint {
+		req.loginHint = ""
+	}
 }
 
 // loginRequest is a parsed and checked /login query.
@@ -441,7 +465,7 @@ func (i loginIntent) selectors() int {
 // WorkOS's authorization endpoint.
 func (m *Middleware) startLogin(w http.ResponseWriter, r *http.Request, req loginRequest) (string, *HTTPError) {
 	st := &loginState{
-		State:          newState(),
+		State:          m.sessions.newStateFor(r),
 		Verifier:       NewPKCEVerifier(),
 		ReturnTo:       req.returnTo,
 		OrganizationID: req.intent.OrganizationID,
@@ -540,7 +564,19 @@ func (m *Middleware) renderConfirmPage(w http.ResponseWriter, r *http.Request, r
 	var fields []field
 	q := r.URL.Query()
 	for _, k := range loginParams {
-		if v := q.Get(k); v != "" {
+		v := q.Get(k)
+		// What another site may carry, as checked and bounded
+		// (boundForCrossSite).
+		switch {
+		case k == "return_to":
+			v = ""
+			if req.returnTo != m.cfg.AfterLoginPath {
+				v = req.returnTo
+			}
+		case k == "login_hint" && v != "":
+			v = req.loginHint
+		}
+		if v != "" {
 			fields = append(fields, field{k, v})
 		}
 	}

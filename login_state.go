@@ -1,14 +1,10 @@
 package ssogate
 
 import (
-	"cmp"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
 	"errors"
-	"math"
 	"net/http"
-	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -44,27 +40,66 @@ type loginState struct {
 	CreatedAt time.Time
 }
 
-// flowID returns the id of the login flow with the given state: the first
-// 12 hex digits of its SHA-256. It names the flow's cookie without revealing
-// the state.
-func flowID(state string) string {
-	sum := sha256.Sum256([]byte(state))
-	return hex.EncodeToString(sum[:flowIDLen/2])
+// A browser holds at most maxStateCookies state cookies, in fixed slots
+// named {StatePrefix}0 to {StatePrefix}4, whoever started its logins and
+// however many at once: a new login takes a free slot, or the oldest
+// flow's. The slot's digit begins the state sent to WorkOS, so that the
+// callback opens the one cookie its state names.
+
+// stateSlot returns the slot of state, or -1 if it names none.
+func stateSlot(state string) int {
+	if state == "" || state[0] < '0' || state[0] >= '0'+maxStateCookies {
+		return -1
+	}
+	return int(state[0] - '0')
 }
 
-// isStateCookieName reports whether name is prefix followed by a flow id.
+// isStateCookieName reports whether name is prefix followed by a slot.
 func isStateCookieName(name, prefix string) bool {
+	slot, ok := strings.CutPrefix(name, prefix)
+	return ok && len(slot) == 1 && stateSlot(slot) >= 0
+}
+
+// isLegacyStateCookieName reports whether name is a state cookie of the
+// previous naming, prefix followed by a flow id of 12 hex digits: they
+// are cleared as logins start and end.
+func isLegacyStateCookieName(name, prefix string) bool {
 	id, ok := strings.CutPrefix(name, prefix)
-	if !ok || len(id) != flowIDLen {
+	if !ok || len(id) != 12 {
 		return false
 	}
 	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+		if c := id[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
 			return false
 		}
 	}
 	return true
+}
+
+// newStateFor returns a fresh login state in the slot that a login started
+// by r takes: the first the browser holds no live login in, or else the
+// oldest login's. It opens at most maxStateCookies cookies, the first of
+// each slot's name, whatever else the request carries.
+func (m *sessionManager) newStateFor(r *http.Request) string {
+	now := m.now()
+	slot, oldest := 0, time.Time{}
+	for i := range maxStateCookies {
+		name := m.statePrefix + strconv.Itoa(i)
+		value, ok := cookieValue(r, name)
+		if !ok {
+			slot = i
+			break
+		}
+		st, err := m.openState(name, value)
+		if err != nil || now.Sub(st.CreatedAt) > m.stateLifetime {
+			slot = i
+			break
+		}
+		if i == 0 || st.CreatedAt.Before(oldest) {
+			slot, oldest = i, st.CreatedAt
+		}
+	}
+	return strconv.Itoa(slot) + newState()
 }
 
 // stateCookie returns the state cookie with the given name and value. A
@@ -100,20 +135,19 @@ func (m *sessionManager) expireState(w http.ResponseWriter, name string) {
 	http.SetCookie(w, m.stateCookie(name, "", -1, time.Unix(0, 0)))
 }
 
-// SaveState seals st into a cookie of its own, named for its flow, so that
-// logins started in several tabs at once can all finish. At most five login
-// flows are kept: when a sixth starts, the oldest flow's cookie is expired.
+// SaveState seals st into the cookie of its slot (see
+// [sessionManager.newStateFor]), so that logins started in several tabs at
+// once can all finish, up to maxStateCookies of them.
 func (m *sessionManager) SaveState(w http.ResponseWriter, r *http.Request, st *loginState) error {
-	if st == nil || st.State == "" {
-		return errors.New("ssogate: empty login state")
+	if st == nil || stateSlot(st.State) < 0 {
+		return errors.New("ssogate: login state without a slot")
 	}
 	now := m.now()
 	sealed := *st
 	if sealed.CreatedAt.IsZero() {
 		sealed.CreatedAt = now
 	}
-	id := flowID(st.State)
-	name := m.statePrefix + id
+	name := m.statePrefix + st.State[:1]
 	value, err := m.stateCodecs[0].Encode(name, appendLoginState(nil, &sealed))
 	if err != nil {
 		return errStateTooLarge
@@ -122,44 +156,21 @@ func (m *sessionManager) SaveState(w http.ResponseWriter, r *http.Request, st *l
 	if len(c.String()) > maxCookieBytes {
 		return errStateTooLarge
 	}
-	flows := m.flowsInProgress(r, now, id)
-	for len(flows) >= maxStateCookies {
-		m.expireState(w, m.statePrefix+flows[0].id)
-		flows = flows[1:]
-	}
+	m.clearLegacyStates(w, r)
 	http.SetCookie(w, c)
 	return nil
 }
 
-// loginFlow is a login in progress, as its state cookie tells.
-type loginFlow struct {
-	id      string // flowID of its state
-	created int64  // Unix seconds; math.MinInt64 when unknown
-}
-
-// flowsInProgress returns the login flows whose state cookies the request
-// carries, other than skip, oldest first, less the expired ones. A cookie
-// that does not open counts as the oldest, so that it is the first to go.
-func (m *sessionManager) flowsInProgress(r *http.Request, now time.Time, skip string) []loginFlow {
-	var flows []loginFlow
+// clearLegacyStates expires the state cookies of the previous naming that
+// r carries, the first maxStateCookies of them.
+func (m *sessionManager) clearLegacyStates(w http.ResponseWriter, r *http.Request) {
+	n := 0
 	for _, c := range r.Cookies() {
-		if !isStateCookieName(c.Name, m.statePrefix) {
-			continue
+		if n < maxStateCookies && isLegacyStateCookieName(c.Name, m.statePrefix) {
+			m.expireState(w, c.Name)
+			n++
 		}
-		f := loginFlow{id: strings.TrimPrefix(c.Name, m.statePrefix), created: math.MinInt64}
-		if f.id == skip || slices.ContainsFunc(flows, func(g loginFlow) bool { return g.id == f.id }) {
-			continue
-		}
-		if st, err := m.openState(c.Name, c.Value); err == nil {
-			if now.Sub(st.CreatedAt) > m.stateLifetime {
-				continue
-			}
-			f.created = st.CreatedAt.Unix()
-		}
-		flows = append(flows, f)
 	}
-	slices.SortStableFunc(flows, func(a, b loginFlow) int { return cmp.Compare(a.created, b.created) })
-	return flows
 }
 
 func (m *sessionManager) openState(name, value string) (*loginState, error) {
@@ -180,7 +191,10 @@ func (m *sessionManager) TakeState(w http.ResponseWriter, r *http.Request, state
 	if state == "" {
 		return nil, ErrNoState
 	}
-	name := m.statePrefix + flowID(state)
+	if stateSlot(state) < 0 {
+		return nil, ErrNoState
+	}
+	name := m.statePrefix + state[:1]
 	m.expireState(w, name)
 	value, ok := cookieValue(r, name)
 	if !ok {
@@ -204,11 +218,11 @@ func (m *sessionManager) TakeState(w http.ResponseWriter, r *http.Request, state
 
 // ClearStates expires the cookies of every login flow in progress.
 func (m *sessionManager) ClearStates(w http.ResponseWriter, r *http.Request) {
-	var done []string
-	for _, c := range r.Cookies() {
-		if isStateCookieName(c.Name, m.statePrefix) && !slices.Contains(done, c.Name) {
-			m.expireState(w, c.Name)
-			done = append(done, c.Name)
+	for i := range maxStateCookies {
+		name := m.statePrefix + strconv.Itoa(i)
+		if _, ok := findCookie(r, name, false); ok {
+			m.expireState(w, name)
 		}
 	}
+	m.clearLegacyStates(w, r)
 }

@@ -15,7 +15,8 @@ import (
 
 // Login state ----------------------------------------------------------------
 
-func testState(i int) string { return fmt.Sprintf("state-%02d-0123456789abcdef0123456789", i) }
+// testState returns a state in slot i%5, unique for each i.
+func testState(i int) string { return fmt.Sprintf("%d-state-%02d-0123456789abcdef0123456789", i%maxStateCookies, i) }
 
 // saveState runs SaveState for st on a request carrying cookies and returns
 // the recorder.
@@ -50,12 +51,9 @@ func TestStateRoundTripAndAttributes(t *testing.T) {
 	rec := saveState(t, m, st)
 	c := onlyCookie(t, rec)
 	checkCookie(t, c, &http.Cookie{
-		Name: "ssogate_state_" + flowID(st.State), Value: c.Value, Path: "/", Domain: "example.com",
+		Name: "ssogate_state_" + st.State[:1], Value: c.Value, Path: "/", Domain: "example.com",
 		MaxAge: 600, Expires: clock.Now().Add(10 * time.Minute), Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode,
 	})
-	if len(flowID(st.State)) != 12 {
-		t.Errorf("got flow id %q, want 12 hex digits", flowID(st.State))
-	}
 	outer, _ := base64.URLEncoding.DecodeString(c.Value)
 	if strings.Contains(c.Value, st.State) || strings.Contains(string(outer), st.State) ||
 		strings.Contains(string(outer), st.Verifier) {
@@ -188,62 +186,50 @@ func TestTakeStateOutcomes(t *testing.T) {
 	}
 }
 
-func TestSaveStateCap(t *testing.T) {
+// TestNewStateSlots checks which slot a new login takes: the first the
+// browser holds no live login in, else the oldest login's; so a browser
+// never holds more than maxStateCookies state cookies, whoever started
+// its logins and however many at once.
+func TestNewStateSlots(t *testing.T) {
+	clock := newTestClock()
+	m := newTestManager(t, testConfig(clock))
+	save := func(slot int, age time.Duration) *http.Cookie {
+		st := &loginState{State: fmt.Sprintf("%d-state-0123456789abcdef0123456789", slot), CreatedAt: clock.Now().Add(-age)}
+		return onlyCookie(t, saveState(t, m, st))
+	}
 	tests := []struct {
-		name        string
-		present     int  // valid state cookies already in the browser
-		undecodable bool // plus one that cannot be opened
-		wantExpired []int
+		name    string
+		cookies []*http.Cookie
+		want    string
 	}{
-		{name: "room left", present: 4},
-		{name: "full", present: 5, wantExpired: []int{0}},
-		{name: "full with an undecodable one", present: 4, undecodable: true, wantExpired: []int{-1}},
-		{name: "over full", present: 6, undecodable: true, wantExpired: []int{-1, 0, 1}},
+		{"none", nil, "0"},
+		{"slot 0 taken", []*http.Cookie{save(0, 0)}, "1"},
+		{"a gap", []*http.Cookie{save(0, 0), save(2, 0)}, "1"},
+		{"all taken: the oldest", []*http.Cookie{save(0, 3*time.Second), save(1, 1*time.Second), save(2, 5*time.Second), save(3, 2*time.Second), save(4, 4*time.Second)}, "2"},
+		{"an expired one", []*http.Cookie{save(0, 0), save(1, 11*time.Minute)}, "1"},
+		{"an undecodable one", []*http.Cookie{save(0, 0), {Name: "ssogate_state_1", Value: "garbage"}}, "1"},
+		{"well-named junk first", append([]*http.Cookie{{Name: "ssogate_state_0", Value: "junk"}}, save(0, 0)), "0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clock := newTestClock()
-			m := newTestManager(t, testConfig(clock))
-			var cookies []*http.Cookie
-			names := map[int]string{}
-			// Saved newest first, so that cookie order does not decide.
-			for i := tt.present - 1; i >= 0; i-- {
-				st := &loginState{State: testState(i), CreatedAt: clock.Now().Add(time.Duration(i) * time.Second)}
-				c := onlyCookie(t, saveState(t, m, st))
-				cookies = append(cookies, c)
-				names[i] = c.Name
-			}
-			if tt.undecodable {
-				names[-1] = "ssogate_state_" + flowID("lost")
-				cookies = append(cookies, &http.Cookie{Name: names[-1], Value: "garbage"})
-			}
-			cookies = append(cookies,
-				&http.Cookie{Name: "ssogate_session", Value: "v"},
-				&http.Cookie{Name: "ssogate_state_other", Value: "v"})
-
-			st := &loginState{State: testState(99), CreatedAt: clock.Now().Add(time.Minute)}
-			rec := saveState(t, m, st, cookies...)
-			var gotExpired []string
-			for _, c := range setCookies(rec) {
-				if c.MaxAge < 0 {
-					gotExpired = append(gotExpired, c.Name)
-				} else if c.Name != "ssogate_state_"+flowID(st.State) {
-					t.Errorf("got %s set, want only the new flow's cookie", c.Name)
-				}
-			}
-			var wantExpired []string
-			for _, i := range tt.wantExpired {
-				wantExpired = append(wantExpired, names[i])
-			}
-			slices.Sort(gotExpired)
-			slices.Sort(wantExpired)
-			if !slices.Equal(gotExpired, wantExpired) {
-				t.Errorf("got expired %q, want %q", gotExpired, wantExpired)
-			}
-			if left := tt.present + btoi(tt.undecodable) - len(gotExpired) + 1; left > maxStateCookies {
-				t.Errorf("got %d state cookies left, want at most %d", left, maxStateCookies)
+			if got := m.newStateFor(requestWith("/login", tt.cookies...)); got[:1] != tt.want || len(got) < 40 {
+				t.Errorf("got state %q, want one in slot %s", got, tt.want)
 			}
 		})
+	}
+	// SaveState writes the slot's cookie, and clears those of the previous
+	// naming (a flow id of 12 hex digits).
+	st := &loginState{State: m.newStateFor(requestWith("/login")), CreatedAt: clock.Now()}
+	rec := saveState(t, m, st, &http.Cookie{Name: "ssogate_state_0123456789ab", Value: "old"}, &http.Cookie{Name: "ssogate_state_other", Value: "v"})
+	set := setCookieByName(rec)
+	if c := set["ssogate_state_"+st.State[:1]]; c == nil || c.MaxAge <= 0 {
+		t.Errorf("the slot's cookie was not set: %v", set)
+	}
+	if c := set["ssogate_state_0123456789ab"]; c == nil || c.MaxAge >= 0 {
+		t.Errorf("the previous naming's cookie was not cleared: %v", set)
+	}
+	if len(set) != 2 {
+		t.Errorf("got %d cookies set, want the slot's and the old one's deletion", len(set))
 	}
 }
 

@@ -63,10 +63,6 @@ const (
 	// one browser. More would crowd the Cookie header of every request.
 	maxStateCookies = 5
 
-	// flowIDLen is the length in hex digits of the flow id in a state
-	// cookie's name.
-	flowIDLen = 12
-
 	// storeValuesKey is the key of the payload in a [sessions.Session]'s Values.
 	storeValuesKey = "ssogate"
 
@@ -190,13 +186,13 @@ func newSessionManager(cfg sessionConfig) (*sessionManager, error) {
 	}
 	// ClearStates expires every cookie that looks like a state cookie; the
 	// session cookie must never be one of them.
-	if isStateCookieName(cfg.CookieName, cfg.StatePrefix) {
+	if isStateCookieName(cfg.CookieName, cfg.StatePrefix) || isLegacyStateCookieName(cfg.CookieName, cfg.StatePrefix) {
 		return nil, &ConfigError{Field: "StatePrefix", Problem: "must not match the session cookie name"}
 	}
 	if err := (&http.Cookie{Name: cfg.CookieName, Path: cfg.Path, Domain: cfg.Domain}).Valid(); err != nil {
 		return nil, &ConfigError{Field: "CookieName", Problem: "with Path and Domain does not make a valid cookie"}
 	}
-	sample := cfg.StatePrefix + strings.Repeat("0", flowIDLen)
+	sample := cfg.StatePrefix + "0"
 	if err := (&http.Cookie{Name: sample, Path: cfg.Path, Domain: cfg.Domain}).Valid(); err != nil {
 		return nil, &ConfigError{Field: "StatePrefix", Problem: "with Path and Domain does not make a valid cookie"}
 	}

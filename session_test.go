@@ -565,6 +565,10 @@ func TestNewSessionManagerValidates(t *testing.T) {
 		{name: "bad state prefix", mod: func(c *sessionConfig) { c.StatePrefix = "st@te" }, field: "StatePrefix"},
 		{name: "state prefix matching the session cookie", mod: func(c *sessionConfig) {
 			c.StatePrefix = "s_"
+			c.CookieName = "s_3"
+		}, field: "StatePrefix"},
+		{name: "state prefix matching the session cookie, as state cookies were named", mod: func(c *sessionConfig) {
+			c.StatePrefix = "s_"
 			c.CookieName = "s_0123456789ab"
 		}, field: "StatePrefix"},
 	}

@@ -16,7 +16,9 @@ import (
 // Login state ----------------------------------------------------------------
 
 // testState returns a state in slot i%5, unique for each i.
-func testState(i int) string { return fmt.Sprintf("%d-state-%02d-0123456789abcdef0123456789", i%maxStateCookies, i) }
+func testState(i int) string {
+	return fmt.Sprintf("%d-state-%02d-0123456789abcdef0123456789", i%maxStateCookies, i)
+}
 
 // saveState runs SaveState for st on a request carrying cookies and returns
 // the recorder.

@@ -148,3 +148,49 @@ func (b *clientBudgets) logRefusalsLocked(now int64) {
 	clear(b.refused)
 	b.logged = now
 }
+
+// maxSignOutsPerUser bounds the sign-outs of one user that a replica keeps
+// as session revocations within a session lifetime. Past it, a sign-out
+// revokes the user instead (every session of theirs issued until then):
+// one record, however often an account signs in and out.
+const maxSignOutsPerUser = 20
+
+// maxSignOutUsers bounds the users whose sign-outs are counted.
+const maxSignOutUsers = 100000
+
+// signOutCounts counts each user's sign-outs on this replica, over windows
+// of a session lifetime.
+type signOutCounts struct {
+	mu    sync.Mutex // guards users
+	users map[string]signOutCount
+}
+
+type signOutCount struct {
+	n     int
+	until int64 // the window's end, in Unix ns
+}
+
+// tooMany counts a sign-out of profileID at now and reports whether it is
+// past maxSignOutsPerUser in its window.
+func (c *signOutCounts) tooMany(profileID string, now time.Time, window time.Duration) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.users == nil {
+		c.users = map[string]signOutCount{}
+	}
+	ns := now.UnixNano()
+	e := c.users[profileID]
+	if e.until <= ns {
+		if len(c.users) >= maxSignOutUsers {
+			for k, v := range c.users {
+				if v.until <= ns || len(c.users) >= maxSignOutUsers {
+					delete(c.users, k)
+				}
+			}
+		}
+		e = signOutCount{until: ns + int64(window)}
+	}
+	e.n++
+	c.users[profileID] = e
+	return e.n > maxSignOutsPerUser
+}

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/ssogate/ssogate/workostest"
 )
@@ -254,4 +255,28 @@ func TestStateCookiesBounded(t *testing.T) {
 	if res.StatusCode != http.StatusFound || len(res.Cookies()) != 1 || !isStateCookieName(res.Cookies()[0].Name, f.gate.sessions.statePrefix) {
 		t.Errorf("/login with 3,000 junk cookies: %d, cookies %v", res.StatusCode, res.Cookies())
 	}
+}
+
+// TestSignOutCycleBounded has one account sign in and out 100 times, as
+// anyone who can sign in at will can: the replica holds a bounded number
+// of revocations for it, and the account can still sign in. Past the
+// bound, a sign-out ends every session of the user (the fail-safe).
+// Before, every cycle added a record for a session lifetime (480,000 in
+// 8 hours, 102 MB on every replica).
+func TestSignOutCycleBounded(t *testing.T) {
+	f := newFlow(t, nil)
+	other := f.newBrowser() // the same user, elsewhere
+	other.signIn("organization="+workostest.AcmeOrganizationID, "/")
+	for range 100 {
+		f.clock.Advance(ClockSkew + time.Second)
+		f.signIn("organization="+workostest.AcmeOrganizationID, "/")
+		f.logout()
+	}
+	if n := f.gate.Stats().Revocations; n > maxSignOutsPerUser+1 {
+		t.Errorf("100 sign-outs of one account left %d revocations, want at most %d", n, maxSignOutsPerUser+1)
+	}
+	other.wantSignedOut()
+	f.clock.Advance(ClockSkew + time.Second)
+	f.signIn("organization="+workostest.AcmeOrganizationID, "/")
+	f.wantSignedIn(workostest.AliceEmail)
 }

@@ -972,10 +972,16 @@ func (m *Middleware) Logout(w http.ResponseWriter, r *http.Request) {
 	shared := true
 	if s != nil {
 		// A copy of the cookie must stop working too, on every replica.
+		now := m.now()
+		rev := Revocation{Kind: SessionRevocation, ID: s.ID, At: now, Expires: s.ExpiresAt}
+		if m.signOuts.tooMany(s.Profile.ID, now, m.cfg.SessionLifetime) {
+			// An account that signs in and out at will must not grow every
+			// replica's memory: past maxSignOutsPerUser, sign the user out
+			// everywhere instead, which is one record however often.
+			rev = Revocation{Kind: UserRevocation, ID: s.Profile.ID, At: now, Expires: now.Add(MaxSessionLifetime)}
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), logoutShareTimeout)
-		err := m.publish(ctx, Update{Revocations: []Revocation{{
-			Kind: SessionRevocation, ID: s.ID, At: m.now(), Expires: s.ExpiresAt,
-		}}})
+		err := m.publish(ctx, Update{Revocations: []Revocation{rev}})
 		cancel()
 		if err != nil {
 			shared = false

@@ -257,6 +257,8 @@ type Middleware struct {
 	// exchangeClients and lookupClients hold back, per client, the code
 	// exchanges and the routing lookups that fail; nil without a limit.
 	exchangeClients, lookupClients *clientBudgets
+	// signOuts counts each user's sign-outs (see maxSignOutsPerUser).
+	signOuts signOutCounts
 	// budgetLogged is when the refusal of the replica's exchange budget
 	// was last logged, in Unix ns.
 	budgetLogged atomic.Int64

@@ -153,17 +153,18 @@ func (m *Middleware) withRequestID(r *http.Request) *http.Request {
 	return r.WithContext(context.WithValue(r.Context(), requestIDKey{}, m.requestID(r)))
 }
 
-// requestID is the id withRequestID gave r, or Config.RequestID's (cleaned
-// of control characters), or a well-formed X-Request-ID, or a new random id.
+// requestID is the id withRequestID gave r, or Config.RequestID's if it
+// is a plain token of at most 64 characters, or a new random id. A header such as
+// X-Request-ID is anyone's to set unless a proxy replaces it, so it is
+// read only where the operator says so, through Config.RequestID.
 func (m *Middleware) requestID(r *http.Request) string {
 	if id, ok := r.Context().Value(requestIDKey{}).(string); ok {
 		return id
 	}
 	if m.cfg.RequestID != nil {
-		return cleanText(m.cfg.RequestID(r), 64, nil)
-	}
-	if id := r.Header.Get("X-Request-ID"); plainToken(id, 64) {
-		return id
+		if id := m.cfg.RequestID(r); plainToken(id, 64) {
+			return id
+		}
 	}
 	return rand.Text()
 }

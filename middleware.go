@@ -195,10 +195,13 @@ type Config struct {
 	// the last address it appended to X-Forwarded-For: earlier entries of
 	// that header come from the client and prove nothing.
 	ClientIP func(r *http.Request) string
-	// RequestID returns the id of a request, for audit records. Default:
-	// the X-Request-ID header when it is a plain token of at most 64
-	// characters (as proxies and load balancers set it), and otherwise a
-	// new random id.
+	// RequestID returns the id of a request, for audit records; a value
+	// that is not 1 to 64 letters, digits and -._: is replaced by a random
+	// id.
+	// Default: a new random id. A client can send any X-Request-ID: read
+	// it only where your proxy or load balancer sets it, replacing the
+	// client's, with RequestID: func(r *http.Request) string { return
+	// r.Header.Get("X-Request-ID") }.
 	RequestID func(r *http.Request) string
 
 	// LoginPath is where [Middleware] serves /login. Default "/login".

@@ -524,6 +524,7 @@ func TestAuditTrail(t *testing.T) {
 	f, _ := observedFlow(t, func(c *Config) {
 		c.AuditLog = slog.New(slog.NewJSONHandler(audit, nil))
 		c.ClientIP = func(r *http.Request) string { return r.Header.Get("X-Test-Client") }
+		c.RequestID = func(r *http.Request) string { return r.Header.Get("X-Request-ID") }
 	})
 	alice := workostest.ProfileID(workostest.AcmeConnectionID, workostest.AliceEmail)
 	cb := f.authorize(f.startLogin("connection=" + workostest.AcmeConnectionID))
@@ -773,5 +774,19 @@ func TestWorkOSCodesAreAClosedSet(t *testing.T) {
 		if got := only[CallbackInfo](t, rec).WorkOSCode; got != tc.want {
 			t.Errorf("error=%s in a flow this browser started: WorkOSCode %q, want %q", tc.sent, got, tc.want)
 		}
+	}
+}
+
+// TestRequestIDHeaderNotTrustedByDefault sends an X-Request-ID of the
+// client's choosing: without Config.RequestID, the audit trail gives the
+// request an id of its own, so that a client cannot make its records look
+// like another request's. Before, any well-formed header was taken.
+func TestRequestIDHeaderNotTrustedByDefault(t *testing.T) {
+	f := newFlow(t, nil)
+	cb := f.authorize(f.startLogin("connection=" + workostest.AcmeConnectionID))
+	f.get(cb.String(), "X-Request-ID", "req-chosen-by-client")
+	logs := f.logs.String()
+	if !strings.Contains(logs, "event=sign_in") || strings.Contains(logs, "req-chosen-by-client") {
+		t.Errorf("the client's X-Request-ID reached the audit trail:\n%s", logs)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"log"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/ssogate/ssogate"
 )
@@ -35,5 +36,8 @@ func main() {
 		p, _ := ssogate.ProfileFromContext(r.Context())
 		fmt.Fprintf(w, "Hello %s of %s", p.Email, p.OrganizationID)
 	})))
-	log.Fatal(http.ListenAndServe("localhost:8080", mux))
+	// Timeouts, so that slow clients cannot hold connections open.
+	srv := &http.Server{Addr: "localhost:8080", Handler: mux,
+		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	log.Fatal(srv.ListenAndServe())
 }

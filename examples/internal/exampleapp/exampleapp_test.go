@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -213,5 +214,15 @@ func TestServerTimeouts(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the slow body still holds the handler after 10 s")
+	}
+}
+
+// TestPagesRefuseFraming checks that the example's own pages tell browsers
+// that no other site may frame them.
+func TestPagesRefuseFraming(t *testing.T) {
+	rec := httptest.NewRecorder()
+	Home(true)(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	if csp := rec.Header().Get("Content-Security-Policy"); csp != "frame-ancestors 'none'" || rec.Header().Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("the home page's headers: %v", rec.Header())
 	}
 }

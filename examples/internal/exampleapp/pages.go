@@ -59,8 +59,13 @@ func Ready(gate *ssogate.Middleware) http.HandlerFunc {
 	}
 }
 
+// render writes one of the example's pages, which no other site may frame
+// (a signed-in page under another site's clicks) or have sniffed.
 func render(w http.ResponseWriter, t *template.Template, data any) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", "frame-ancestors 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
 	if err := t.Execute(w, data); err != nil {
 		slog.Error("render", "err", err)
 	}

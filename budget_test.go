@@ -140,21 +140,27 @@ func TestIdPInitiatedFloodHeldBack(t *testing.T) {
 func TestOneClientCannotDrainLookups(t *testing.T) {
 	f := newFlow(t, nil)
 	attacker := f.browserFrom("127.0.0.2")
-	statuses := attack(8, 300, func(i int) int {
-		res, err := attacker.c.Get(fmt.Sprintf("%s/login?domain=made-up-%d.example", f.app.URL, i))
-		if err != nil {
-			return 0
-		}
-		res.Body.Close()
-		return res.StatusCode
-	})
+	done := make(chan map[int]int)
+	go func() {
+		done <- attack(8, 300, func(i int) int {
+			res, err := attacker.c.Get(fmt.Sprintf("%s/login?domain=made-up-%d.example", f.app.URL, i))
+			if err != nil {
+				return 0
+			}
+			res.Body.Close()
+			return res.StatusCode
+		})
+	}()
+	for range 5 {
+		user := f.browserFrom("127.0.0.3")
+		user.signIn("email="+url.QueryEscape(workostest.AliceEmail), "/")
+		user.wantSignedIn(workostest.AliceEmail)
+	}
+	statuses := <-done
 	t.Logf("the flooder's lookups: %v", statuses)
 	if statuses[http.StatusTooManyRequests] < 250 {
 		t.Errorf("the flooder was answered %v, want it held back (429) after its share", statuses)
 	}
-	user := f.browserFrom("127.0.0.3")
-	user.signIn("email="+url.QueryEscape(workostest.AliceEmail), "/")
-	user.wantSignedIn(workostest.AliceEmail)
 	// A held-back client is asked for its email again, and told why.
 	r := attacker.get("/login?email=pat@made-up-again.example")
 	if r.StatusCode != http.StatusTooManyRequests || !strings.Contains(r.body, `name="email"`) || !strings.Contains(r.body, "Too many sign-in attempts") {

@@ -279,167 +279,19 @@ func New(cfg Config) (*Middleware, error) {
 }
 
 func newMiddleware(cfg Config, now func() time.Time) (*Middleware, error) {
-	redirect, err := url.Parse(cfg.RedirectURI)
-	if cfg.RedirectURI == "" {
-		return nil, &ConfigError{Field: "Config.RedirectURI", Problem: "required"}
+	redirect, err := parseRedirectURI(cfg.RedirectURI)
+	if err != nil {
+		return nil, err
 	}
-	if err != nil || (redirect.Scheme != "https" && redirect.Scheme != "http") || redirect.Host == "" || redirect.Fragment != "" {
-		return nil, &ConfigError{Field: "Config.RedirectURI", Problem: "must be an absolute http or https URL without a fragment"}
-	}
-	callbackPath := redirect.EscapedPath()
-	if callbackPath == "" {
-		callbackPath = "/"
-	}
-
-	if len(cfg.CookieSecrets) == 0 {
-		return nil, &ConfigError{Field: "Config.CookieSecrets", Problem: "at least one secret is required"}
-	}
-	for _, s := range cfg.CookieSecrets {
-		if len(s) < minSecretLen {
-			return nil, &ConfigError{Field: "Config.CookieSecrets", Problem: "every secret must be at least 32 bytes"}
-		}
-	}
-	switch {
-	case cfg.SessionLifetime == 0:
-		cfg.SessionLifetime = DefaultSessionLifetime
-	case cfg.SessionLifetime < time.Minute || cfg.SessionLifetime > MaxSessionLifetime:
-		return nil, &ConfigError{Field: "Config.SessionLifetime", Problem: "must be between 1 minute and 24 hours"}
-	}
-	switch {
-	case cfg.IdleTimeout < 0 || cfg.IdleTimeout > 0 && cfg.IdleTimeout < time.Minute:
-		return nil, &ConfigError{Field: "Config.IdleTimeout", Problem: "must be zero (off) or at least 1 minute"}
-	}
-	if cfg.MaxExchangesPerMinute == 0 {
-		cfg.MaxExchangesPerMinute = DefaultMaxExchangesPerMinute
-	}
-	if cfg.ExchangeTimeout == 0 {
-		cfg.ExchangeTimeout = DefaultExchangeTimeout
-	} else if cfg.ExchangeTimeout < 0 {
-		return nil, &ConfigError{Field: "Config.ExchangeTimeout", Problem: "must not be negative"}
-	}
-
-	paths := []struct {
-		field string
-		p     *string
-		def   string
-	}{
-		{"Config.LoginPath", &cfg.LoginPath, DefaultLoginPath},
-		{"Config.LogoutPath", &cfg.LogoutPath, DefaultLogoutPath},
-		{"Config.AfterLoginPath", &cfg.AfterLoginPath, DefaultAfterLoginPath},
-		{"Config.AfterLogoutPath", &cfg.AfterLogoutPath, DefaultAfterLogoutPath},
-	}
-	for _, p := range paths {
-		if *p.p == "" {
-			*p.p = p.def
-		}
-		if clean, ok := SafeReturnTo(*p.p); !ok || clean != *p.p {
-			return nil, &ConfigError{Field: p.field, Problem: "must be a clean absolute path such as " + p.def}
-		}
-	}
-	if cfg.LoginPath == callbackPath || cfg.LogoutPath == callbackPath || cfg.LoginPath == cfg.LogoutPath {
-		return nil, &ConfigError{Field: "Config.LoginPath", Problem: "login, logout and callback paths must differ"}
-	}
-
-	selectors := 0
-	if cfg.DefaultOrganization != "" {
-		selectors++
-		if !validPrefixedID(cfg.DefaultOrganization, "org_") {
-			return nil, &ConfigError{Field: "Config.DefaultOrganization", Problem: "must be an organization id (org_...)"}
-		}
-	}
-	if cfg.DefaultConnection != "" {
-		selectors++
-		if !validPrefixedID(cfg.DefaultConnection, "conn_") {
-			return nil, &ConfigError{Field: "Config.DefaultConnection", Problem: "must be a connection id (conn_...)"}
-		}
-	}
-	if cfg.DefaultProvider != "" {
-		selectors++
-		if !cfg.DefaultProvider.Valid() {
-			return nil, &ConfigError{Field: "Config.DefaultProvider", Problem: "unknown OAuth provider"}
-		}
-	}
-	if selectors > 1 {
-		return nil, &ConfigError{Field: "Config.DefaultOrganization", Problem: "set at most one of DefaultOrganization, DefaultConnection and DefaultProvider"}
-	}
-	if cfg.IdPInitiated != IdPInitiatedReject && cfg.IdPInitiated != IdPInitiatedRestart {
-		return nil, &ConfigError{Field: "Config.IdPInitiated", Problem: "unknown policy"}
-	}
-
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	if cfg.AuditLog == nil {
-		cfg.AuditLog = cfg.Logger
-	}
-	obs := cfg.Observer
-	if obs == nil {
-		obs = &Observer{}
-	}
-	if cfg.ErrorHandler == nil {
-		cfg.ErrorHandler = defaultErrorHandler
-	}
-	if cfg.Provider == nil {
-		c, err := NewClient(ClientConfig{
-			APIKey:     cfg.APIKey,
-			ClientID:   cfg.ClientID,
-			BaseURL:    cfg.BaseURL,
-			HTTPClient: cfg.HTTPClient,
-			Logger:     cfg.Logger,
-			Observer:   cfg.Observer,
-		})
-		if err != nil {
-			var ce *ConfigError
-			if errors.As(err, &ce) {
-				ce.Field = strings.Replace(ce.Field, "ClientConfig.", "Config.", 1)
-			}
-			return nil, err
-		}
-		cfg.Provider = c
-	}
-	if cfg.Connections == nil {
-		cache, err := NewConnectionCache(cfg.Provider, CacheConfig{Logger: cfg.Logger, Observer: cfg.Observer})
-		if err != nil {
-			return nil, err
-		}
-		cfg.Connections = cache
-	}
-	if cfg.Backplane == nil {
-		cfg.Backplane = NewLocalBackplane()
-	}
-	if cfg.Observer != nil {
-		if c, ok := cfg.Provider.(*Client); ok {
-			c.obs.CompareAndSwap(nil, cfg.Observer)
-		}
-		cfg.Connections.obs.CompareAndSwap(nil, cfg.Observer)
-	}
-
+	callbackPath := cmp.Or(redirect.EscapedPath(), "/")
 	secure := redirect.Scheme == "https" && !cfg.InsecureCookies
-	if cfg.CookieName == "" {
-		cfg.CookieName = "ssogate"
-		if secure && cfg.CookieDomain == "" {
-			cfg.CookieName = "__Host-ssogate"
-		}
+	cfg.setDefaults(secure)
+	if err := cfg.validate(callbackPath, secure); err != nil {
+		return nil, err
 	}
-	if !validCookieName(cfg.CookieName) {
-		return nil, &ConfigError{Field: "Config.CookieName", Problem: "must be a valid cookie name"}
+	if err := cfg.connect(); err != nil {
+		return nil, err
 	}
-	if strings.HasPrefix(cfg.CookieName, "__Host-") && (!secure || cfg.CookieDomain != "") {
-		return nil, &ConfigError{Field: "Config.CookieName", Problem: "a __Host- cookie must be Secure and have no Domain"}
-	}
-	if strings.HasPrefix(cfg.CookieName, "__Secure-") && !secure {
-		return nil, &ConfigError{Field: "Config.CookieName", Problem: "a __Secure- cookie must be Secure"}
-	}
-	// State cookies are __Host- whenever they can be (see stateCookie),
-	// whatever the session cookie is called.
-	statePrefix := strings.TrimPrefix(strings.TrimPrefix(cfg.CookieName, "__Host-"), "__Secure-") + "_state_"
-	switch {
-	case secure && cfg.CookieDomain == "":
-		statePrefix = "__Host-" + statePrefix
-	case secure:
-		statePrefix = "__Secure-" + statePrefix
-	}
-
 	clientID := cfg.ClientID
 	if clientID == "" {
 		if c, ok := cfg.Provider.(interface{ ClientID() string }); ok {
@@ -449,6 +301,8 @@ func newMiddleware(cfg Config, now func() time.Time) (*Middleware, error) {
 	if clientID == "" {
 		return nil, &ConfigError{Field: "Config.ClientID", Problem: "required: cookies are bound to the WorkOS environment it names"}
 	}
+	obs := cmp.Or(cfg.Observer, &Observer{})
+	statePrefix := stateCookiePrefix(cfg.CookieName, cfg.CookieDomain, secure)
 
 	revs := newRevocationSet()
 	sm, err := newSessionManager(sessionConfig{
@@ -498,6 +352,179 @@ func newMiddleware(cfg Config, now func() time.Time) (*Middleware, error) {
 	m.connections.onEvent.Store(&hook)
 	m.unsubscribe = m.backplane.Subscribe(Subscriber{Apply: m.apply, FailClosed: m.failClosed, Known: m.revocations.all, Outage: m.backplaneOutage})
 	return m, nil
+}
+
+// parseRedirectURI checks Config.RedirectURI, whose path is the callback's.
+func parseRedirectURI(raw string) (*url.URL, error) {
+	if raw == "" {
+		return nil, &ConfigError{Field: "Config.RedirectURI", Problem: "required"}
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Fragment != "" {
+		return nil, &ConfigError{Field: "Config.RedirectURI", Problem: "must be an absolute http or https URL without a fragment"}
+	}
+	return u, nil
+}
+
+// setDefaults fills in the zero fields of cfg that have a default (each
+// stated in its field's comment and as a Default constant); secure says
+// whether cookies are Secure. Fields that need a WorkOS client or cache are
+// filled by connect.
+func (cfg *Config) setDefaults(secure bool) {
+	if cfg.SessionLifetime == 0 {
+		cfg.SessionLifetime = DefaultSessionLifetime
+	}
+	if cfg.MaxExchangesPerMinute == 0 {
+		cfg.MaxExchangesPerMinute = DefaultMaxExchangesPerMinute
+	}
+	if cfg.ExchangeTimeout == 0 {
+		cfg.ExchangeTimeout = DefaultExchangeTimeout
+	}
+	cfg.LoginPath = cmp.Or(cfg.LoginPath, DefaultLoginPath)
+	cfg.LogoutPath = cmp.Or(cfg.LogoutPath, DefaultLogoutPath)
+	cfg.AfterLoginPath = cmp.Or(cfg.AfterLoginPath, DefaultAfterLoginPath)
+	cfg.AfterLogoutPath = cmp.Or(cfg.AfterLogoutPath, DefaultAfterLogoutPath)
+	if cfg.CookieName == "" {
+		cfg.CookieName = "ssogate"
+		if secure && cfg.CookieDomain == "" {
+			cfg.CookieName = "__Host-ssogate"
+		}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.AuditLog == nil {
+		cfg.AuditLog = cfg.Logger
+	}
+	if cfg.ErrorHandler == nil {
+		cfg.ErrorHandler = defaultErrorHandler
+	}
+	if cfg.Backplane == nil {
+		cfg.Backplane = NewLocalBackplane()
+	}
+}
+
+// validate checks cfg once its defaults are filled in; callbackPath is
+// the RedirectURI's path. The first invalid field is returned as a
+// [*ConfigError].
+func (cfg *Config) validate(callbackPath string, secure bool) error {
+	if len(cfg.CookieSecrets) == 0 {
+		return &ConfigError{Field: "Config.CookieSecrets", Problem: "at least one secret is required"}
+	}
+	for _, s := range cfg.CookieSecrets {
+		if len(s) < minSecretLen {
+			return &ConfigError{Field: "Config.CookieSecrets", Problem: "every secret must be at least 32 bytes"}
+		}
+	}
+	switch {
+	case cfg.SessionLifetime < time.Minute || cfg.SessionLifetime > MaxSessionLifetime:
+		return &ConfigError{Field: "Config.SessionLifetime", Problem: "must be between 1 minute and 24 hours"}
+	case cfg.IdleTimeout < 0 || cfg.IdleTimeout > 0 && cfg.IdleTimeout < time.Minute:
+		return &ConfigError{Field: "Config.IdleTimeout", Problem: "must be zero (off) or at least 1 minute"}
+	case cfg.ExchangeTimeout < 0:
+		return &ConfigError{Field: "Config.ExchangeTimeout", Problem: "must not be negative"}
+	}
+	paths := []struct {
+		field, path, example string
+	}{
+		{"Config.LoginPath", cfg.LoginPath, DefaultLoginPath},
+		{"Config.LogoutPath", cfg.LogoutPath, DefaultLogoutPath},
+		{"Config.AfterLoginPath", cfg.AfterLoginPath, DefaultAfterLoginPath},
+		{"Config.AfterLogoutPath", cfg.AfterLogoutPath, DefaultAfterLogoutPath},
+	}
+	for _, p := range paths {
+		if clean, ok := SafeReturnTo(p.path); !ok || clean != p.path {
+			return &ConfigError{Field: p.field, Problem: "must be a clean absolute path such as " + p.example}
+		}
+	}
+	if cfg.LoginPath == callbackPath || cfg.LogoutPath == callbackPath || cfg.LoginPath == cfg.LogoutPath {
+		return &ConfigError{Field: "Config.LoginPath", Problem: "login, logout and callback paths must differ"}
+	}
+	selectors := 0
+	if cfg.DefaultOrganization != "" {
+		selectors++
+		if !validPrefixedID(cfg.DefaultOrganization, "org_") {
+			return &ConfigError{Field: "Config.DefaultOrganization", Problem: "must be an organization id (org_...)"}
+		}
+	}
+	if cfg.DefaultConnection != "" {
+		selectors++
+		if !validPrefixedID(cfg.DefaultConnection, "conn_") {
+			return &ConfigError{Field: "Config.DefaultConnection", Problem: "must be a connection id (conn_...)"}
+		}
+	}
+	if cfg.DefaultProvider != "" {
+		selectors++
+		if !cfg.DefaultProvider.Valid() {
+			return &ConfigError{Field: "Config.DefaultProvider", Problem: "unknown OAuth provider"}
+		}
+	}
+	if selectors > 1 {
+		return &ConfigError{Field: "Config.DefaultOrganization", Problem: "set at most one of DefaultOrganization, DefaultConnection and DefaultProvider"}
+	}
+	if cfg.IdPInitiated != IdPInitiatedReject && cfg.IdPInitiated != IdPInitiatedRestart {
+		return &ConfigError{Field: "Config.IdPInitiated", Problem: "unknown policy"}
+	}
+	switch {
+	case !validCookieName(cfg.CookieName):
+		return &ConfigError{Field: "Config.CookieName", Problem: "must be a valid cookie name"}
+	case strings.HasPrefix(cfg.CookieName, "__Host-") && (!secure || cfg.CookieDomain != ""):
+		return &ConfigError{Field: "Config.CookieName", Problem: "a __Host- cookie must be Secure and have no Domain"}
+	case strings.HasPrefix(cfg.CookieName, "__Secure-") && !secure:
+		return &ConfigError{Field: "Config.CookieName", Problem: "a __Secure- cookie must be Secure"}
+	}
+	return nil
+}
+
+// connect fills in the WorkOS client and the connection cache, unless cfg
+// has its own, and hands the observer to those it made or was given.
+func (cfg *Config) connect() error {
+	if cfg.Provider == nil {
+		c, err := NewClient(ClientConfig{
+			APIKey:     cfg.APIKey,
+			ClientID:   cfg.ClientID,
+			BaseURL:    cfg.BaseURL,
+			HTTPClient: cfg.HTTPClient,
+			Logger:     cfg.Logger,
+			Observer:   cfg.Observer,
+		})
+		if err != nil {
+			var ce *ConfigError
+			if errors.As(err, &ce) {
+				ce.Field = strings.Replace(ce.Field, "ClientConfig.", "Config.", 1)
+			}
+			return err
+		}
+		cfg.Provider = c
+	}
+	if cfg.Connections == nil {
+		cache, err := NewConnectionCache(cfg.Provider, CacheConfig{Logger: cfg.Logger, Observer: cfg.Observer})
+		if err != nil {
+			return err
+		}
+		cfg.Connections = cache
+	}
+	if cfg.Observer != nil {
+		if c, ok := cfg.Provider.(*Client); ok {
+			c.obs.CompareAndSwap(nil, cfg.Observer)
+		}
+		cfg.Connections.obs.CompareAndSwap(nil, cfg.Observer)
+	}
+	return nil
+}
+
+// stateCookiePrefix names the login state cookies after the session
+// cookie: __Host- whenever they can be (see stateCookie), whatever the
+// session cookie is called.
+func stateCookiePrefix(cookieName, domain string, secure bool) string {
+	prefix := strings.TrimPrefix(strings.TrimPrefix(cookieName, "__Host-"), "__Secure-") + "_state_"
+	switch {
+	case secure && domain == "":
+		return "__Host-" + prefix
+	case secure:
+		return "__Secure-" + prefix
+	}
+	return prefix
 }
 
 // validCookieName reports whether name is an RFC 6265 token.

@@ -235,13 +235,6 @@ func TestNewStateSlots(t *testing.T) {
 	}
 }
 
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 func TestSaveStateSameFlowAgain(t *testing.T) {
 	clock := newTestClock()
 	m := newTestManager(t, testConfig(clock))

@@ -648,12 +648,23 @@ func (c *Client) AuthorizeLogout(ctx context.Context, profileID string) (*Logout
 }
 
 // AllConnections walks every page of a connection listing, starting at
-// opts.After (opts.Before is ignored), following each page's ListMetadata.After until it is empty.
-// The first error is yielded once, with a zero Connection, and ends the
-// walk; so does a consumer that stops ranging.
+// opts.After and following each page's ListMetadata.After until it is
+// empty (opts.Before is ignored). With [OrderNormal], which WorkOS's spec
+// lists newest first but pages the other way (before fetches older
+// records, after newer ones), it starts at opts.Before and follows
+// ListMetadata.Before instead (opts.After is ignored), so that it too
+// walks from the newest to the oldest. The first error is yielded once,
+// with a zero Connection, and ends the walk; so does a consumer that stops
+// ranging.
 func AllConnections(ctx context.Context, p Provider, opts ListConnectionsOptions) iter.Seq2[Connection, error] {
 	return func(yield func(Connection, error) bool) {
-		opts.Before = ""
+		normal := opts.Order == OrderNormal
+		cursor := &opts.After
+		if normal {
+			opts.After, cursor = "", &opts.Before
+		} else {
+			opts.Before = ""
+		}
 		for {
 			page, err := p.ListConnections(ctx, opts)
 			if err != nil {
@@ -666,15 +677,18 @@ func AllConnections(ctx context.Context, p Provider, opts ListConnectionsOptions
 				}
 			}
 			next := page.ListMetadata.After
+			if normal {
+				next = page.ListMetadata.Before
+			}
 			if next == "" {
 				return
 			}
-			if next == opts.After {
+			if next == *cursor {
 				// A cursor that does not move would loop for ever.
 				yield(Connection{}, errors.New("ssogate: connection list cursor did not advance"))
 				return
 			}
-			opts.After = next
+			*cursor = next
 		}
 	}
 }

@@ -3,6 +3,7 @@ package ssogate
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -1208,7 +1209,7 @@ func TestEmulatorLogout(t *testing.T) {
 		t.Errorf("logout URL %q: got token %q, want %q", la.LogoutURL, u.Query().Get("token"), la.LogoutToken)
 	}
 
-	for i, want := range []int{http.StatusFound, http.StatusBadRequest} {
+	for i, want := range []int{http.StatusFound, http.StatusNotFound} { // spent: the spec's 404
 		resp, err := browser(srv).Get(la.LogoutURL)
 		if err != nil {
 			t.Fatalf("GET logout URL: %v", err)
@@ -1439,5 +1440,46 @@ func TestEmulatorAllConnectionsWhileDeleting(t *testing.T) {
 	want := []string{workostest.AcmeConnectionID, workostest.GlobexConnectionID, workostest.InitechConnectionID}
 	if !slices.Equal(got, want) {
 		t.Errorf("ids: got %q, want %q", got, want)
+	}
+}
+
+// TestAllConnectionsEveryOrder walks the emulator's connections in each
+// order WorkOS takes, five a page: each connection once, newest first but
+// for asc. With normal, WorkOS's spec pages with before (older records),
+// which AllConnections follows.
+func TestAllConnectionsEveryOrder(t *testing.T) {
+	idp := workostest.NewServer()
+	t.Cleanup(idp.Close)
+	start := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 23 {
+		if err := idp.AddConnection(workostest.Connection{ID: fmt.Sprintf("conn_page%02d", i), Type: "GenericSAML", CreatedAt: start.Add(time.Duration(i) * time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := NewClient(ClientConfig{APIKey: idp.APIKey, ClientID: idp.ClientID, BaseURL: idp.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, order := range []Order{"", OrderDesc, OrderAsc, OrderNormal} {
+		var ids []string
+		for conn, err := range AllConnections(context.Background(), c, ListConnectionsOptions{Limit: 5, Order: order}) {
+			if err != nil {
+				t.Fatalf("order %q: %v", order, err)
+			}
+			if strings.HasPrefix(conn.ID, "conn_page") {
+				ids = append(ids, conn.ID)
+			}
+		}
+		want := fmt.Sprintf("conn_page%02d", 22)
+		if order == OrderAsc {
+			want = "conn_page00"
+		}
+		seen := map[string]bool{}
+		for _, id := range ids {
+			seen[id] = true
+		}
+		if len(ids) != 23 || len(seen) != 23 || ids[0] != want {
+			t.Errorf("order %q: got %d ids (%d distinct), first %v, want 23 starting at %s", order, len(ids), len(seen), ids[:min(len(ids), 1)], want)
+		}
 	}
 }

@@ -125,8 +125,11 @@ func (s *Server) checkRedirectURI(uri string) string {
 // resolveConnectionLocked finds the connection the selector names.
 func (s *Server) resolveConnectionLocked(q url.Values) (*connection, *authorizeError) {
 	connID, orgID, provider := q.Get("connection"), q.Get("organization"), q.Get("provider")
+	// domain is deprecated, but WorkOS still takes it: it selects the
+	// connection that claims the domain.
+	domain := strings.ToLower(q.Get("domain"))
 	n := 0
-	for _, v := range []string{connID, orgID, provider} {
+	for _, v := range []string{connID, orgID, provider, domain} {
 		if v != "" {
 			n++
 		}
@@ -139,7 +142,7 @@ func (s *Server) resolveConnectionLocked(q url.Values) (*connection, *authorizeE
 		}
 		return nil, &authorizeError{"invalid_connection_selector", desc}
 	case n > 1:
-		return nil, &authorizeError{"ambiguous_connection_selector", "Only one of connection, organization and provider may be sent."}
+		return nil, &authorizeError{"ambiguous_connection_selector", "Only one of connection, organization, provider and domain may be sent."}
 	case connID != "":
 		c := s.conns[connID]
 		if c == nil {
@@ -149,6 +152,15 @@ func (s *Server) resolveConnectionLocked(q url.Values) (*connection, *authorizeE
 			return nil, &authorizeError{"connection_unlinked", "The connection '" + connID + "' is not active."}
 		}
 		return c, nil
+	case domain != "":
+		active := s.activeConnectionsLocked(func(c *connection) bool { return slices.Contains(c.Domains, domain) })
+		switch len(active) {
+		case 0:
+			return nil, &authorizeError{"connection_invalid", "There is no active connection for the domain '" + domain + "'."}
+		case 1:
+			return active[0], nil
+		}
+		return nil, &authorizeError{"ambiguous_connection_selector", "Several active connections claim the domain '" + domain + "'; select one with connection."}
 	case orgID != "":
 		if s.orgs[orgID] == nil {
 			return nil, &authorizeError{"organization_invalid", "There is no organization with id '" + orgID + "'."}

@@ -89,6 +89,8 @@ func TestAuthorizeSelectorErrors(t *testing.T) {
 		{"unknown provider", []string{"provider", "MySpaceOAuth"}, "invalid_connection_selector"},
 		{"provider without connection", []string{"provider", "AppleOAuth"}, "connection_invalid"},
 		{"provider with two connections", []string{"provider", "GitHubOAuth"}, "connection_strategy_invalid"},
+		{"domain and connection", []string{"domain", "acme.com", "connection", AcmeConnectionID}, "ambiguous_connection_selector"},
+		{"domain nobody claims", []string{"domain", "nowhere.example"}, "connection_invalid"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -288,4 +290,18 @@ func TestAutoSignIn(t *testing.T) {
 	// "" shows the page again.
 	s.SetAutoSignIn("")
 	signInPageBody(t, s, "connection", AcmeConnectionID)
+}
+
+// TestAuthorizeDomainSelector uses the deprecated domain selector, which
+// WorkOS still takes: it signs in through the connection of the domain.
+func TestAuthorizeDomainSelector(t *testing.T) {
+	s := newTestServer(t)
+	code := login(t, s, HankEmail, "domain", "Globex.com")
+	f := tokenRequestForm(s, code, "")
+	r := postToken(t, s, f, false)
+	var tok struct{ Profile struct{ ConnectionID string `json:"connection_id"` } }
+	decode(t, r.body, &tok)
+	if r.status != http.StatusOK || tok.Profile.ConnectionID != GlobexConnectionID {
+		t.Errorf("domain=Globex.com: got %d %s, want a profile of %s", r.status, r.body, GlobexConnectionID)
+	}
 }

@@ -2,7 +2,6 @@ package workostest
 
 import (
 	"cmp"
-	"encoding/base64"
 	"net/http"
 	"slices"
 	"strconv"
@@ -89,6 +88,32 @@ func connectionWithDomainsOf(c *connection) connectionWithDomainsJSON {
 	return out
 }
 
+// listConnectionTypes are the values GET /connections takes as its
+// connection_type filter, as WorkOS's OpenAPI spec lists them (GitHub is
+// GithubOAuth there); any other is refused with 422.
+var listConnectionTypes = []string{
+	"ADFSSAML", "AdpOidc", "AppleOAuth", "Auth0SAML", "AzureSAML", "BitbucketOAuth", "CasSAML",
+	"CloudflareSAML", "ClassLinkSAML", "CleverOIDC", "CyberArkSAML", "DiscordOAuth", "DuoSAML",
+	"EntraIdOIDC", "GenericOIDC", "GenericSAML", "GithubOAuth", "GitLabOAuth", "GoogleOAuth",
+	"GoogleOIDC", "GoogleSAML", "GrokOAuth", "XOAuth", "IntuitOAuth", "JumpCloudSAML", "KeycloakSAML",
+	"LastPassSAML", "LinkedInOAuth", "LoginGovOidc", "MagicLink", "MicrosoftOAuth", "MiniOrangeSAML",
+	"NetIqSAML", "OktaOIDC", "OktaSAML", "OneLoginSAML", "OracleSAML", "PingFederateSAML",
+	"PingOneSAML", "RipplingSAML", "SalesforceSAML", "ShibbolethGenericSAML", "ShibbolethSAML",
+	"SimpleSamlPhpSAML", "SalesforceOAuth", "SlackOAuth", "VercelMarketplaceOAuth", "VercelOAuth",
+	"VMwareSAML", "XeroOAuth",
+}
+
+// connectionEventJSON is a connection as connection.activated and
+// connection.deactivated carry it: with its domains and external_key.
+type connectionEventJSON struct {
+	connectionWithDomainsJSON
+	ExternalKey string `json:"external_key"`
+}
+
+func connectionEventOf(c *connection) connectionEventJSON {
+	return connectionEventJSON{connectionWithDomainsOf(c), stableID("external_key", c.ID)}
+}
+
 func notFound(w http.ResponseWriter, what, id string) {
 	writeJSON(w, http.StatusNotFound, map[string]string{
 		"message": what + " not found: '" + id + "'.",
@@ -140,28 +165,6 @@ type cursor struct {
 	id        string
 }
 
-func encodeCursor(c *connection) string {
-	raw := strconv.FormatInt(c.CreatedAt.UnixNano(), 10) + ":" + c.ID
-	return "cur_" + base64.RawURLEncoding.EncodeToString([]byte(raw))
-}
-
-func decodeCursor(s string) (cursor, bool) {
-	rest, ok := strings.CutPrefix(s, "cur_")
-	if !ok {
-		return cursor{}, false
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(rest)
-	if err != nil {
-		return cursor{}, false
-	}
-	ns, id, ok := strings.Cut(string(raw), ":")
-	n, err := strconv.ParseInt(ns, 10, 64)
-	if !ok || err != nil || id == "" {
-		return cursor{}, false
-	}
-	return cursor{createdAt: time.Unix(0, n), id: id}, true
-}
-
 func compareKey(a cursor, b cursor) int {
 	return cmp.Or(a.createdAt.Compare(b.createdAt), strings.Compare(a.id, b.id))
 }
@@ -193,27 +196,18 @@ func (s *Server) listConnections(w http.ResponseWriter, r *http.Request) {
 		errs = append(errs, fieldErrorJSON{Field: "order", Code: "order must be one of normal, desc, asc"})
 	}
 	connType := q.Get("connection_type")
-	switch connType {
-	case "GithubOAuth":
+	switch {
+	case connType == "GithubOAuth":
 		// The list filter spells GitHub differently from the connection
 		// objects themselves.
 		connType = "GitHubOAuth"
-	case "GitHubOAuth":
+	case connType == "GitHubOAuth":
 		errs = append(errs, fieldErrorJSON{Field: "connection_type", Code: "connection_type must be GithubOAuth for GitHub"})
+	case connType != "" && !slices.Contains(listConnectionTypes, connType):
+		errs = append(errs, fieldErrorJSON{Field: "connection_type", Code: "connection_type must be one of the connection types"})
 	}
-	var before, after cursor
-	var hasBefore, hasAfter bool
-	if v := q.Get("before"); v != "" {
-		if before, hasBefore = decodeCursor(v); !hasBefore {
-			errs = append(errs, fieldErrorJSON{Field: "before", Code: "before is not a valid cursor"})
-		}
-	}
-	if v := q.Get("after"); v != "" {
-		if after, hasAfter = decodeCursor(v); !hasAfter {
-			errs = append(errs, fieldErrorJSON{Field: "after", Code: "after is not a valid cursor"})
-		}
-	}
-	if hasBefore && hasAfter {
+	// Cursors are object ids: the id of the item a page starts or ends at.
+	if q.Get("before") != "" && q.Get("after") != "" {
 		errs = append(errs, fieldErrorJSON{Field: "before", Code: "before and after cannot both be set"})
 	}
 	if len(errs) > 0 {
@@ -239,28 +233,54 @@ func (s *Server) listConnections(w http.ResponseWriter, r *http.Request) {
 		all = append(all, c)
 	}
 	key := func(c *connection) cursor { return cursor{c.CreatedAt, c.ID} }
+	// desc and normal list the newest first, asc the oldest. With desc and
+	// asc, after= pages on in the list's order and before= back; with
+	// normal, before= fetches older records and after= newer ones, so its
+	// cursors run against the list's order.
 	sign := 1
-	if order == "desc" {
+	if order == "desc" || order == "normal" {
 		sign = -1
 	}
 	slices.SortFunc(all, func(a, b *connection) int { return sign * compareKey(key(a), key(b)) })
+	onField, backField := "after", "before"
+	if order == "normal" {
+		onField, backField = "before", "after"
+	}
+	onID, backID := q.Get(onField), q.Get(backField)
+	resolve := func(field, id string) (cursor, bool) {
+		if c := s.conns[id]; c != nil {
+			return key(c), true
+		}
+		if created, ok := s.gone[id]; ok {
+			return cursor{created, id}, true
+		}
+		validationFailed(w, []fieldErrorJSON{{Field: field, Code: field + " must be the id of an object in the list"}})
+		return cursor{}, false
+	}
 
 	// [lo, hi) is the page within all.
 	var lo, hi int
 	switch {
-	case hasAfter:
+	case onID != "":
+		on, ok := resolve(onField, onID)
+		if !ok {
+			return
+		}
 		lo = len(all)
 		for i, c := range all {
-			if sign*compareKey(key(c), after) > 0 {
+			if sign*compareKey(key(c), on) > 0 {
 				lo = i
 				break
 			}
 		}
 		hi = min(lo+limit, len(all))
-	case hasBefore:
-		hi = 0
+	case backID != "":
+		back, ok := resolve(backField, backID)
+		if !ok {
+			return
+		}
 		for i, c := range all {
-			if sign*compareKey(key(c), before) < 0 {
+			if sign*compareKey(key(c), back) < 0 {
 				hi = i + 1
 			}
 		}
@@ -273,13 +293,17 @@ func (s *Server) listConnections(w http.ResponseWriter, r *http.Request) {
 	for _, c := range all[lo:hi] {
 		out.Data = append(out.Data, connectionWithDomainsOf(c))
 	}
+	// The ids to page back from (the first item) and on from (the last).
+	var back, on *string
 	if lo > 0 && lo < hi {
-		b := encodeCursor(all[lo])
-		out.ListMetadata.Before = &b
+		back = &all[lo].ID
 	}
 	if hi < len(all) && lo < hi {
-		a := encodeCursor(all[hi-1])
-		out.ListMetadata.After = &a
+		on = &all[hi-1].ID
+	}
+	out.ListMetadata.Before, out.ListMetadata.After = back, on
+	if order == "normal" {
+		out.ListMetadata.Before, out.ListMetadata.After = on, back
 	}
 	writeJSON(w, http.StatusOK, out)
 }

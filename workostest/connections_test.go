@@ -116,7 +116,8 @@ func TestListConnectionsFilters(t *testing.T) {
 	}{
 		{"all, newest first", nil, []string{"conn_gh", InitechConnectionID, GoogleConnectionID, GlobexConnectionID, AcmeConnectionID}},
 		{"asc", url.Values{"order": {"asc"}}, []string{AcmeConnectionID, GlobexConnectionID, GoogleConnectionID, InitechConnectionID, "conn_gh"}},
-		{"normal", url.Values{"order": {"normal"}}, []string{AcmeConnectionID, GlobexConnectionID, GoogleConnectionID, InitechConnectionID, "conn_gh"}},
+		// WorkOS's spec: normal is descending too.
+		{"normal", url.Values{"order": {"normal"}}, []string{"conn_gh", InitechConnectionID, GoogleConnectionID, GlobexConnectionID, AcmeConnectionID}},
 		{"type", url.Values{"connection_type": {"OktaSAML"}}, []string{AcmeConnectionID}},
 		{"github wire spelling", url.Values{"connection_type": {"GithubOAuth"}}, []string{"conn_gh"}},
 		{"domain", url.Values{"domain": {"Globex.com"}}, []string{GlobexConnectionID}},
@@ -152,8 +153,10 @@ func TestListConnectionsValidation(t *testing.T) {
 		{"limit too big", "limit=101", "limit"},
 		{"limit not a number", "limit=ten", "limit"},
 		{"bad order", "order=random", "order"},
-		{"bad cursor", "after=conn_acme_okta", "after"},
+		{"a cursor that is no object's id", "after=conn_never_was", "after"},
+		{"a before that is no object's id", "before=cur_opaque", "before"},
 		{"github spelled as in objects", "connection_type=GitHubOAuth", "connection_type"},
+		{"a connection type outside the spec's list", "connection_type=MySpaceSAML", "connection_type"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

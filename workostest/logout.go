@@ -22,7 +22,9 @@ type logoutResponseJSON struct {
 func (s *Server) logoutAuthorize(w http.ResponseWriter, r *http.Request) {
 	var req logoutRequestJSON
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.ProfileID == "" {
-		validationFailed(w, []fieldErrorJSON{{Field: "profile_id", Code: "profile_id must be a string"}})
+		// The spec's 400, the OAuth shape: there is no connection to log
+		// out of without a profile.
+		oauthError(w, http.StatusBadRequest, "connection_invalid", "A profile_id is required.")
 		return
 	}
 	s.mu.Lock()
@@ -62,7 +64,8 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	delete(s.logouts, tok)
 	s.mu.Unlock()
 	if !ok {
-		badRequest(w, r, "invalid_request", "The logout token is missing, unknown or was already used.")
+		// As the spec answers: 404 with a message.
+		writeJSON(w, http.StatusNotFound, map[string]string{"message": "The logout token is missing, unknown or was already used."})
 		return
 	}
 	if s.logoutRedirect != "" {

@@ -18,7 +18,7 @@ func TestLogoutAuthorize(t *testing.T) {
 		{"saml user", `{"profile_id":"` + ProfileID(AcmeConnectionID, AliceEmail) + `"}`, 400, "connection_invalid"},
 		{"oauth user", `{"profile_id":"` + ProfileID(GoogleConnectionID, CarolEmail) + `"}`, 400, "connection_invalid"},
 		{"unknown profile", `{"profile_id":"prof_nope"}`, 404, ""},
-		{"no profile", `{}`, 422, ""},
+		{"no profile", `{}`, 400, "connection_invalid"}, // the spec's 400, not a 422
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -44,8 +44,11 @@ func TestLogoutAuthorize(t *testing.T) {
 			if page.status != 200 || !strings.Contains(page.body, "signed out") {
 				t.Errorf("got %d %s, want the signed-out page", page.status, page.body)
 			}
-			if again := get(t, s, out.LogoutURL); again.status != 400 {
-				t.Errorf("reused token: got status %d, want 400", again.status)
+			// A spent, unknown or missing token: the spec's 404 and message.
+			for _, u := range []string{out.LogoutURL, s.URL + "/sso/logout?token=nope", s.URL + "/sso/logout"} {
+				if again := get(t, s, u); again.status != 404 || !strings.Contains(again.body, `"message"`) {
+					t.Errorf("%s: got %d %s, want 404 with a message", u, again.status, again.body)
+				}
 			}
 		})
 	}

@@ -322,9 +322,9 @@ func (s *Server) SetConnectionState(id, state string) error {
 	c.UpdatedAt = s.nowLocked()
 	switch {
 	case state == "active":
-		s.emitLocked("connection.activated", connectionWithDomainsOf(c))
+		s.emitLocked("connection.activated", connectionEventOf(c))
 	case old == "active":
-		s.emitLocked("connection.deactivated", connectionWithDomainsOf(c))
+		s.emitLocked("connection.deactivated", connectionEventOf(c))
 	}
 	return nil
 }
@@ -346,6 +346,11 @@ func (s *Server) deleteConnectionLocked(id string) bool {
 		return false
 	}
 	delete(s.conns, id)
+	// Its id stays a valid cursor, as on WorkOS, whose ids sort by time.
+	if s.gone == nil {
+		s.gone = map[string]time.Time{}
+	}
+	s.gone[id] = c.CreatedAt
 	s.connOrder = slices.DeleteFunc(s.connOrder, func(x string) bool { return x == id })
 	s.users = slices.DeleteFunc(s.users, func(u User) bool { return u.ConnectionID == id })
 	c.UpdatedAt = s.nowLocked()

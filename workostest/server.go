@@ -73,6 +73,7 @@ type Server struct {
 	autoSignIn string
 	orgs       map[string]*Organization
 	conns      map[string]*connection
+	gone       map[string]time.Time // deleted connections' creation times, for cursors
 	connOrder  []string
 	users      []User
 	pending    map[string]*pendingAuth

@@ -91,8 +91,8 @@ func TestBodyCap(t *testing.T) {
 	s := newTestServer(t)
 	big := strings.Repeat("a", maxBodyBytes+1)
 	r := postToken(t, s, map[string][]string{"code": {big}}, false)
-	if r.status != http.StatusBadRequest {
-		t.Errorf("got status %d, want 400", r.status)
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(string(r.body), `"message"`) {
+		t.Errorf("got status %d %s, want 422 with a message, as the spec answers a body it cannot read", r.status, r.body)
 	}
 }
 

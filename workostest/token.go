@@ -97,12 +97,14 @@ const invalidGrantDesc = "The code has expired or has already been used."
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	req, ok := readTokenRequest(r)
 	if !ok {
-		oauthError(w, http.StatusBadRequest, "invalid_request", "The request body could not be read.")
+		// The spec's answer to a body it cannot validate.
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"message": "The request body could not be read."})
 		return
 	}
 	if req.ClientID != s.clientID ||
 		subtle.ConstantTimeCompare([]byte(req.ClientSecret), []byte(s.apiKey)) != 1 {
-		oauthError(w, http.StatusUnauthorized, "invalid_client", "Invalid client ID or client secret.")
+		// 400, as the spec says; it documents no 401 here.
+		oauthError(w, http.StatusBadRequest, "invalid_client", "Invalid client ID or client secret.")
 		return
 	}
 	if req.GrantType != "authorization_code" {

@@ -166,6 +166,9 @@ func TestTokenProfileNulls(t *testing.T) {
 	}
 }
 
+// TestTokenErrors checks the exchange's errors as WorkOS's OpenAPI spec
+// gives them: 400 with one of its four codes (a wrong client ID or secret
+// is 400 invalid_client: the spec documents no 401 there).
 func TestTokenErrors(t *testing.T) {
 	s := newTestServer(t)
 	tests := []struct {
@@ -175,10 +178,10 @@ func TestTokenErrors(t *testing.T) {
 		wantStatus int
 		wantError  string
 	}{
-		{"wrong secret", func(f url.Values) { f.Set("client_secret", "sk_wrong") }, false, 401, "invalid_client"},
-		{"wrong secret json", func(f url.Values) { f.Set("client_secret", "sk_wrong") }, true, 401, "invalid_client"},
-		{"wrong client", func(f url.Values) { f.Set("client_id", "client_other") }, false, 401, "invalid_client"},
-		{"no secret", func(f url.Values) { f.Del("client_secret") }, false, 401, "invalid_client"},
+		{"wrong secret", func(f url.Values) { f.Set("client_secret", "sk_wrong") }, false, 400, "invalid_client"},
+		{"wrong secret json", func(f url.Values) { f.Set("client_secret", "sk_wrong") }, true, 400, "invalid_client"},
+		{"wrong client", func(f url.Values) { f.Set("client_id", "client_other") }, false, 400, "invalid_client"},
+		{"no secret", func(f url.Values) { f.Del("client_secret") }, false, 400, "invalid_client"},
 		{"refresh grant", func(f url.Values) { f.Set("grant_type", "refresh_token") }, false, 400, "unsupported_grant_type"},
 		{"unknown code", func(f url.Values) { f.Set("code", "nope") }, false, 400, "invalid_grant"},
 		{"no code", func(f url.Values) { f.Del("code") }, true, 400, "invalid_grant"},

@@ -299,7 +299,11 @@ func TestAuthorizeDomainSelector(t *testing.T) {
 	code := login(t, s, HankEmail, "domain", "Globex.com")
 	f := tokenRequestForm(s, code, "")
 	r := postToken(t, s, f, false)
-	var tok struct{ Profile struct{ ConnectionID string `json:"connection_id"` } }
+	var tok struct {
+		Profile struct {
+			ConnectionID string `json:"connection_id"`
+		}
+	}
 	decode(t, r.body, &tok)
 	if r.status != http.StatusOK || tok.Profile.ConnectionID != GlobexConnectionID {
 		t.Errorf("domain=Globex.com: got %d %s, want a profile of %s", r.status, r.body, GlobexConnectionID)

@@ -309,6 +309,14 @@ type ClientConfig struct {
 
 // Client is a [Provider] that talks to the WorkOS API over HTTP. It is safe
 // for concurrent use. Create one with [NewClient].
+//
+// Where WorkOS's answers may differ from its OpenAPI spec, the client
+// takes both: a refused client ID or API key at POST /sso/token is
+// [ErrInvalidClient] by its error code, whether WorkOS answers 400 (the
+// spec) or 401; an API route refusing the key is [ErrUnauthorized] (401,
+// which the spec does not list but WorkOS and its SDKs use). List cursors
+// are object ids, and [AllConnections] pages with before under
+// [OrderNormal], as the spec's semantics of that order say.
 type Client struct {
 	apiKey   string
 	clientID string

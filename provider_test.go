@@ -682,6 +682,8 @@ func TestAPIErrorShapes(t *testing.T) {
 		},
 		{fixture: "oauth_invalid_grant.json", status: 400, sentinels: []error{ErrInvalidGrant, ErrBadRequest}, wantCode: "invalid_grant", wantMsg: "The code has expired or has already been used."},
 		{fixture: "oauth_invalid_client.json", status: 401, sentinels: []error{ErrInvalidClient, ErrUnauthorized}, wantCode: "invalid_client", wantMsg: "Invalid client secret."},
+		// The spec's status for it; the 401 above is what WorkOS has answered.
+		{fixture: "oauth_invalid_client.json", status: 400, sentinels: []error{ErrInvalidClient, ErrBadRequest}, wantCode: "invalid_client", wantMsg: "Invalid client secret."},
 		{fixture: "connection_invalid.json", status: 400, sentinels: []error{ErrConnectionInvalid, ErrBadRequest}, wantCode: "connection_invalid", wantMsg: "Logout is not supported for this connection."},
 		{fixture: "unauthorized.json", status: 401, sentinels: []error{ErrUnauthorized}, wantCode: "Unauthorized"},
 		{fixture: "bare_string.json", status: 429, header: map[string]string{"Retry-After": "12"}, sentinels: []error{ErrRateLimited}, wantMsg: "Ratelimited", wantRetry: 12 * time.Second},

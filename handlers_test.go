@@ -1113,3 +1113,26 @@ func TestCallbackRefusesUnrevocableIDs(t *testing.T) {
 		})
 	}
 }
+
+// TestCallbackWithAWrongSecret signs in through an emulator that refuses
+// the app's API key at the code exchange, as WorkOS's spec answers it (400
+// invalid_client): the user sees that sign-in is misconfigured here, not
+// that their sign-in expired, and the operator's log says why.
+func TestCallbackWithAWrongSecret(t *testing.T) {
+	f := newFlow(t, nil, func(c *Config) {
+		client, err := NewClient(ClientConfig{APIKey: "sk_test_wrong", ClientID: c.Provider.(*Client).ClientID(), BaseURL: c.Provider.(*Client).baseURL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Provider = client
+	})
+	cb := f.authorize(f.startLogin("connection=" + workostest.AcmeConnectionID))
+	r := f.get(cb.String())
+	if r.StatusCode != http.StatusInternalServerError || !strings.Contains(r.body, "misconfigured") {
+		t.Errorf("got %d %.300s, want 500 and the misconfigured page", r.StatusCode, r.body)
+	}
+	if logs := f.logs.String(); !strings.Contains(logs, "invalid_client") {
+		t.Errorf("the log does not say invalid_client:\n%s", logs)
+	}
+	f.wantSignedOut()
+}

@@ -573,11 +573,12 @@ func TestLogout(t *testing.T) {
 		}
 		f.wantSignedOut()
 	})
-	t.Run("cross-site POST refused", func(t *testing.T) {
+	t.Run("cross-site POST gets the confirmation page", func(t *testing.T) {
 		f := newFlow(t, nil)
 		f.signIn("organization=org_acme", "/")
-		if r := post(f, "cross-site"); r.StatusCode != http.StatusForbidden {
-			t.Errorf("got %d, want 403", r.StatusCode)
+		r := post(f, "cross-site")
+		if r.StatusCode != http.StatusOK || !strings.Contains(r.body, `<form method="post" action="/logout">`) || len(r.Cookies()) != 0 {
+			t.Errorf("got %d %v %s, want 200 and the confirmation page, no cookie touched", r.StatusCode, r.Cookies(), r.body)
 		}
 		f.wantSignedIn(workostest.AliceEmail)
 	})

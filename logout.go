@@ -20,15 +20,18 @@ import (
 // Sign-out must not be something another site can do to a user, so Logout
 // acts on a POST that passes cross-origin protection, or on a GET that the
 // browser marks as coming from this site (Sec-Fetch-Site: same-origin), such
-// as a plain link. Any other GET (a cross-site link or image, a prefetch, a
-// browser without Fetch Metadata) gets a page with a sign-out button.
+// as a plain link. Any other request (a cross-site form, link or image, a
+// prefetch, a GET from a browser without Fetch Metadata) gets a page with a
+// sign-out button.
 func (m *Middleware) Logout(w http.ResponseWriter, r *http.Request) {
 	r = m.withRequestID(r)
 	noStore(w)
 	switch r.Method {
 	case http.MethodPost:
-		if err := crossOrigin.Check(r); err != nil {
-			m.fail(w, r, &HTTPError{Status: http.StatusForbidden, Message: "Sign-out must come from this site.", Err: err})
+		if crossOrigin.Check(r) != nil {
+			// Another site's form (a portal's "sign out everywhere", or an
+			// attacker's): the user confirms with a same-origin step.
+			writePage(w, http.StatusOK, logoutPage, struct{ Action, Home string }{m.cfg.LogoutPath, m.cfg.AfterLoginPath})
 			return
 		}
 	case http.MethodGet, http.MethodHead:

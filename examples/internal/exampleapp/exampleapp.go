@@ -199,9 +199,18 @@ type settings struct {
 // client or base URL, redirects to this machine, and keeps Redis here.
 func checkEmulatorEnv(getenv func(string) string) error {
 	const emulated = "WORKOS_API_KEY is empty, so the app would sign anyone in through the built-in WorkOS emulator, but "
-	for _, v := range []string{"WORKOS_CLIENT_ID", "WORKOS_BASE_URL"} {
+	// The variables of a production environment only. WORKOS_COOKIE_PASSWORD
+	// is not one: replicas on the emulator share it to share sessions; nor
+	// is WORKOS_WEBHOOK_SECRET, with which the emulator signs its events.
+	for _, v := range []string{"WORKOS_CLIENT_ID", "WORKOS_BASE_URL", "ADMIN_ORGANIZATION"} {
 		if getenv(v) != "" {
 			return fmt.Errorf(emulated+"%s is set: set WORKOS_API_KEY to this environment's API key (or unset %s to use the emulator)", v, v)
+		}
+	}
+	// On the emulator, the app listens on this machine only.
+	if v := getenv("ADDR"); v != "" {
+		if host, _, err := net.SplitHostPort(v); err != nil || !localHost(host) {
+			return errors.New(emulated + "ADDR listens beyond this machine: set WORKOS_API_KEY to this environment's API key (or a loopback ADDR, such as localhost:8080, to use the emulator)")
 		}
 	}
 	if v := getenv("WORKOS_REDIRECT_URI"); v != "" {

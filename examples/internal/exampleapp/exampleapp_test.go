@@ -72,8 +72,40 @@ func TestReadEnv(t *testing.T) {
 		},
 		{
 			name:    "malformed ADMIN_ORGANIZATION",
-			env:     map[string]string{"WORKOS_COOKIE_PASSWORD": password, "ADMIN_ORGANIZATION": "acme"},
+			env:     map[string]string{"WORKOS_API_KEY": "sk_test_x", "WORKOS_CLIENT_ID": "client_x", "WORKOS_COOKIE_PASSWORD": password, "ADMIN_ORGANIZATION": "acme"},
 			wantErr: "ADMIN_ORGANIZATION must be an organization id",
+		},
+		// Each production variable without WORKOS_API_KEY is refused, as
+		// the README says; WORKOS_COOKIE_PASSWORD alone is not one.
+		{
+			name:    "emulator with ADMIN_ORGANIZATION",
+			env:     map[string]string{"ADMIN_ORGANIZATION": "org_staff"},
+			wantErr: "ADMIN_ORGANIZATION is set: set WORKOS_API_KEY",
+		},
+		{
+			name:         "emulator with a webhook secret, which signs its events",
+			env:          map[string]string{"WORKOS_WEBHOOK_SECRET": "whsec"},
+			wantEmulated: true, wantEphemeral: true, wantRedirect: base + "/callback", wantSecrets: []string{""}, wantWebhook: "whsec",
+		},
+		{
+			name:    "emulator listening on every interface",
+			env:     map[string]string{"ADDR": "0.0.0.0:8080"},
+			wantErr: "ADDR listens beyond this machine",
+		},
+		{
+			name:    "emulator listening on every interface, host left out",
+			env:     map[string]string{"ADDR": ":8080"},
+			wantErr: "ADDR listens beyond this machine",
+		},
+		{
+			name:    "emulator listening on a public address",
+			env:     map[string]string{"ADDR": "203.0.113.7:8080"},
+			wantErr: "ADDR listens beyond this machine",
+		},
+		{
+			name:         "emulator on loopback",
+			env:          map[string]string{"ADDR": "127.0.0.1:0"},
+			wantEmulated: true, wantEphemeral: true, wantRedirect: base + "/callback", wantSecrets: []string{""},
 		},
 		// An empty API key in an otherwise production environment would
 		// start the emulator, which signs anyone in, inside the fleet.

@@ -297,3 +297,38 @@ func TestReplicaReadsTheSetOnce(t *testing.T) {
 		mu.Unlock()
 	}
 }
+
+// captureLogger records what go-redis's process-wide logger is given.
+type captureLogger struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (c *captureLogger) Printf(_ context.Context, format string, args ...any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lines = append(c.lines, fmt.Sprintf(format, args...))
+}
+
+// TestStartPrintsNothingOfGoRedis opens a store and starts a replica on
+// it: go-redis has nothing to say (before, making the follower's client
+// printed "failed to initialize maintnotifications" on every start, which
+// reads like an error).
+func TestStartPrintsNothingOfGoRedis(t *testing.T) {
+	addr := redistest.Shared(t)
+	capture := &captureLogger{}
+	redis.SetLogger(capture)
+	t.Cleanup(func() { redis.SetLogger(quietLogger{}) })
+	store, err := Open("redis://"+addr, Options{KeepRedisLogger: true, Prefix: testPrefix(t), WriteBackGrace: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	watch(store) // a Middleware's Subscribe: the first read, and the follower
+	time.Sleep(100 * time.Millisecond)
+	capture.mu.Lock()
+	defer capture.mu.Unlock()
+	if len(capture.lines) > 0 {
+		t.Errorf("go-redis printed on start:\n%s", strings.Join(capture.lines, "\n"))
+	}
+}

@@ -110,6 +110,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
 	"github.com/ssogate/ssogate"
 )
 
@@ -318,13 +319,18 @@ func New(rdb redis.UniversalClient, opts Options) (*Store, error) {
 		// A connection that broke (Redis restarted) must say so, not be
 		// replaced silently under a read that then waits on a new Redis.
 		o.MaxRetries, o.DialerRetries = -1, 1
-		// A pipelined blocking read waits up to followBlock for its answer.
+		// A blocking read waits up to followBlock for its answer.
 		o.ReadTimeout = followBlock + max(o.ReadTimeout, time.Second)
+		// The copy would register rdb's maintenance-notification handlers
+		// again, which go-redis refuses with a line that reads like an
+		// error; rdb keeps them, and the follower's reads do without.
+		o.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 		reader = redis.NewClient(&o)
 	case *redis.ClusterClient:
 		o := *c.Options()
 		o.MaxRetries, o.DialerRetries = -1, 1
 		o.ReadTimeout = followBlock + max(o.ReadTimeout, time.Second)
+		o.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 		reader = redis.NewClusterClient(&o)
 	}
 	s := &Store{

@@ -3,18 +3,23 @@ package ssogate_test
 import (
 	"context"
 	"expvar"
+	"go/parser"
+	"go/token"
 	"io/fs"
 	"log"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ssogate/ssogate"
+	"github.com/ssogate/ssogate/workostest"
 )
 
 // The snippets of docs/, as they are there: TestDocSnippetsCompile checks
@@ -76,6 +81,49 @@ func offboard(ctx context.Context, gate *ssogate.Middleware, profileID string, s
 	)
 }
 
+// The Go examples of the doc comments, as they are there:
+// TestDocSnippetsCompile checks that each stands in a Go file too.
+var _ = []any{docCommentRoutes, emulatorSignIn}
+
+// chiRouter is what the doc examples use of a chi router (this module
+// does not import chi).
+type chiRouter interface {
+	Use(middlewares ...func(http.Handler) http.Handler)
+	With(middlewares ...func(http.Handler) http.Handler) chiRouter
+	Post(pattern string, h http.HandlerFunc)
+}
+
+func docCommentRoutes(r chiRouter, h http.HandlerFunc, appHandler http.Handler) {
+	const staffOrg = "org_01HSTAFF"
+	gate, err := ssogate.New(ssogate.Config{
+		APIKey:        os.Getenv("WORKOS_API_KEY"),
+		ClientID:      os.Getenv("WORKOS_CLIENT_ID"),
+		RedirectURI:   "https://app.example.com/callback",
+		CookieSecrets: [][]byte{[]byte(os.Getenv("WORKOS_COOKIE_PASSWORD"))},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	gate.Mount(mux) // /login, /callback, /logout
+	mux.Handle("/app/", gate.RequireSSO(appHandler))
+
+	r.Use(gate.RequireSSO, gate.RequireRole(staffOrg, "admin"))
+	mux.Handle("GET /admin/sso", gate.RequireRole(staffOrg, "admin")(gate.HealthHandler()))
+	r.With(gate.RequireRecentLogin(5*time.Minute)).Post("/billing", h)
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := gate.Ready(); err != nil {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+		}
+	})
+}
+
+func emulatorSignIn(t *testing.T, idp *workostest.Server, client *http.Client, app *httptest.Server) {
+	if err := idp.SignIn(client, app.URL+"/login?organization="+workostest.AcmeOrganizationID, workostest.AliceEmail); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestDocSnippetsCompile checks that every Go snippet of README.md and
 // docs/ stands, line for line (indentation aside), in a Go file of the
 // repository: the build of its module then compiles it as shown, and a
@@ -118,9 +166,93 @@ func TestDocSnippetsCompile(t *testing.T) {
 			}
 		}
 	}
-	if n < 8 {
-		t.Errorf("found %d Go snippets in README.md and docs/, want the 8 or more there are", n)
+	// Each doc's count, so that a snippet that goes missing is noticed.
+	if n != docSnippets {
+		t.Errorf("found %d Go snippets in README.md and docs/, want %d: update docSnippets if one was meant to go", n, docSnippets)
 	}
+
+	// The Go examples of doc comments (what go doc shows as code), in every
+	// package of the repository.
+	examples := 0
+	err = filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "node_modules" || d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".") && path != ".") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, block := range docCommentExamples(string(b)) {
+			examples++
+			if strings.Contains(block, "...") {
+				t.Errorf("%s: a doc example elides code (...), so nothing can compile it; write it whole:\n%s", path, block)
+				continue
+			}
+			want := normalizeSnippet(block)
+			if !slices.ContainsFunc(sources, func(src string) bool { return strings.Contains(src, want) }) {
+				t.Errorf("%s: this doc example stands in no Go file of the repository outside comments, so nothing compiles it:\n%s", path, block)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if examples != docCommentGoExamples {
+		t.Errorf("found %d Go examples in doc comments, want %d: update docCommentGoExamples if one was meant to go", examples, docCommentGoExamples)
+	}
+}
+
+// How many Go snippets README.md and docs/ hold, and how many Go examples
+// the doc comments do: TestDocSnippetsCompile fails when one disappears.
+const (
+	docSnippets          = 13
+	docCommentGoExamples = 9
+)
+
+// goStatements reports whether code parses as Go statements, with the
+// elisions (...) doc examples sometimes have taken out.
+func goStatements(code string) bool {
+	for _, c := range []string{code, strings.ReplaceAll(strings.ReplaceAll(code, "..., ", ""), "...", "")} {
+		if _, err := parser.ParseFile(token.NewFileSet(), "", "package p\nfunc _() {\n"+c+"\n}\n", 0); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// docCommentExamples returns the Go code blocks of src's comments: runs of
+// comment lines indented by a tab, dedented, that parse as Go statements
+// (not a shell command, a route table or a data layout) and call
+// something.
+func docCommentExamples(src string) []string {
+	var out []string
+	var block []string
+	flush := func() {
+		if len(block) > 0 {
+			code := strings.Join(block, "\n")
+			if strings.Contains(code, "(") && goStatements(code) {
+				out = append(out, code)
+			}
+		}
+		block = nil
+	}
+	for line := range strings.Lines(src) {
+		line = strings.TrimRight(strings.TrimLeft(line, " \t"), "\n")
+		if code, ok := strings.CutPrefix(line, "//\t"); ok {
+			block = append(block, code)
+			continue
+		}
+		flush()
+	}
+	flush()
+	return out
 }
 
 // normalizeSnippet trims every line and drops blank ones, with a newline
@@ -129,7 +261,9 @@ func normalizeSnippet(s string) string {
 	var b strings.Builder
 	b.WriteByte('\n')
 	for line := range strings.Lines(s) {
-		if line = strings.TrimSpace(line); line != "" {
+		// Whole-line comments do not compile: only code compares, so that
+		// text found in a comment counts for nothing.
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "//") {
 			b.WriteString(line)
 			b.WriteByte('\n')
 		}

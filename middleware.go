@@ -616,7 +616,7 @@ func (m *Middleware) RequireSSO(next http.Handler) http.Handler {
 // "recent_login_required". Requests without a session are handled as by
 // [Middleware.RequireSSO], which it implies:
 //
-//	r.With(gate.RequireRecentLogin(5 * time.Minute)).Post("/billing", h)
+//	r.With(gate.RequireRecentLogin(5*time.Minute)).Post("/billing", h)
 //
 // It panics with a [*ConfigError] if maxAge is not positive, a wiring
 // mistake.

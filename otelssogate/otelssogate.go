@@ -7,9 +7,18 @@
 // It lives in a module of its own, so that an app that does not use
 // OpenTelemetry never has it in its go.mod:
 //
-//	tel, err := otelssogate.New(otelssogate.Config{})
-//	gate, err := ssogate.New(ssogate.Config{..., Observer: tel.Observer()})
-//	err = tel.Watch(gate) // the gauges
+//	tel, err := otelssogate.New(otelssogate.Config{}) // the global MeterProvider and TracerProvider
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	cfg.Observer = tel.Observer()
+//	gate, err := ssogate.New(cfg)
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	if _, err := tel.Watch(gate); err != nil { // the gauges: revocations in force, caches, readiness
+//		log.Fatal(err)
+//	}
 //
 // Names follow OpenTelemetry's semantic conventions where they have one
 // (error.type, http.request.method, http.response.status_code,

@@ -4,10 +4,14 @@
 // a webhook) holds on every replica within milliseconds, and a webhook
 // delivered to one replica refreshes every replica's connection cache.
 //
-//	store, err := redisstore.Open(os.Getenv("REDIS_URL"), redisstore.Options{})
-//	if err != nil { ... }
-//	defer store.Close()
-//	gate, err := ssogate.New(ssogate.Config{..., Backplane: store})
+//	store, err := redisstore.Open(os.Getenv("REDIS_URL"), redisstore.Options{}) // redis://host:6379/0
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	cfg.Backplane = store // every replica: the same Redis, the same CookieSecrets
+//	gate, err := ssogate.New(cfg)
+//
+// and close the store ([Store.Close]) when the app stops.
 //
 // # How it uses Redis
 //

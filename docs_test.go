@@ -293,3 +293,42 @@ func TestDocLinks(t *testing.T) {
 		}
 	}
 }
+
+// TestFiguresRerun checks that every command of docs/development.md's
+// table of figures is one that .ci/figures runs, so that the one command
+// there re-runs them all.
+func TestFiguresRerun(t *testing.T) {
+	doc, err := os.ReadFile("docs/development.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	script, err := os.ReadFile(".ci/figures")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, table, _ := strings.Cut(string(doc), "| figures | where | command |")
+	table, _, _ = strings.Cut(table, "\n\n")
+	cmd := regexp.MustCompile("`((?:go|REDISSTORE_BENCH_\\w+=\\S+ go) [^`]+)`")
+	rows := 0
+	for _, row := range strings.Split(table, "\n") {
+		if !strings.HasPrefix(row, "| ") || strings.HasPrefix(row, "|---") {
+			continue
+		}
+		rows++
+		for _, m := range cmd.FindAllStringSubmatch(row, -1) {
+			// The table escapes | for Markdown; the script sets the
+			// environment with env.
+			want := strings.ReplaceAll(m[1], `\|`, "|")
+			fields := strings.Fields(want)
+			if strings.Contains(fields[0], "=") {
+				fields = append([]string{"env"}, fields...)
+			}
+			if !strings.Contains(string(script), strings.Join(fields, " ")) {
+				t.Errorf("docs/development.md's figure command %q is not one that .ci/figures runs", m[1])
+			}
+		}
+	}
+	if rows < 11 {
+		t.Errorf("found %d rows in docs/development.md's table of figures, want its 11", rows)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"testing"
 
 	"github.com/gorilla/sessions"
@@ -203,5 +204,33 @@ func BenchmarkSessionLoadRotation(b *testing.B) {
 				i++
 			}
 		})
+	}
+}
+
+// BenchmarkSessionCacheMemory fills the verified-session cache with 10,000
+// sessions (the benchmark's profile, each its own cookie) and reports the
+// heap each one holds: the cost of SessionCacheSize.
+func BenchmarkSessionCacheMemory(b *testing.B) {
+	const n = 10000
+	alice := aliceProfile()
+	for b.Loop() {
+		m := newTestManager(b, benchConfig())
+		reqs := make([]*http.Request, n)
+		for i := range reqs {
+			reqs[i], _ = benchSessionRequest(b, m, alice)
+		}
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		for _, r := range reqs {
+			if _, err := m.Load(r); err != nil {
+				b.Fatal(err)
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "heap-B/session")
+		runtime.KeepAlive(m)
+		runtime.KeepAlive(reqs)
 	}
 }

@@ -78,10 +78,16 @@ type Config struct {
 
 	// CookieSecrets seal the session and login-state cookies: newest first,
 	// each at least 32 random bytes. New cookies are sealed with the first;
-	// cookies sealed with any of them are accepted, so a key can be rotated
-	// by putting the new one first and dropping the old one a session
-	// lifetime later. Required.
+	// cookies sealed with any of them, or of NextCookieSecrets, are
+	// accepted. Required.
 	CookieSecrets [][]byte
+	// NextCookieSecrets are accepted but never seal: rotate a secret in
+	// three rolling deploys, so that replicas of two steps always accept
+	// each other's cookies. First add the new secret here on every
+	// replica; then put it first in CookieSecrets, the old one second;
+	// then, a session lifetime later, drop the old one. Each at least 32
+	// random bytes.
+	NextCookieSecrets [][]byte
 	// SessionLifetime is how long a session lasts after sign-in, however
 	// active the user. Default 8 h; at most 24 h.
 	SessionLifetime time.Duration
@@ -308,6 +314,7 @@ func newMiddleware(cfg Config, now func() time.Time) (*Middleware, error) {
 	sm, err := newSessionManager(sessionConfig{
 		Binding:              clientID,
 		Secrets:              cfg.CookieSecrets,
+		NextSecrets:          cfg.NextCookieSecrets,
 		CookieName:           cfg.CookieName,
 		StatePrefix:          statePrefix,
 		Path:                 "/",
@@ -414,6 +421,11 @@ func (cfg *Config) validate(callbackPath string, secure bool) error {
 	for _, s := range cfg.CookieSecrets {
 		if len(s) < minSecretLen {
 			return &ConfigError{Field: "Config.CookieSecrets", Problem: "every secret must be at least 32 bytes"}
+		}
+	}
+	for _, s := range cfg.NextCookieSecrets {
+		if len(s) < minSecretLen {
+			return &ConfigError{Field: "Config.NextCookieSecrets", Problem: "every secret must be at least 32 bytes"}
 		}
 	}
 	switch {

@@ -653,3 +653,89 @@ func TestSignOutNotSharedSaysSo(t *testing.T) {
 		t.Errorf("shared sign-out: redirected to %q, want /", r.Header.Get("Location"))
 	}
 }
+
+// TestSecretRotationRollingDeploy runs two replicas behind a round-robin
+// balancer through each step of the documented rotation, with one replica
+// a step ahead of the other at every point, as a rolling deploy has them:
+// sign-ins (whose callback lands on the other replica) and the sessions
+// of the step before keep working throughout. Putting the new secret first
+// while the other replica does not know it, the rotation documented
+// before, signs people out and fails sign-ins; that is checked too.
+func TestSecretRotationRollingDeploy(t *testing.T) {
+	oldKey, newKey := testSecret(10), testSecret(11)
+	type keys struct{ seal, next [][]byte }
+	f := newFlow(t, nil)
+	var turn atomic.Int64
+	var gates [2]*Middleware
+	set := func(i int, k keys) {
+		t.Helper()
+		if gates[i] != nil {
+			gates[i].Close()
+		}
+		gates[i] = f.newGate(func(c *Config) { c.CookieSecrets, c.NextCookieSecrets = k.seal, k.next })
+	}
+	f.app.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.handler(gates[turn.Add(1)%2]).ServeHTTP(w, r)
+	})
+	t.Cleanup(func() { gates[0].Close(); gates[1].Close() })
+	// works signs a new browser in through the balancer and checks that
+	// both replicas accept its session, and that the earlier browsers'
+	// sessions still hold.
+	var browsers []*flow
+	works := func(step string) {
+		t.Helper()
+		for range 2 { // the callback on one replica, then on the other
+			b := f.newBrowser()
+			b.signIn("organization="+workostest.AcmeOrganizationID, "/")
+			browsers = append(browsers, b)
+		}
+		for _, b := range browsers {
+			for range 2 {
+				b.wantSignedIn(workostest.AliceEmail)
+			}
+		}
+		t.Logf("%s: %d sessions hold on both replicas", step, len(browsers))
+	}
+
+	set(0, keys{seal: [][]byte{oldKey}})
+	set(1, keys{seal: [][]byte{oldKey}})
+	works("before")
+	// 1. The new secret as the next one, on one replica and then the other.
+	set(0, keys{seal: [][]byte{oldKey}, next: [][]byte{newKey}})
+	works("step 1, half deployed")
+	set(1, keys{seal: [][]byte{oldKey}, next: [][]byte{newKey}})
+	works("step 1")
+	// 2. The new secret first, the old one second.
+	set(0, keys{seal: [][]byte{newKey, oldKey}})
+	works("step 2, half deployed")
+	set(1, keys{seal: [][]byte{newKey, oldKey}})
+	works("step 2")
+	// 3. A session lifetime later, the old secret dropped.
+	f.clock.Advance(DefaultSessionLifetime + time.Minute)
+	browsers = nil
+	set(0, keys{seal: [][]byte{newKey}})
+	works("step 3, half deployed")
+	set(1, keys{seal: [][]byte{newKey}})
+	works("step 3")
+
+	// The rotation documented before: the new secret first at once, while
+	// the other replica knows only the old one.
+	set(0, keys{seal: [][]byte{oldKey}})
+	set(1, keys{seal: [][]byte{oldKey}})
+	b := f.newBrowser()
+	b.signIn("organization="+workostest.AcmeOrganizationID, "/")
+	set(0, keys{seal: [][]byte{newKey, oldKey}})
+	refused := 0
+	for i := range 6 {
+		turn.Add(int64(i % 2)) // the login on either replica
+		b2 := f.newBrowser()
+		b2.idp.SetAutoSignIn(workostest.AliceEmail)
+		cb := b2.authorize(b2.startLogin("organization=" + workostest.AcmeOrganizationID))
+		if r := b2.get(cb.String()); r.StatusCode != http.StatusSeeOther {
+			refused++
+		}
+	}
+	if refused == 0 {
+		t.Error("putting a new secret first on one replica only broke no sign-in: this test shows nothing")
+	}
+}

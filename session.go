@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"net/textproto"
+	"slices"
 	"strings"
 	"time"
 
@@ -92,6 +93,9 @@ type sessionConfig struct {
 	// can be put in front without signing anyone out; a cookie sealed with a
 	// secret that has been removed is refused.
 	Secrets [][]byte
+	// NextSecrets open cookies but never seal them: a secret about to be
+	// put first, known to every replica before any seals with it.
+	NextSecrets [][]byte
 	// CookieName is the name of the session cookie.
 	CookieName string
 	// StatePrefix begins the name of every login state cookie.
@@ -152,7 +156,7 @@ func newSessionManager(cfg sessionConfig) (*sessionManager, error) {
 	if len(cfg.Secrets) == 0 {
 		return nil, &ConfigError{Field: "Secrets", Problem: "at least one secret is required"}
 	}
-	for _, s := range cfg.Secrets {
+	for _, s := range slices.Concat(cfg.Secrets, cfg.NextSecrets) {
 		if len(s) < minSecretLen {
 			return nil, &ConfigError{Field: "Secrets", Problem: "every secret must be at least 32 bytes"}
 		}
@@ -211,12 +215,14 @@ func newSessionManager(cfg sessionConfig) (*sessionManager, error) {
 		keepCustom:    cfg.KeepCustomAttributes,
 		now:           cfg.Now,
 	}
+	// The first seals; all, the next ones last, open.
+	secrets := slices.Concat(cfg.Secrets, cfg.NextSecrets)
 	var err error
-	m.sessionCodecs, err = deriveCodecs(cfg.Secrets, cfg.Binding, infoSessionHMAC, infoSessionAES, m.lifetime)
+	m.sessionCodecs, err = deriveCodecs(secrets, cfg.Binding, infoSessionHMAC, infoSessionAES, m.lifetime)
 	if err != nil {
 		return nil, err
 	}
-	m.stateCodecs, err = deriveCodecs(cfg.Secrets, cfg.Binding, infoStateHMAC, infoStateAES, m.stateLifetime)
+	m.stateCodecs, err = deriveCodecs(secrets, cfg.Binding, infoStateHMAC, infoStateAES, m.stateLifetime)
 	if err != nil {
 		return nil, err
 	}

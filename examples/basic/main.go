@@ -14,7 +14,8 @@
 // Environment: ADDR (default localhost:8080), WORKOS_API_KEY, WORKOS_CLIENT_ID,
 // WORKOS_BASE_URL, WORKOS_REDIRECT_URI (default http://$ADDR/callback),
 // WORKOS_COOKIE_PASSWORD (at least 32 bytes; required with a real API key),
-// WORKOS_COOKIE_PASSWORD_PREVIOUS (optional, for rotation),
+// WORKOS_COOKIE_PASSWORD_PREVIOUS and WORKOS_COOKIE_PASSWORD_NEXT (optional, for
+// rotation: see docs/production.md),
 // ADMIN_ORGANIZATION (the organization whose admins may open /admin;
 // required with a real API key, Acme with the emulator),
 // WORKOS_WEBHOOK_SECRET (the secret of the webhook endpoint /webhooks/workos,

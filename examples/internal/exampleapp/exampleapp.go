@@ -6,7 +6,8 @@
 // Environment: ADDR (default localhost:8080), WORKOS_API_KEY, WORKOS_CLIENT_ID,
 // WORKOS_BASE_URL, WORKOS_REDIRECT_URI (default http://$ADDR/callback),
 // WORKOS_COOKIE_PASSWORD (at least 32 bytes; required with a real API key),
-// WORKOS_COOKIE_PASSWORD_PREVIOUS (optional, for rotation),
+// WORKOS_COOKIE_PASSWORD_PREVIOUS and WORKOS_COOKIE_PASSWORD_NEXT (optional, for
+// rotation: see docs/production.md),
 // WORKOS_WEBHOOK_SECRET (optional: the app then verifies WorkOS's webhook
 // deliveries at [WebhookPath]), ADMIN_ORGANIZATION (the organization whose
 // admins may open /admin; required with a real API key) and REDIS_URL (optional, redis://host:port[/db]:
@@ -280,6 +281,12 @@ func readEnv(getenv func(string) string, baseURL string) (settings, error) {
 			return settings{}, errors.New("WORKOS_COOKIE_PASSWORD_PREVIOUS must be at least 32 bytes")
 		}
 		s.cfg.CookieSecrets = append(s.cfg.CookieSecrets, []byte(prev))
+	}
+	if next := getenv("WORKOS_COOKIE_PASSWORD_NEXT"); next != "" {
+		if len(next) < minCookiePassword {
+			return settings{}, errors.New("WORKOS_COOKIE_PASSWORD_NEXT must be at least 32 bytes")
+		}
+		s.cfg.NextCookieSecrets = [][]byte{[]byte(next)}
 	}
 	switch {
 	case s.env.AdminOrganization == "" && s.env.Emulated:

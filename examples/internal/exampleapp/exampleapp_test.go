@@ -258,3 +258,23 @@ func TestPagesRefuseFraming(t *testing.T) {
 		t.Errorf("the home page's headers: %v", rec.Header())
 	}
 }
+
+// TestReadEnvNextPassword reads the next cookie password of a rotation: it
+// opens cookies and seals none.
+func TestReadEnvNextPassword(t *testing.T) {
+	const password, next = "0123456789abcdef0123456789abcdef", "nextnextnextnextnextnextnextnext"
+	s, err := readEnv(func(k string) string {
+		return map[string]string{"WORKOS_COOKIE_PASSWORD": password, "WORKOS_COOKIE_PASSWORD_NEXT": next}[k]
+	}, "http://127.0.0.1:8080")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.cfg.CookieSecrets) != 1 || string(s.cfg.CookieSecrets[0]) != password || len(s.cfg.NextCookieSecrets) != 1 || string(s.cfg.NextCookieSecrets[0]) != next {
+		t.Errorf("got secrets %q, next %q", s.cfg.CookieSecrets, s.cfg.NextCookieSecrets)
+	}
+	if _, err := readEnv(func(k string) string {
+		return map[string]string{"WORKOS_COOKIE_PASSWORD": password, "WORKOS_COOKIE_PASSWORD_NEXT": "short"}[k]
+	}, "http://127.0.0.1:8080"); err == nil || !strings.Contains(err.Error(), "WORKOS_COOKIE_PASSWORD_NEXT must be at least 32 bytes") {
+		t.Errorf("a short next password: got %v", err)
+	}
+}

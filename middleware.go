@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -266,6 +267,8 @@ type Middleware struct {
 	// exchangeClients and lookupClients hold back, per client, the code
 	// exchanges and the routing lookups that fail; nil without a limit.
 	exchangeClients, lookupClients *clientBudgets
+	// unsureWhy is the backplane's last reason to fail closed, for Ready.
+	unsureWhy atomic.Pointer[error]
 	// signOuts counts each user's sign-outs (see maxSignOutsPerUser).
 	signOuts signOutCounts
 	// budgetLogged is when the refusal of the replica's exchange budget
@@ -688,12 +691,14 @@ func (m *Middleware) authHandler(path string) http.HandlerFunc {
 	return nil
 }
 
-// Ready reports whether the Middleware serves sessions: nil, or
-// [ErrRevocationsUnavailable] while its [Backplane] cannot vouch for the
-// revocations in force (before a replica's first read of them, or during
-// an outage of a backplane that fails closed), when gated requests get
-// 503. Serve it as a readiness probe, so that a load balancer sends
-// traffic only to replicas that can take it:
+// Ready reports whether the Middleware serves sessions: nil, or an error
+// matching [ErrRevocationsUnavailable] while its [Backplane] cannot vouch
+// for the revocations in force (before a replica's first read of them, or
+// during an outage of a backplane that fails closed), when gated requests
+// get 503. The error wraps the backplane's reason, such as redisstore's
+// "the revocations in force have not been read from Redis yet". Serve it
+// as a readiness probe, so that a load balancer sends traffic only to
+// replicas that can take it:
 //
 //	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 //		if err := gate.Ready(); err != nil {
@@ -701,10 +706,13 @@ func (m *Middleware) authHandler(path string) http.HandlerFunc {
 //		}
 //	})
 func (m *Middleware) Ready() error {
-	if m.revocations.unsure.Load() {
-		return ErrRevocationsUnavailable
+	if !m.revocations.unsure.Load() {
+		return nil
 	}
-	return nil
+	if why := m.unsureWhy.Load(); why != nil {
+		return fmt.Errorf("%w: %w", ErrRevocationsUnavailable, *why)
+	}
+	return ErrRevocationsUnavailable
 }
 
 // Connections returns the connection cache that routes logins, to share

@@ -212,6 +212,9 @@ func (m *Middleware) connectionEvent(ctx context.Context, ev *Event, conn *Conne
 // every revocation: with a non-nil err, sessions are refused until it
 // reports nil.
 func (m *Middleware) failClosed(err error) {
+	if err != nil {
+		m.unsureWhy.Store(&err)
+	}
 	m.revocations.setUnsure(err != nil)
 }
 

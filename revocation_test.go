@@ -739,3 +739,37 @@ func TestSecretRotationRollingDeploy(t *testing.T) {
 		t.Error("putting a new secret first on one replica only broke no sign-in: this test shows nothing")
 	}
 }
+
+// TestReadySaysWhy has the backplane fail closed with a reason: Ready
+// reports it, still matching ErrRevocationsUnavailable, and gives nil once
+// the backplane serves again. Before, every reason read "revocations
+// unavailable".
+func TestReadySaysWhy(t *testing.T) {
+	bp := &closingBackplane{Backplane: NewLocalBackplane()}
+	f := newFlow(t, nil, func(c *Config) { c.Backplane = bp })
+	if err := f.gate.Ready(); err != nil {
+		t.Fatalf("Ready: %v", err)
+	}
+	why := errors.New("redisstore: the revocations in force have not been read from Redis yet")
+	bp.sub.FailClosed(why)
+	err := f.gate.Ready()
+	if !errors.Is(err, ErrRevocationsUnavailable) || !errors.Is(err, why) || !strings.Contains(err.Error(), "have not been read from Redis yet") {
+		t.Errorf("Ready: got %v, want ErrRevocationsUnavailable with the backplane's reason", err)
+	}
+	bp.sub.FailClosed(nil)
+	if err := f.gate.Ready(); err != nil {
+		t.Errorf("Ready once the backplane serves again: %v", err)
+	}
+}
+
+// closingBackplane is a local backplane that keeps its subscriber, so that
+// a test can tell it to fail closed.
+type closingBackplane struct {
+	Backplane
+	sub Subscriber
+}
+
+func (b *closingBackplane) Subscribe(s Subscriber) func() {
+	b.sub = s
+	return b.Backplane.Subscribe(s)
+}

@@ -48,6 +48,12 @@ func TestReplicaStartedWhileRedisDown(t *testing.T) {
 	if got := bob.status(d); got != http.StatusServiceUnavailable {
 		t.Errorf("D, started while Redis is down, answers bob %d, want 503 until it knows the revocations", got)
 	}
+	if err := d.gate.Ready(); err == nil || !strings.Contains(err.Error(), "have not been read from Redis yet") {
+		t.Errorf("D's Ready: %v, want the reason", err)
+	}
+	if logs := c.logs.String(); !strings.Contains(logs, "refusing sessions until the revocations in force are read") {
+		t.Errorf("D's log does not say it refuses sessions:\n%s", logs)
+	}
 	srv.Restart() // empty: A writes back what it holds
 	eventually(t, "D serves bob once it has read the revocations", func() bool { return bob.signedIn(d, workostest.BobEmail) })
 	if got := alice.status(d); got != http.StatusFound {

@@ -371,6 +371,9 @@ func TestBlackhole(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Logf("FailClosed engaged after %v", time.Since(start).Round(time.Millisecond))
+	if logs := c.logs.String(); !strings.Contains(logs, "refusing sessions until it answers (FailClosed)") || strings.Contains(logs, "serving with the revocations known") {
+		t.Errorf("the outage's line does not say that sessions are refused:\n%s", logs)
+	}
 	select {
 	case err := <-returned:
 		if !errors.Is(err, ssogate.ErrNotShared) {

@@ -728,7 +728,18 @@ func (s *Store) failed(err error) {
 		return
 	}
 	if s.down.CompareAndSwap(false, true) {
-		s.log.Warn("redisstore: Redis is unreachable; serving with the revocations known", "err", err, "fail_closed", s.opts.FailClosed)
+		// Say what this replica does meanwhile.
+		s.mu.Lock()
+		synced := s.synced
+		s.mu.Unlock()
+		switch {
+		case s.opts.FailClosed:
+			s.log.Warn("redisstore: Redis is unreachable; refusing sessions until it answers (FailClosed)", "err", err)
+		case !synced && !s.opts.ServeBeforeSync:
+			s.log.Warn("redisstore: Redis is unreachable; refusing sessions until the revocations in force are read", "err", err)
+		default:
+			s.log.Warn("redisstore: Redis is unreachable; serving with the revocations known", "err", err)
+		}
 		s.outage(err)
 	}
 	if !s.opts.FailClosed {

@@ -2,6 +2,7 @@ package exampleapp
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ssogate/ssogate"
 )
 
 func TestReadEnv(t *testing.T) {
@@ -276,5 +279,32 @@ func TestReadEnvNextPassword(t *testing.T) {
 		return map[string]string{"WORKOS_COOKIE_PASSWORD": password, "WORKOS_COOKIE_PASSWORD_NEXT": "short"}[k]
 	}, "http://127.0.0.1:8080"); err == nil || !strings.Contains(err.Error(), "WORKOS_COOKIE_PASSWORD_NEXT must be at least 32 bytes") {
 		t.Errorf("a short next password: got %v", err)
+	}
+}
+
+// closedBackplane asks its subscribers to fail closed, as redisstore does
+// before its first read.
+type closedBackplane struct{ ssogate.Backplane }
+
+func (b closedBackplane) Subscribe(s ssogate.Subscriber) func() {
+	cancel := b.Backplane.Subscribe(s)
+	s.FailClosed(errors.New("redisstore: the revocations in force have not been read from Redis yet"))
+	return cancel
+}
+
+// TestReadyzSaysWhy checks that /readyz names why a replica is not ready.
+func TestReadyzSaysWhy(t *testing.T) {
+	gate, err := ssogate.New(ssogate.Config{
+		APIKey: "sk_test_x", ClientID: "client_x", RedirectURI: "http://127.0.0.1:8080/callback",
+		CookieSecrets: [][]byte{[]byte("0123456789abcdef0123456789abcdef")},
+		Backplane:     closedBackplane{ssogate.NewLocalBackplane()},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	Ready(gate)(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "not ready: ") || !strings.Contains(rec.Body.String(), "have not been read from Redis yet") {
+		t.Errorf("/readyz: got %d %q, want 503 and the reason", rec.Code, rec.Body.String())
 	}
 }

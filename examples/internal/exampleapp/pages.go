@@ -52,7 +52,9 @@ func renderSession(w http.ResponseWriter, r *http.Request, t *template.Template)
 func Ready(gate *ssogate.Middleware) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if err := gate.Ready(); err != nil {
-			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			// Why, for whoever probes it: the backplane's reason (during a
+			// Redis outage, Redis's error, with its address).
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
 			return
 		}
 		w.Write([]byte("ready\n"))

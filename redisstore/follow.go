@@ -146,13 +146,16 @@ func (s *Store) ensureEpoch(ctx context.Context) (string, error) {
 // stream brings whatever is added during the read. Unless forced (for a
 // new subscriber), it does nothing once another sync has read the set:
 // the follower and Subscribe may both find the store unsynced at once.
-func (s *Store) sync(ctx context.Context, force bool) error {
+// A forced sync for a subscriber that joined when the store had made
+// seen full reads does nothing either once a later one has delivered the
+// set to every subscriber, it included.
+func (s *Store) sync(ctx context.Context, force bool, seen int64) error {
 	s.syncMu.Lock()
 	defer s.syncMu.Unlock()
 	s.mu.Lock()
-	synced := s.synced
+	synced, reads := s.synced, s.reads
 	s.mu.Unlock()
-	if synced && !force {
+	if synced && (!force || reads > seen) {
 		return nil
 	}
 	return s.readAll(ctx, false)
@@ -209,7 +212,15 @@ func (s *Store) readAll(ctx context.Context, restoring bool) error {
 	if err != nil {
 		return err
 	}
-	s.deliver(ssogate.Update{Revocations: revs, Resync: true})
+	// The subscribers delivered to and the count of reads change together,
+	// so that one that joins meanwhile reads the set itself (see sync).
+	s.mu.Lock()
+	subs := append([]*subscriber(nil), s.subs...)
+	s.reads++
+	s.mu.Unlock()
+	for _, p := range subs {
+		p.Apply(ssogate.Update{Revocations: revs, Resync: true})
+	}
 	s.mu.Lock()
 	s.synced = true
 	s.pos = position{epoch: n.epoch, replid: n.replid, lastID: n.lastID, added: n.added}
@@ -375,7 +386,7 @@ func (s *Store) follow() {
 		}
 		if !synced {
 			sctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
-			err := s.sync(sctx, false)
+			err := s.sync(sctx, false, 0)
 			cancel()
 			switch {
 			case errors.Is(err, errWriteBacks):

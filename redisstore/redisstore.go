@@ -242,6 +242,8 @@ type Store struct {
 	// valid.
 	synced bool
 	pos    position
+	// reads counts the full reads delivered to every subscriber.
+	reads int64
 	// markerMissing is when a first read found the set without its
 	// marker (the set evicted, or written by an older version).
 	markerMissing time.Time
@@ -643,13 +645,14 @@ func (s *Store) Subscribe(sub ssogate.Subscriber) func() {
 	p := &subscriber{Subscriber: sub}
 	s.mu.Lock()
 	s.subs = append(s.subs, p)
+	seen := s.reads // a full read after this one delivers to p too
 	s.mu.Unlock()
 	if !s.opts.ServeBeforeSync {
 		s.setClosed(p, errNotSynced)
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, s.opts.Timeout)
 	defer cancel()
-	if err := s.sync(ctx, true); err != nil && s.ctx.Err() == nil && !errors.Is(err, errWriteBacks) {
+	if err := s.sync(ctx, true, seen); err != nil && s.ctx.Err() == nil && !errors.Is(err, errWriteBacks) {
 		s.failed(err)
 	}
 	select {

@@ -118,6 +118,11 @@ func newCluster(t *testing.T, redisAddr string, opts Options) *cluster {
 	return c
 }
 
+// clockFunc is a func as Options' clock.
+type clockFunc func() time.Time
+
+func (f clockFunc) Now() time.Time { return f() }
+
 // start starts a replica.
 func (c *cluster) start(name string) *replica {
 	c.t.Helper()
@@ -136,12 +141,12 @@ func (c *cluster) start(name string) *replica {
 		opts.WriteBackGrace = time.Millisecond
 	}
 	opts.Logger = logger
+	if c.clock != nil {
+		opts.clock = clockFunc(c.clock)
+	}
 	store, err := New(rdb, opts)
 	if err != nil {
 		c.t.Fatal(err)
-	}
-	if c.clock != nil {
-		store.now = c.clock
 	}
 	c.t.Cleanup(func() { store.Close() })
 

@@ -193,6 +193,11 @@ type Options struct {
 	// Logger receives the start and end of each outage, write-backs, and
 	// the records skipped as malformed. Default slog.Default().
 	Logger *slog.Logger
+	// clock, if set, is the store's clock instead of time.Now, for tests
+	// of skewed replicas; New sets it before any goroutine reads it. (An
+	// interface, not a func, so that Options stays comparable.)
+	clock interface{ Now() time.Time }
+
 	// KeepRedisLogger leaves go-redis's own logger as it is in [Open].
 	// By default Open routes it to Logger at debug level (see
 	// [RouteRedisLog]), so that an outage is the store's two lines, not
@@ -349,6 +354,9 @@ func New(rdb redis.UniversalClient, opts Options) (*Store, error) {
 		now:        time.Now,
 		pending:    make(map[string]ssogate.Revocation),
 		subscribed: make(chan struct{}, 1),
+	}
+	if opts.clock != nil {
+		s.now = opts.clock.Now
 	}
 	s.old = &oldFleet{s: s}
 	s.ctx, s.cancel = context.WithCancel(context.Background())

@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/ssogate/ssogate/internal/sanitize"
 )
 
 // auditMessage is the message of every audit record, to filter them by.
@@ -113,10 +115,10 @@ func (m *Middleware) auditRevocations(ctx context.Context, rs []Revocation, caus
 // asked for) to attrs and writes the record.
 func (m *Middleware) auditRecord(r *http.Request, attrs []slog.Attr, email string) {
 	if m.cfg.AuditEmails && email != "" {
-		attrs = append(attrs, slog.String("email", cleanText(email, maxHintLen, nil)))
+		attrs = append(attrs, slog.String("email", sanitize.Text(email, maxHintLen, nil)))
 	}
 	attrs = append(attrs,
-		slog.String("client_ip", cleanText(m.clientIP(r), 64, nil)),
+		slog.String("client_ip", sanitize.Text(m.clientIP(r), 64, nil)),
 		slog.String("request_id", m.requestID(r)))
 	m.audit.LogAttrs(r.Context(), slog.LevelInfo, auditMessage, attrs...)
 }

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+
+	"github.com/ssogate/ssogate/workos"
 )
 
 // The authorization gates answer "may this signed-in user see this?", after
@@ -67,7 +69,7 @@ func (m *Middleware) RequireRole(organization string, slugs ...string) func(http
 		if p.Role != nil && slices.Contains(slugs, p.Role.Slug) {
 			return true
 		}
-		return slices.ContainsFunc(p.Roles, func(r Role) bool { return slices.Contains(slugs, r.Slug) })
+		return slices.ContainsFunc(p.Roles, func(r workos.Role) bool { return slices.Contains(slugs, r.Slug) })
 	})
 }
 

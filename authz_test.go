@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssogate/ssogate/workos"
 	"github.com/ssogate/ssogate/workostest"
 )
 
@@ -132,12 +133,12 @@ func TestAuthorizationGateValues(t *testing.T) {
 		p    Profile
 		want int
 	}{
-		{"role among roles", g.RequireRole("org_acme", "billing"), Profile{OrganizationID: "org_acme", Roles: []Role{{"member"}, {"billing"}}}, 200},
-		{"role is case-sensitive", g.RequireRole("org_acme", "admin"), Profile{OrganizationID: "org_acme", Role: &Role{"Admin"}}, 403},
+		{"role among roles", g.RequireRole("org_acme", "billing"), Profile{OrganizationID: "org_acme", Roles: []workos.Role{{Slug: "member"}, {Slug: "billing"}}}, 200},
+		{"role is case-sensitive", g.RequireRole("org_acme", "admin"), Profile{OrganizationID: "org_acme", Role: &workos.Role{Slug: "Admin"}}, 403},
 		{"no role", g.RequireRole("org_acme", "admin"), Profile{OrganizationID: "org_acme"}, 403},
-		{"role of another organization", g.RequireRole("org_acme", "admin"), Profile{OrganizationID: "org_globex", Role: &Role{"admin"}}, 403},
-		{"role without an organization", g.RequireRole("org_acme", "admin"), Profile{Role: &Role{"admin"}}, 403},
-		{"role of any organization", g.RequireRole(AnyOrganization, "admin"), Profile{OrganizationID: "org_globex", Role: &Role{"admin"}}, 200},
+		{"role of another organization", g.RequireRole("org_acme", "admin"), Profile{OrganizationID: "org_globex", Role: &workos.Role{Slug: "admin"}}, 403},
+		{"role without an organization", g.RequireRole("org_acme", "admin"), Profile{Role: &workos.Role{Slug: "admin"}}, 403},
+		{"role of any organization", g.RequireRole(AnyOrganization, "admin"), Profile{OrganizationID: "org_globex", Role: &workos.Role{Slug: "admin"}}, 200},
 		{"group is case-sensitive", g.RequireGroup("org_acme", "Engineering"), Profile{OrganizationID: "org_acme", Groups: []string{"engineering"}}, 403},
 		{"group exactly", g.RequireGroup("org_acme", "Eng Team"), Profile{OrganizationID: "org_acme", Groups: []string{"x", "Eng Team"}}, 200},
 		{"group of another organization", g.RequireGroup("org_acme", "Eng Team"), Profile{OrganizationID: "org_acmex", Groups: []string{"Eng Team"}}, 403},

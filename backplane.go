@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/ssogate/ssogate/workos"
 )
 
 // A Backplane shares between the replicas of an app what must hold on all
@@ -37,7 +39,7 @@ type Update struct {
 	Revocations []Revocation
 	// Event, if set, is a verified connection event, for
 	// [ConnectionCache.ApplyEvent] on every replica.
-	Event *Event
+	Event *workos.Event
 	// Resync reports that updates may have been missed (the backplane
 	// reconnected, say): Revocations holds every revocation in force, and
 	// connection caches are purged, since invalidations may be among what

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/ssogate/ssogate/internal/sanitize"
 )
 
 // clientBudgets hold back the client whose WorkOS calls keep failing, not
@@ -55,7 +57,7 @@ func newClientBudgets(what string, perMinute int, log *slog.Logger) *clientBudge
 func clientKey(client string) string {
 	a, err := netip.ParseAddr(client)
 	if err != nil {
-		return cleanText(client, 64, nil)
+		return sanitize.Text(client, 64, nil)
 	}
 	a = a.Unmap()
 	if a.Is6() {

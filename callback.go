@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ssogate/ssogate/workos"
 )
 
 // Callback completes a sign-in: it checks the state against the flow's
@@ -54,7 +56,7 @@ func (m *Middleware) callbackFailed(w http.ResponseWriter, r *http.Request, info
 	m.fail(w, r, err)
 	info.Status, info.Reason, info.Err = err.Status, cmp.Or(err.Reason, ReasonRefusedByApp), err.Err
 	if info.WorkOSCode == "" {
-		var apiErr *APIError
+		var apiErr *workos.APIError
 		if errors.As(err.Err, &apiErr) {
 			info.WorkOSCode = workOSCode(apiErr.Code)
 		}
@@ -142,7 +144,7 @@ func (m *Middleware) completeLogin(w http.ResponseWriter, r *http.Request, info 
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), m.cfg.ExchangeTimeout)
 	defer cancel()
-	pt, err := m.provider.ExchangeCode(ctx, code, st.Verifier)
+	pt, err := m.provider.ExchangeCode(withWorkOS(ctx, m.obs), code, st.Verifier)
 	m.exchanged(r, err)
 	if err != nil {
 		return "", m.exchangeError(ctx, err, retry)
@@ -260,10 +262,10 @@ var errClientHeldBack = fmt.Errorf("%w: this client's exchanges keep failing", E
 
 // exchanged gives r's client its exchange token back unless WorkOS
 // refused the code as one it never issued or already took (err matching
-// [ErrInvalidGrant]): only the client that sends made-up or replayed
+// [.ErrInvalidGrant]): only the client that sends made-up or replayed
 // codes runs out.
 func (m *Middleware) exchanged(r *http.Request, err error) {
-	if !errors.Is(err, ErrInvalidGrant) {
+	if !errors.Is(err, workos.ErrInvalidGrant) {
 		m.exchangeClients.giveBack(m.clientIP(r), m.now().UnixNano())
 	}
 }
@@ -277,11 +279,11 @@ func (m *Middleware) exchangeError(ctx context.Context, err error, retry string)
 		return &HTTPError{Status: http.StatusTooManyRequests, Message: "Too many failed sign-ins from your network. Please try again in a minute.", RetryURL: retry, Err: err, Reason: ReasonTooManySignIns}
 	case errors.Is(err, ErrTooManySignIns):
 		return &HTTPError{Status: http.StatusServiceUnavailable, Message: "Too many sign-ins right now. Please try again in a minute.", RetryURL: retry, Err: err, Reason: ReasonTooManySignIns}
-	case errors.Is(err, ErrInvalidGrant):
+	case errors.Is(err, workos.ErrInvalidGrant):
 		return &HTTPError{Status: http.StatusBadRequest, Message: "This sign-in has expired or was already used. Please sign in again.", RetryURL: retry, Err: err, Reason: ReasonExchangeFailed}
-	case errors.Is(err, ErrRateLimited):
+	case errors.Is(err, workos.ErrRateLimited):
 		return &HTTPError{Status: http.StatusServiceUnavailable, Message: "Too many sign-ins right now. Please try again in a minute.", RetryURL: retry, Err: err, Reason: ReasonTooManySignIns}
-	case errors.Is(err, ErrInvalidClient), errors.Is(err, ErrUnauthorized):
+	case errors.Is(err, workos.ErrInvalidClient), errors.Is(err, workos.ErrUnauthorized):
 		return &HTTPError{Status: http.StatusInternalServerError, Message: "Sign-in is misconfigured on this site.", Err: err, Reason: ReasonMisconfigured}
 	case errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil:
 		return &HTTPError{Status: http.StatusGatewayTimeout, Message: "The sign-in service did not answer in time. Please try again.", RetryURL: retry, Err: err, Reason: ReasonWorkOSTimeout}
@@ -299,7 +301,7 @@ func (m *Middleware) idpInitiated(w http.ResponseWriter, r *http.Request, code s
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), m.cfg.ExchangeTimeout)
 	defer cancel()
-	pt, err := m.provider.ExchangeCode(ctx, code, "")
+	pt, err := m.provider.ExchangeCode(withWorkOS(ctx, m.obs), code, "")
 	m.exchanged(r, err)
 	if err != nil {
 		return "", m.exchangeError(ctx, err, m.cfg.LoginPath)

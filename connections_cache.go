@@ -13,28 +13,12 @@ import (
 	"time"
 
 	"golang.org/x/sync/singleflight"
+
+	"github.com/ssogate/ssogate/internal/sanitize"
+	"github.com/ssogate/ssogate/workos"
 )
 
 // Errors of [ConnectionCache] lookups.
-var (
-	// ErrNoConnection: WorkOS has no connection for the organization,
-	// email domain or connection id.
-	ErrNoConnection = errors.New("ssogate: no connection")
-	// ErrLookupLimited: the lookup missed the cache and the cache has made
-	// as many WorkOS calls as [CacheConfig].MaxFetchesPerMinute allows.
-	ErrLookupLimited = errors.New("ssogate: too many connection lookups")
-)
-
-// Defaults of [CacheConfig].
-const (
-	DefaultCacheTTL            = 5 * time.Minute
-	DefaultCacheNegativeTTL    = time.Minute
-	DefaultCacheStaleIfError   = time.Hour
-	DefaultCacheMaxEntries     = 10000
-	DefaultMaxFetchesPerMinute = 1000
-	DefaultCacheFetchTimeout   = 10 * time.Second
-)
-
 // Bounds on what one lookup takes from WorkOS and on how long a failure is
 // waited out.
 const (
@@ -271,7 +255,7 @@ func (c *ConnectionCache) Organization(ctx context.Context, id string) (*Connect
 		return s, err
 	}
 	if !validPrefixedID(id, "org_") {
-		return nil, fmt.Errorf("%w: not an organization id", ErrInvalidOptions)
+		return nil, fmt.Errorf("%w: not an organization id", workos.ErrInvalidOptions)
 	}
 	return c.miss(ctx, kindOrganization, id)
 }
@@ -303,7 +287,7 @@ func (c *ConnectionCache) Connection(ctx context.Context, id string) (*Connectio
 	s, err, ok := c.hit(ctx, kindConnection, id)
 	if !ok {
 		if !validPrefixedID(id, "conn_") {
-			return nil, fmt.Errorf("%w: not a connection id", ErrInvalidOptions)
+			return nil, fmt.Errorf("%w: not a connection id", workos.ErrInvalidOptions)
 		}
 		s, err = c.miss(ctx, kindConnection, id)
 	}
@@ -345,7 +329,7 @@ func (c *ConnectionCache) hit(ctx context.Context, k lookupKind, key string) (*C
 func (c *ConnectionCache) cachedName(id string) string {
 	if v, ok := c.entries[kindConnection].Load(id); ok {
 		if e := v.(*lookupEntry); e.set != nil && len(e.set.Connections) > 0 {
-			return cleanText(e.set.Connections[0].Name, 100, nil)
+			return sanitize.Text(e.set.Connections[0].Name, 100, nil)
 		}
 	}
 	return ""
@@ -408,7 +392,7 @@ func (c *ConnectionCache) refresh(ctx context.Context, k lookupKind, key string,
 	now = c.preciseNow()
 	var e *lookupEntry
 	switch {
-	case err == nil || errors.Is(err, ErrNotFound):
+	case err == nil || errors.Is(err, workos.ErrNotFound):
 		c.recovered()
 		e = c.answer(now, set)
 		c.observe(ctx, k, CacheMiss)
@@ -442,7 +426,7 @@ func jitter(ttl time.Duration) int64 {
 // waitOut is how long a failure is waited out before WorkOS is asked again:
 // what a 429 asked for, or a few seconds.
 func waitOut(err error) time.Duration {
-	var apiErr *APIError
+	var apiErr *workos.APIError
 	if errors.As(err, &apiErr) && apiErr.RetryAfter > 0 {
 		return min(apiErr.RetryAfter, maxRetryAfter)
 	}
@@ -508,7 +492,7 @@ func (c *ConnectionCache) overlayLocked(s *ConnectionSet) *ConnectionSet {
 			changed = true
 			continue
 		case ok && ev.inactive && conn.UpdatedAt.Before(ev.at) && conn.Active():
-			conn.State = ConnectionInactive
+			conn.State = workos.ConnectionInactive
 			changed = true
 		}
 		out = append(out, conn)
@@ -550,6 +534,7 @@ func (c *ConnectionCache) evictLocked(now int64) {
 // malformed id, or that does not match what was asked for, is dropped, so a
 // faulty answer cannot route a user to someone else's connection.
 func (c *ConnectionCache) fetch(ctx context.Context, k lookupKind, key string) (*ConnectionSet, error) {
+	ctx = withWorkOS(ctx, c.obs.Load())
 	if k == kindConnection {
 		conn, err := c.provider.GetConnection(ctx, key)
 		if err != nil {
@@ -560,7 +545,7 @@ func (c *ConnectionCache) fetch(ctx context.Context, k lookupKind, key string) (
 		}
 		return newConnectionSet(conn.OrganizationID, []Connection{*conn}), nil
 	}
-	opts := ListConnectionsOptions{Limit: 100}
+	opts := workos.ListConnectionsOptions{Limit: 100}
 	match := func(conn *Connection) bool { return conn.OrganizationID == key }
 	if k == kindOrganization {
 		opts.OrganizationID = key
@@ -569,7 +554,7 @@ func (c *ConnectionCache) fetch(ctx context.Context, k lookupKind, key string) (
 		match = func(conn *Connection) bool { return hasDomain(conn, key) }
 	}
 	var conns []Connection
-	for conn, err := range AllConnections(ctx, c.provider, opts) {
+	for conn, err := range workos.AllConnections(ctx, c.provider.ListConnections, opts) {
 		if err != nil {
 			return nil, err
 		}
@@ -701,32 +686,9 @@ func (c *ConnectionCache) deleteWhereLocked(match func(*ConnectionSet) bool) {
 	}
 }
 
-// Event is a WorkOS event, as delivered to a webhook endpoint.
-type Event struct {
-	// ID is the event's id (event_...).
-	ID string `json:"id"`
-	// Event is the event type, such as "connection.activated".
-	Event string `json:"event"`
-	// Data is the object the event is about, such as a [Connection].
-	Data json.RawMessage `json:"data"`
-	// CreatedAt is when the event happened.
-	CreatedAt time.Time `json:"created_at"`
-}
-
-// The connection events that [ConnectionCache.ApplyEvent] acts on.
-const (
-	EventConnectionActivated   = "connection.activated"
-	EventConnectionDeactivated = "connection.deactivated"
-	EventConnectionDeleted     = "connection.deleted"
-)
-
-// ErrInvalidEvent is returned by [ConnectionCache.ApplyEvent] for a
-// connection event without a valid connection or time.
-var ErrInvalidEvent = errors.New("ssogate: invalid event")
-
 // eventHook is called with each connection event applied through
 // [ConnectionCache.ApplyEvent], and the connection it names.
-type eventHook func(ctx context.Context, ev *Event, conn *Connection) error
+type eventHook func(ctx context.Context, ev *workos.Event, conn *Connection) error
 
 // eventShareTimeout bounds the sharing of an event applied by ApplyEvent.
 const eventShareTimeout = 5 * time.Second
@@ -746,14 +708,14 @@ const eventShareTimeout = 5 * time.Second
 // the connection's sessions (see [Config].KeepSessionsOfRemovedConnections).
 // An error matching [ErrInvalidEvent] reports a malformed event; any other,
 // that it could not be shared in time (it holds here all the same).
-func (c *ConnectionCache) ApplyEvent(ev *Event) error {
+func (c *ConnectionCache) ApplyEvent(ev *workos.Event) error {
 	ctx, cancel := context.WithTimeout(context.Background(), eventShareTimeout)
 	defer cancel()
 	return c.applyAndShare(ctx, ev)
 }
 
 // applyAndShare applies ev here and hands it to the hook, if any.
-func (c *ConnectionCache) applyAndShare(ctx context.Context, ev *Event) error {
+func (c *ConnectionCache) applyAndShare(ctx context.Context, ev *workos.Event) error {
 	conn, err := c.applyEvent(ev)
 	if err != nil || conn == nil {
 		return err
@@ -766,9 +728,9 @@ func (c *ConnectionCache) applyAndShare(ctx context.Context, ev *Event) error {
 
 // applyEvent is ApplyEvent on this cache alone. It returns the connection
 // a connection event names, and nil for other events.
-func (c *ConnectionCache) applyEvent(ev *Event) (*Connection, error) {
+func (c *ConnectionCache) applyEvent(ev *workos.Event) (*Connection, error) {
 	switch ev.Event {
-	case EventConnectionActivated, EventConnectionDeactivated, EventConnectionDeleted:
+	case workos.EventConnectionActivated, workos.EventConnectionDeactivated, workos.EventConnectionDeleted:
 	default:
 		return nil, nil
 	}
@@ -783,8 +745,8 @@ func (c *ConnectionCache) applyEvent(ev *Event) (*Connection, error) {
 	defer c.mu.Unlock()
 	state := connectionEventState{
 		at:       ev.CreatedAt,
-		inactive: ev.Event == EventConnectionDeactivated,
-		deleted:  ev.Event == EventConnectionDeleted,
+		inactive: ev.Event == workos.EventConnectionDeactivated,
+		deleted:  ev.Event == workos.EventConnectionDeleted,
 	}
 	last, seen := c.events[conn.ID]
 	switch {

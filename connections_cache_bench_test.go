@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ssogate/ssogate/workos"
 	"github.com/ssogate/ssogate/workostest"
 )
 
@@ -21,8 +22,8 @@ func BenchmarkConnectionCacheHit(b *testing.B) {
 	d := &fakeDirectory{}
 	var conns []Connection
 	for i, org := range orgs {
-		conns = append(conns, Connection{ID: "conn_" + org[4:], OrganizationID: org, State: ConnectionActive,
-			Domains: []ConnectionDomain{{Domain: domains[i]}}})
+		conns = append(conns, Connection{ID: "conn_" + org[4:], OrganizationID: org, State: workos.ConnectionActive,
+			Domains: []workos.ConnectionDomain{{Domain: domains[i]}}})
 	}
 	d.set(conns...)
 	c, err := NewConnectionCache(d, CacheConfig{Logger: slog.New(slog.DiscardHandler)})
@@ -83,7 +84,7 @@ func BenchmarkConnectionCacheHit(b *testing.B) {
 func BenchmarkLoginRouting(b *testing.B) {
 	idp := workostest.NewServer()
 	defer idp.Close()
-	client, err := NewClient(ClientConfig{APIKey: idp.APIKey, ClientID: idp.ClientID, BaseURL: idp.URL})
+	client, err := workos.NewClient(workos.ClientConfig{APIKey: idp.APIKey, ClientID: idp.ClientID, BaseURL: idp.URL})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssogate/ssogate/workos"
 	"github.com/ssogate/ssogate/workostest"
 )
 
@@ -26,7 +27,7 @@ type fakeDirectory struct {
 	err   error
 
 	// ListConnectionsHook, if set, answers every listing, unfiltered.
-	ListConnectionsHook func(ListConnectionsOptions) []Connection
+	ListConnectionsHook func(workos.ListConnectionsOptions) []Connection
 
 	calls atomic.Int64
 	gate  chan struct{} // if not nil, calls wait for it to be closed
@@ -63,12 +64,12 @@ func (d *fakeDirectory) wait(ctx context.Context) error {
 	return d.err
 }
 
-func (d *fakeDirectory) ListConnections(ctx context.Context, o ListConnectionsOptions) (*ConnectionList, error) {
+func (d *fakeDirectory) ListConnections(ctx context.Context, o workos.ListConnectionsOptions) (*workos.ConnectionList, error) {
 	if err := d.wait(ctx); err != nil {
 		return nil, err
 	}
 	if d.ListConnectionsHook != nil {
-		return &ConnectionList{Data: d.ListConnectionsHook(o)}, nil
+		return &workos.ConnectionList{Data: d.ListConnectionsHook(o)}, nil
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -82,7 +83,7 @@ func (d *fakeDirectory) ListConnections(ctx context.Context, o ListConnectionsOp
 		}
 		out = append(out, c)
 	}
-	return &ConnectionList{Data: out}, nil
+	return &workos.ConnectionList{Data: out}, nil
 }
 
 func (d *fakeDirectory) GetConnection(ctx context.Context, id string) (*Connection, error) {
@@ -96,13 +97,13 @@ func (d *fakeDirectory) GetConnection(ctx context.Context, id string) (*Connecti
 			return &c, nil
 		}
 	}
-	return nil, &APIError{StatusCode: http.StatusNotFound, Method: "GET", Path: "/connections/" + id}
+	return nil, &workos.APIError{StatusCode: http.StatusNotFound, Method: "GET", Path: "/connections/" + id}
 }
 
 func acmeConnection() Connection {
 	return Connection{
-		ID: "conn_acme", OrganizationID: "org_acme", ConnectionType: OktaSAML, State: ConnectionActive,
-		Domains:   []ConnectionDomain{{Domain: "acme.com"}, {Domain: "ACME.co.uk"}},
+		ID: "conn_acme", OrganizationID: "org_acme", ConnectionType: workos.OktaSAML, State: workos.ConnectionActive,
+		Domains:   []workos.ConnectionDomain{{Domain: "acme.com"}, {Domain: "ACME.co.uk"}},
 		UpdatedAt: time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC),
 	}
 }
@@ -133,7 +134,7 @@ func wantCalls(t *testing.T, d *fakeDirectory, want int64, when string) {
 }
 
 func TestCacheLookups(t *testing.T) {
-	other := Connection{ID: "conn_other", OrganizationID: "org_acme", State: ConnectionInactive}
+	other := Connection{ID: "conn_other", OrganizationID: "org_acme", State: workos.ConnectionInactive}
 	d := &fakeDirectory{}
 	d.set(acmeConnection(), other)
 	c := newTestCache(t, d, newTestClock(), nil)
@@ -163,8 +164,8 @@ func TestCacheLookups(t *testing.T) {
 		{"unknown organization", func() error { _, err := c.Organization(ctx, "org_nosuch"); return err }, ErrNoConnection},
 		{"unknown domain", func() error { _, err := c.Domain(ctx, "nosuch.com"); return err }, ErrNoConnection},
 		{"unknown connection", func() error { _, err := c.Connection(ctx, "conn_nosuch"); return err }, ErrNoConnection},
-		{"malformed organization", func() error { _, err := c.Organization(ctx, "acme"); return err }, ErrInvalidOptions},
-		{"malformed connection", func() error { _, err := c.Connection(ctx, "conn_a/../b"); return err }, ErrInvalidOptions},
+		{"malformed organization", func() error { _, err := c.Organization(ctx, "acme"); return err }, workos.ErrInvalidOptions},
+		{"malformed connection", func() error { _, err := c.Connection(ctx, "conn_a/../b"); return err }, workos.ErrInvalidOptions},
 		{"malformed domain", func() error { _, err := c.Domain(ctx, "acme .com"); return err }, ErrInvalidEmail},
 	} {
 		if err := tc.lookup(); !errors.Is(err, tc.want) {
@@ -178,12 +179,12 @@ func TestCacheDropsConnectionsThatDoNotMatch(t *testing.T) {
 	d := &fakeDirectory{}
 	// A faulty answer: connections of other organizations and domains,
 	// and malformed ids, must never route a user.
-	d.ListConnectionsHook = func(o ListConnectionsOptions) []Connection {
+	d.ListConnectionsHook = func(o workos.ListConnectionsOptions) []Connection {
 		return []Connection{
 			acmeConnection(),
-			{ID: "conn_evil", OrganizationID: "org_evil", State: ConnectionActive, Domains: []ConnectionDomain{{Domain: "evil.com"}}},
-			{ID: "conn_bad\"id", OrganizationID: "org_acme", State: ConnectionActive, Domains: []ConnectionDomain{{Domain: "acme.com"}}},
-			{ID: "conn_badorg", OrganizationID: "org_<x>", State: ConnectionActive, Domains: []ConnectionDomain{{Domain: "acme.com"}}},
+			{ID: "conn_evil", OrganizationID: "org_evil", State: workos.ConnectionActive, Domains: []workos.ConnectionDomain{{Domain: "evil.com"}}},
+			{ID: "conn_bad\"id", OrganizationID: "org_acme", State: workos.ConnectionActive, Domains: []workos.ConnectionDomain{{Domain: "acme.com"}}},
+			{ID: "conn_badorg", OrganizationID: "org_<x>", State: workos.ConnectionActive, Domains: []workos.ConnectionDomain{{Domain: "acme.com"}}},
 		}
 	}
 	c := newTestCache(t, d, newTestClock(), nil)
@@ -232,7 +233,7 @@ func TestCacheTTLAndNegativeTTL(t *testing.T) {
 	wantCalls(t, d, 5, "past the TTL")
 	// The domain now has a connection; the negative answer expires.
 	conn := acmeConnection()
-	conn.ID, conn.Domains = "conn_new", []ConnectionDomain{{Domain: "nosuch.com"}}
+	conn.ID, conn.Domains = "conn_new", []workos.ConnectionDomain{{Domain: "nosuch.com"}}
 	d.set(acmeConnection(), conn)
 	clock.Advance(DefaultCacheNegativeTTL * 111 / 100)
 	if set, err := c.Domain(ctx, "nosuch.com"); err != nil || set.Active()[0].ID != "conn_new" {
@@ -257,7 +258,7 @@ func TestCacheJitterSpreadsExpiry(t *testing.T) {
 func TestCacheConcurrentColdLookupsMakeOneCall(t *testing.T) {
 	idp := workostest.NewServer()
 	defer idp.Close()
-	client, err := NewClient(ClientConfig{APIKey: idp.APIKey, ClientID: idp.ClientID, BaseURL: idp.URL})
+	client, err := workos.NewClient(workos.ClientConfig{APIKey: idp.APIKey, ClientID: idp.ClientID, BaseURL: idp.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,7 +340,7 @@ func TestCacheStaleIfError(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	d.fail(&APIError{StatusCode: http.StatusBadGateway, Method: "GET", Path: "/connections"})
+	d.fail(&workos.APIError{StatusCode: http.StatusBadGateway, Method: "GET", Path: "/connections"})
 	clock.Advance(DefaultCacheTTL)
 	for i := range 20 {
 		set, err := c.Organization(ctx, "org_acme")
@@ -362,7 +363,7 @@ func TestCacheStaleIfError(t *testing.T) {
 
 	// Past the stale window, the failure is the answer.
 	clock.Advance(DefaultCacheStaleIfError)
-	if _, err := c.Organization(ctx, "org_acme"); !errors.Is(err, ErrServer) {
+	if _, err := c.Organization(ctx, "org_acme"); !errors.Is(err, workos.ErrServer) {
 		t.Errorf("past the stale window: got %v, want the WorkOS failure", err)
 	}
 
@@ -379,12 +380,12 @@ func TestCacheStaleIfError(t *testing.T) {
 
 func TestCacheWaitsOutRetryAfter(t *testing.T) {
 	d := &fakeDirectory{}
-	d.fail(&APIError{StatusCode: http.StatusTooManyRequests, RetryAfter: 30 * time.Second})
+	d.fail(&workos.APIError{StatusCode: http.StatusTooManyRequests, RetryAfter: 30 * time.Second})
 	clock := newTestClock()
 	c := newTestCache(t, d, clock, nil)
 	ctx := context.Background()
 	for range 10 {
-		if _, err := c.Domain(ctx, "acme.com"); !errors.Is(err, ErrRateLimited) {
+		if _, err := c.Domain(ctx, "acme.com"); !errors.Is(err, workos.ErrRateLimited) {
 			t.Fatalf("got %v, want ErrRateLimited", err)
 		}
 		clock.Advance(2 * time.Second)
@@ -516,7 +517,7 @@ func TestCacheInvalidationDuringALookupIsNotUndone(t *testing.T) {
 	}
 	// WorkOS deactivates the connection while the lookup is under way; the
 	// lookup's answer (read before the change) comes back after the event.
-	ev := connectionEvent(t, EventConnectionDeactivated, acmeConnection(), time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC))
+	ev := connectionEvent(t, workos.EventConnectionDeactivated, acmeConnection(), time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC))
 	if err := c.ApplyEvent(ev); err != nil {
 		t.Fatal(err)
 	}
@@ -531,7 +532,7 @@ func TestCacheInvalidationDuringALookupIsNotUndone(t *testing.T) {
 	}
 }
 
-func connectionEvent(t *testing.T, event string, conn Connection, at time.Time) *Event {
+func connectionEvent(t *testing.T, event string, conn Connection, at time.Time) *workos.Event {
 	t.Helper()
 	data := fmt.Sprintf(`{"object":"connection","id":%q,"organization_id":%q,"connection_type":"OktaSAML","state":"active","domains":[`, conn.ID, conn.OrganizationID)
 	for i, dom := range conn.Domains {
@@ -541,7 +542,7 @@ func connectionEvent(t *testing.T, event string, conn Connection, at time.Time) 
 		data += fmt.Sprintf(`{"object":"connection_domain","id":"org_domain_%d","domain":%q}`, i, dom.Domain)
 	}
 	data += `]}`
-	return &Event{ID: "event_" + strings.ReplaceAll(event, ".", "_"), Event: event, Data: []byte(data), CreatedAt: at}
+	return &workos.Event{ID: "event_" + strings.ReplaceAll(event, ".", "_"), Event: event, Data: []byte(data), CreatedAt: at}
 }
 
 func TestApplyEventOrdering(t *testing.T) {
@@ -561,14 +562,14 @@ func TestApplyEventOrdering(t *testing.T) {
 		}
 		deleted := acmeConnection()
 		deleted.Domains = nil // deletions carry no domains
-		if err := c.ApplyEvent(connectionEvent(t, EventConnectionDeleted, deleted, t0.Add(time.Hour))); err != nil {
+		if err := c.ApplyEvent(connectionEvent(t, workos.EventConnectionDeleted, deleted, t0.Add(time.Hour))); err != nil {
 			t.Fatal(err)
 		}
 		if active(c) {
 			t.Error("deleted connection still routes")
 		}
 		// A retried, older activation arrives days later.
-		if err := c.ApplyEvent(connectionEvent(t, EventConnectionActivated, acmeConnection(), t0)); err != nil {
+		if err := c.ApplyEvent(connectionEvent(t, workos.EventConnectionActivated, acmeConnection(), t0)); err != nil {
 			t.Fatal(err)
 		}
 		c.Purge()
@@ -576,7 +577,7 @@ func TestApplyEventOrdering(t *testing.T) {
 			t.Error("an old activation brought back a deleted connection")
 		}
 		// Even a newer one cannot: deleted ids do not come back.
-		c.ApplyEvent(connectionEvent(t, EventConnectionActivated, acmeConnection(), t0.Add(48*time.Hour)))
+		c.ApplyEvent(connectionEvent(t, workos.EventConnectionActivated, acmeConnection(), t0.Add(48*time.Hour)))
 		if active(c) {
 			t.Error("an activation brought back a deleted connection")
 		}
@@ -587,7 +588,7 @@ func TestApplyEventOrdering(t *testing.T) {
 		c := newTestCache(t, d, newTestClock(), nil)
 		active(c)
 		calls := d.calls.Load()
-		c.ApplyEvent(connectionEvent(t, EventConnectionDeactivated, acmeConnection(), t0.Add(time.Hour)))
+		c.ApplyEvent(connectionEvent(t, workos.EventConnectionDeactivated, acmeConnection(), t0.Add(time.Hour)))
 		if active(c) {
 			t.Error("deactivated connection still routes")
 		}
@@ -595,7 +596,7 @@ func TestApplyEventOrdering(t *testing.T) {
 			t.Error("the event did not make the cache ask WorkOS again")
 		}
 		calls = d.calls.Load()
-		if err := c.ApplyEvent(connectionEvent(t, EventConnectionActivated, acmeConnection(), t0)); err != nil {
+		if err := c.ApplyEvent(connectionEvent(t, workos.EventConnectionActivated, acmeConnection(), t0)); err != nil {
 			t.Fatal(err)
 		}
 		if active(c) {
@@ -608,7 +609,7 @@ func TestApplyEventOrdering(t *testing.T) {
 		conn := acmeConnection()
 		conn.UpdatedAt = t0.Add(2 * time.Hour)
 		d.set(conn)
-		c.ApplyEvent(connectionEvent(t, EventConnectionActivated, conn, t0.Add(2*time.Hour)))
+		c.ApplyEvent(connectionEvent(t, workos.EventConnectionActivated, conn, t0.Add(2*time.Hour)))
 		if !active(c) {
 			t.Error("a reactivated connection does not route")
 		}
@@ -618,7 +619,7 @@ func TestApplyEventOrdering(t *testing.T) {
 		d.set(acmeConnection())
 		c := newTestCache(t, d, newTestClock(), nil)
 		active(c)
-		c.ApplyEvent(connectionEvent(t, EventConnectionDeactivated, acmeConnection(), t0))
+		c.ApplyEvent(connectionEvent(t, workos.EventConnectionDeactivated, acmeConnection(), t0))
 		if active(c) {
 			t.Error("deactivated connection still routes")
 		}
@@ -628,7 +629,7 @@ func TestApplyEventOrdering(t *testing.T) {
 		conn.UpdatedAt = t0
 		d.set(conn)
 		calls := d.calls.Load()
-		c.ApplyEvent(connectionEvent(t, EventConnectionActivated, conn, t0))
+		c.ApplyEvent(connectionEvent(t, workos.EventConnectionActivated, conn, t0))
 		if !active(c) || d.calls.Load() != calls+1 {
 			t.Error("an activation of the same instant was not looked up")
 		}
@@ -643,10 +644,10 @@ func TestApplyEventOrdering(t *testing.T) {
 	t.Run("events grant nothing WorkOS does not", func(t *testing.T) {
 		d := &fakeDirectory{}
 		conn := acmeConnection()
-		conn.State = ConnectionInactive
+		conn.State = workos.ConnectionInactive
 		d.set(conn)
 		c := newTestCache(t, d, newTestClock(), nil)
-		c.ApplyEvent(connectionEvent(t, EventConnectionActivated, acmeConnection(), t0))
+		c.ApplyEvent(connectionEvent(t, workos.EventConnectionActivated, acmeConnection(), t0))
 		if active(c) {
 			t.Error("an activation event made a connection WorkOS says is inactive route")
 		}
@@ -658,13 +659,13 @@ func TestApplyEventRejectsMalformedEvents(t *testing.T) {
 	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name string
-		ev   *Event
+		ev   *workos.Event
 	}{
-		{"no data", &Event{Event: EventConnectionDeleted, CreatedAt: at}},
-		{"data not an object", &Event{Event: EventConnectionDeleted, Data: []byte(`"conn_x"`), CreatedAt: at}},
-		{"malformed connection id", &Event{Event: EventConnectionDeleted, Data: []byte(`{"id":"conn_<x>"}`), CreatedAt: at}},
-		{"organization as id", &Event{Event: EventConnectionDeleted, Data: []byte(`{"id":"org_acme"}`), CreatedAt: at}},
-		{"no time", &Event{Event: EventConnectionDeleted, Data: []byte(`{"id":"conn_x"}`)}},
+		{"no data", &workos.Event{Event: workos.EventConnectionDeleted, CreatedAt: at}},
+		{"data not an object", &workos.Event{Event: workos.EventConnectionDeleted, Data: []byte(`"conn_x"`), CreatedAt: at}},
+		{"malformed connection id", &workos.Event{Event: workos.EventConnectionDeleted, Data: []byte(`{"id":"conn_<x>"}`), CreatedAt: at}},
+		{"organization as id", &workos.Event{Event: workos.EventConnectionDeleted, Data: []byte(`{"id":"org_acme"}`), CreatedAt: at}},
+		{"no time", &workos.Event{Event: workos.EventConnectionDeleted, Data: []byte(`{"id":"conn_x"}`)}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -673,7 +674,7 @@ func TestApplyEventRejectsMalformedEvents(t *testing.T) {
 			}
 		})
 	}
-	if err := c.ApplyEvent(&Event{Event: "user.created", Data: []byte(`{}`)}); err != nil {
+	if err := c.ApplyEvent(&workos.Event{Event: "user.created", Data: []byte(`{}`)}); err != nil {
 		t.Errorf("other event: got %v, want it ignored", err)
 	}
 }
@@ -682,10 +683,10 @@ func TestCacheEventRecordIsBounded(t *testing.T) {
 	c := newTestCache(t, &fakeDirectory{}, newTestClock(), nil, func(cfg *CacheConfig) { cfg.MaxEntries = 16 })
 	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	deleted := Connection{ID: "conn_deleted", OrganizationID: "org_x"}
-	c.ApplyEvent(connectionEvent(t, EventConnectionDeleted, deleted, at))
+	c.ApplyEvent(connectionEvent(t, workos.EventConnectionDeleted, deleted, at))
 	for i := range 100 {
 		conn := Connection{ID: fmt.Sprintf("conn_%d", i), OrganizationID: "org_x"}
-		c.ApplyEvent(connectionEvent(t, EventConnectionDeactivated, conn, at.Add(time.Duration(i)*time.Second)))
+		c.ApplyEvent(connectionEvent(t, workos.EventConnectionDeactivated, conn, at.Add(time.Duration(i)*time.Second)))
 	}
 	c.mu.Lock()
 	n, kept := len(c.events), c.events["conn_deleted"].deleted

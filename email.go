@@ -1,17 +1,12 @@
 package ssogate
 
 import (
-	"errors"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/net/idna"
 )
-
-// ErrInvalidEmail is returned by [ParseEmailDomain] and [NormalizeDomain]
-// for input that is not an email address or a domain name.
-var ErrInvalidEmail = errors.New("ssogate: invalid email address or domain")
 
 // Limits of RFC 5321 and RFC 1035 on addresses and names.
 const (

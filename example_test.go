@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ssogate/ssogate"
+	"github.com/ssogate/ssogate/workos"
 	"github.com/ssogate/ssogate/workostest"
 )
 
@@ -119,7 +120,7 @@ func ExampleParseEmailDomain() {
 func ExampleConnectionCache_Domain() {
 	idp := workostest.NewServer()
 	defer idp.Close()
-	client, err := ssogate.NewClient(ssogate.ClientConfig{APIKey: idp.APIKey, ClientID: idp.ClientID, BaseURL: idp.URL})
+	client, err := workos.NewClient(workos.ClientConfig{APIKey: idp.APIKey, ClientID: idp.ClientID, BaseURL: idp.URL})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -151,7 +152,7 @@ func ExampleNewWebhookHandler() {
 	const secret = "whsec_example"
 	hook, err := ssogate.NewWebhookHandler(ssogate.WebhookConfig{
 		Secret: secret,
-		OnEvent: func(_ context.Context, ev *ssogate.Event) error {
+		OnEvent: func(_ context.Context, ev *workos.Event) error {
 			fmt.Println("event:", ev.Event)
 			return nil
 		},
@@ -308,7 +309,7 @@ func ExampleObserver() {
 			LoginDone: func(ctx context.Context, info ssogate.LoginInfo) {
 				fmt.Println("login:", info.Route, info.ConnectionID, info.Status)
 			},
-			WorkOSCallDone: func(ctx context.Context, info ssogate.WorkOSCallInfo) {
+			WorkOSCallDone: func(ctx context.Context, info workos.CallInfo) {
 				fmt.Println("workos:", info.Route, info.Status)
 			},
 			CallbackDone: func(ctx context.Context, info ssogate.CallbackInfo) {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssogate/ssogate/workos"
 	"github.com/ssogate/ssogate/workostest"
 )
 
@@ -82,11 +83,11 @@ func newFlow(t *testing.T, idpOpts []workostest.Option, opts ...flowOption) *flo
 // newGate makes a Middleware for the flow's app and emulator.
 func (f *flow) newGate(opts ...flowOption) *Middleware {
 	f.t.Helper()
-	client, err := NewClient(ClientConfig{
+	client, err := workos.NewClient(workos.ClientConfig{
 		APIKey:   f.idp.APIKey,
 		ClientID: f.idp.ClientID,
 		BaseURL:  f.idp.URL,
-		Retry:    RetryPolicy{MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond},
+		Retry:    workos.RetryPolicy{MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond},
 	})
 	if err != nil {
 		f.t.Fatal(err)

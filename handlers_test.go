@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/gorilla/sessions"
+
+	"github.com/ssogate/ssogate/workos"
 	"github.com/ssogate/ssogate/workostest"
 )
 
@@ -735,7 +737,7 @@ type alteredProvider struct {
 	logoutURL string
 }
 
-func (p alteredProvider) ExchangeCode(ctx context.Context, code, verifier string) (*ProfileAndToken, error) {
+func (p alteredProvider) ExchangeCode(ctx context.Context, code, verifier string) (*workos.ProfileAndToken, error) {
 	pt, err := p.Provider.ExchangeCode(ctx, code, verifier)
 	if err == nil && p.profile != nil {
 		p.profile(&pt.Profile)
@@ -743,7 +745,7 @@ func (p alteredProvider) ExchangeCode(ctx context.Context, code, verifier string
 	return pt, err
 }
 
-func (p alteredProvider) AuthorizeLogout(ctx context.Context, profileID string) (*LogoutAuthorization, error) {
+func (p alteredProvider) AuthorizeLogout(ctx context.Context, profileID string) (*workos.LogoutAuthorization, error) {
 	la, err := p.Provider.AuthorizeLogout(ctx, profileID)
 	if err == nil && p.logoutURL != "" {
 		la.LogoutURL = p.logoutURL
@@ -756,7 +758,7 @@ func alter(p alteredProvider) flowOption {
 	return func(c *Config) {
 		p.Provider = c.Provider
 		c.Provider = p
-		c.ClientID = c.Provider.(alteredProvider).Provider.(*Client).ClientID()
+		c.ClientID = c.Provider.(alteredProvider).Provider.(*workos.Client).ClientID()
 	}
 }
 
@@ -1120,13 +1122,15 @@ func TestCallbackRefusesUnrevocableIDs(t *testing.T) {
 // invalid_client): the user sees that sign-in is misconfigured here, not
 // that their sign-in expired, and the operator's log says why.
 func TestCallbackWithAWrongSecret(t *testing.T) {
-	f := newFlow(t, nil, func(c *Config) {
-		client, err := NewClient(ClientConfig{APIKey: "sk_test_wrong", ClientID: c.Provider.(*Client).ClientID(), BaseURL: c.Provider.(*Client).baseURL})
+	f := newFlow(t, nil)
+	f.gate = f.newGate(func(c *Config) {
+		client, err := workos.NewClient(workos.ClientConfig{APIKey: "sk_test_wrong", ClientID: f.idp.ClientID, BaseURL: f.idp.URL})
 		if err != nil {
 			t.Fatal(err)
 		}
 		c.Provider = client
 	})
+	f.app.Config.Handler = f.handler(f.gate)
 	cb := f.authorize(f.startLogin("connection=" + workostest.AcmeConnectionID))
 	r := f.get(cb.String())
 	if r.StatusCode != http.StatusInternalServerError || !strings.Contains(r.body, "misconfigured") {

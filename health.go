@@ -9,6 +9,9 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/ssogate/ssogate/internal/sanitize"
+	"github.com/ssogate/ssogate/workos"
 )
 
 // ConnectionHealth is what one replica has seen of the sign-ins through one
@@ -18,10 +21,10 @@ type ConnectionHealth struct {
 	// before it was known (OrganizationID or Provider then says what the
 	// login was for, or neither, for callbacks that carried no login of
 	// this browser's).
-	ConnectionID   string         `json:"connection_id,omitempty"`
-	OrganizationID string         `json:"organization_id,omitempty"`
-	Provider       OAuthProvider  `json:"provider,omitempty"`
-	ConnectionType ConnectionType `json:"connection_type,omitempty"`
+	ConnectionID   string                `json:"connection_id,omitempty"`
+	OrganizationID string                `json:"organization_id,omitempty"`
+	Provider       workos.OAuthProvider  `json:"provider,omitempty"`
+	ConnectionType workos.ConnectionType `json:"connection_type,omitempty"`
 	// Name is the connection's name, when the connection cache holds it.
 	Name string `json:"name,omitempty"`
 	// LastSignIn is the time of the last successful sign-in, if any.
@@ -74,7 +77,7 @@ type minuteCount struct {
 
 func newSignInHealth(now func() time.Time) *signInHealth {
 	host, _ := os.Hostname()
-	return &signInHealth{now: now, started: now(), replica: cleanText(host, 100, nil), rows: make(map[string]*healthRow)}
+	return &signInHealth{now: now, started: now(), replica: sanitize.Text(host, 100, nil), rows: make(map[string]*healthRow)}
 }
 
 // record adds a callback's outcome. A restarted login is neither.
@@ -96,7 +99,7 @@ func (h *signInHealth) recordLogin(info *LoginInfo, at time.Time) {
 	h.add(info.ConnectionID, info.OrganizationID, "", "", at, false, info.Reason, "", info.Status)
 }
 
-func (h *signInHealth) add(conn, org string, provider OAuthProvider, typ ConnectionType, at time.Time, ok bool, reason Reason, code string, status int) {
+func (h *signInHealth) add(conn, org string, provider workos.OAuthProvider, typ workos.ConnectionType, at time.Time, ok bool, reason Reason, code string, status int) {
 	key := cmp.Or(conn, org, string(provider), healthKeyOther)
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -10,6 +10,9 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/ssogate/ssogate/internal/sanitize"
+	"github.com/ssogate/ssogate/workos"
 )
 
 // loginIntent is what a login was started for: exactly one selector. The
@@ -17,7 +20,7 @@ import (
 type loginIntent struct {
 	OrganizationID string
 	ConnectionID   string
-	Provider       OAuthProvider
+	Provider       workos.OAuthProvider
 }
 
 // loginParams are the query parameters /login reads. Each may appear once:
@@ -31,7 +34,7 @@ var loginParams = []string{"organization", "connection", "provider", "email", "d
 //   - organization=org_...: the organization's active connection (or, when
 //     it has several, a page to choose among them);
 //   - connection=conn_...: that connection;
-//   - provider=GoogleOAuth (or another [OAuthProvider]);
+//   - provider=GoogleOAuth (or another [.OAuthProvider]);
 //   - email=jane@acme.com or domain=acme.com: the connection for the domain
 //     (the email is also passed on as the login hint).
 //
@@ -201,7 +204,7 @@ func (m *Middleware) parseLogin(r *http.Request) (loginRequest, *HTTPError) {
 	intent := loginIntent{
 		OrganizationID: q.Get("organization"),
 		ConnectionID:   q.Get("connection"),
-		Provider:       OAuthProvider(q.Get("provider")),
+		Provider:       workos.OAuthProvider(q.Get("provider")),
 	}
 	email, domain := strings.TrimSpace(q.Get("email")), strings.TrimSpace(q.Get("domain"))
 	req.loginHint = q.Get("login_hint")
@@ -408,7 +411,7 @@ func (i loginIntent) selectors() int {
 func (m *Middleware) startLogin(w http.ResponseWriter, r *http.Request, req loginRequest) (string, *HTTPError) {
 	st := &loginState{
 		State:          m.sessions.newStateFor(r),
-		Verifier:       NewPKCEVerifier(),
+		Verifier:       workos.NewPKCEVerifier(),
 		ReturnTo:       req.returnTo,
 		OrganizationID: req.intent.OrganizationID,
 		ConnectionID:   req.intent.ConnectionID,
@@ -418,10 +421,10 @@ func (m *Middleware) startLogin(w http.ResponseWriter, r *http.Request, req logi
 		Unverified:     req.unverified,
 		CreatedAt:      m.now(),
 	}
-	opts := AuthorizationURLOptions{
+	opts := workos.AuthorizationURLOptions{
 		RedirectURI:   m.cfg.RedirectURI,
 		State:         st.State,
-		CodeChallenge: PKCEChallenge(st.Verifier),
+		CodeChallenge: workos.PKCEChallenge(st.Verifier),
 		LoginHint:     st.LoginHint,
 		DomainHint:    req.domainHint,
 		ForceLogin:    req.forceLogin,
@@ -524,7 +527,7 @@ func (m *Middleware) renderConfirmPage(w http.ResponseWriter, r *http.Request, r
 	}
 	// The name is the customer's own: no control or format characters
 	// (a right-to-left override) may disguise it.
-	name := cleanText(req.name, 100, nil)
+	name := sanitize.Text(req.name, 100, nil)
 	if name == "" {
 		name = cmp.Or(req.intent.ConnectionID, req.intent.OrganizationID, "single sign-on")
 	}
@@ -579,7 +582,7 @@ func (m *Middleware) renderChooserPage(w http.ResponseWriter, r *http.Request, r
 			v.Set("login_hint", req.loginHint)
 		}
 		// The names are the customers' own, as on the confirm page.
-		name := cmp.Or(cleanText(c.Name, 100, nil), cleanText(string(c.ConnectionType), 100, nil), c.ID)
+		name := cmp.Or(sanitize.Text(c.Name, 100, nil), sanitize.Text(string(c.ConnectionType), 100, nil), c.ID)
 		choices = append(choices, choice{name, m.cfg.LoginPath + "?" + v.Encode()})
 	}
 	warn, who := req.chosen && crossSite(r), ""

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/gorilla/securecookie"
+
+	"github.com/ssogate/ssogate/workos"
 )
 
 // loginState is what the callback needs to know about the login it ends. It
@@ -24,7 +26,7 @@ type loginState struct {
 	// started with or resolved to.
 	OrganizationID string
 	ConnectionID   string
-	Provider       OAuthProvider
+	Provider       workos.OAuthProvider
 	// LoginHint is the email the login was started for, if any.
 	LoginHint string
 	// ForceLogin records that the login asked the identity provider to

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ssogate/ssogate/workos"
 )
 
 // Login state ----------------------------------------------------------------
@@ -46,8 +48,8 @@ func TestStateRoundTripAndAttributes(t *testing.T) {
 	cfg.Domain = "example.com"
 	m := newTestManager(t, cfg)
 	st := &loginState{
-		State: testState(1), Verifier: NewPKCEVerifier(), ReturnTo: "/reports?q=1",
-		OrganizationID: "org_acme", ConnectionID: "conn_acme_okta", Provider: GoogleOAuth,
+		State: testState(1), Verifier: workos.NewPKCEVerifier(), ReturnTo: "/reports?q=1",
+		OrganizationID: "org_acme", ConnectionID: "conn_acme_okta", Provider: workos.GoogleOAuth,
 		LoginHint: "alice@acme.com", ForceLogin: true, Unverified: true, CreatedAt: clock.Now(),
 	}
 	rec := saveState(t, m, st)

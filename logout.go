@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/ssogate/ssogate/workos"
 )
 
 // Logout ends the session: it clears every cookie ssogate set and redirects
@@ -77,7 +79,7 @@ func (m *Middleware) Logout(w http.ResponseWriter, r *http.Request) {
 	if m.cfg.LogoutIdP && s != nil && supportsSSOLogout(s.Profile.ConnectionType) {
 		ctx, cancel := context.WithTimeout(r.Context(), m.cfg.ExchangeTimeout)
 		defer cancel()
-		la, err := m.provider.AuthorizeLogout(ctx, s.Profile.ID)
+		la, err := m.provider.AuthorizeLogout(withWorkOS(ctx, m.obs), s.Profile.ID)
 		switch {
 		case err != nil:
 			m.log.Warn("ssogate: identity provider logout refused; signed out locally", "profile_id", s.Profile.ID, "err", err)
@@ -117,7 +119,7 @@ var crossOrigin = http.NewCrossOriginProtection()
 
 // supportsSSOLogout reports whether WorkOS can end the identity provider's
 // session for a connection type: only OIDC connections support it.
-func supportsSSOLogout(t ConnectionType) bool {
+func supportsSSOLogout(t workos.ConnectionType) bool {
 	return strings.HasSuffix(string(t), "OIDC")
 }
 

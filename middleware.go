@@ -14,23 +14,36 @@ import (
 	"time"
 
 	"github.com/gorilla/sessions"
+
+	"github.com/ssogate/ssogate/workos"
 )
 
-// Defaults of [Config].
+// Defaults of [Config], [CacheConfig] and [WebhookConfig], and the bound
+// on Config.SessionLifetime.
 const (
-	DefaultSessionLifetime = 8 * time.Hour
-	MaxSessionLifetime     = 24 * time.Hour
-	DefaultLoginPath       = "/login"
-	DefaultLogoutPath      = "/logout"
-	DefaultAfterLoginPath  = "/"
-	DefaultAfterLogoutPath = "/"
-	DefaultExchangeTimeout = 15 * time.Second
-
+	DefaultSessionLifetime       = 8 * time.Hour
+	MaxSessionLifetime           = 24 * time.Hour
+	DefaultLoginPath             = "/login"
+	DefaultLogoutPath            = "/logout"
+	DefaultAfterLoginPath        = "/"
+	DefaultAfterLogoutPath       = "/"
+	DefaultExchangeTimeout       = 15 * time.Second
 	DefaultMaxExchangesPerMinute = 1000
+	DefaultSessionCacheSize      = 32768
 
-	// stateLifetime bounds a login from /login to /callback.
-	stateLifetime = 10 * time.Minute
+	DefaultCacheTTL            = 5 * time.Minute
+	DefaultCacheNegativeTTL    = time.Minute
+	DefaultCacheStaleIfError   = time.Hour
+	DefaultCacheMaxEntries     = 10000
+	DefaultMaxFetchesPerMinute = 1000
+	DefaultCacheFetchTimeout   = 10 * time.Second
+
+	DefaultWebhookTolerance    = 180 * time.Second
+	DefaultWebhookMaxBodyBytes = 1 << 20
 )
+
+// stateLifetime bounds a login from /login to /callback.
+const stateLifetime = 10 * time.Minute
 
 // IdPInitiatedPolicy says what /callback does with a login that the identity
 // provider started: a code arrives with no state that this app created.
@@ -58,7 +71,7 @@ type Config struct {
 	// APIKey is the WorkOS API key (sk_...). Required unless Provider is set.
 	APIKey string
 	// ClientID is the WorkOS client ID (client_...). Required unless
-	// Provider is set and has a ClientID method, as [*Client] does. It also
+	// Provider is set and has a ClientID method, as [.Client] does. It also
 	// binds the cookies to the WorkOS environment: cookies sealed with the
 	// same CookieSecrets for another client ID (staging, the emulator) never
 	// open here.
@@ -68,7 +81,7 @@ type Config struct {
 	// HTTPClient is used by the default WorkOS client. Default: a client
 	// with a 60 s timeout.
 	HTTPClient *http.Client
-	// Provider talks to WorkOS. Default: a [*Client] built from APIKey,
+	// Provider talks to WorkOS. Default: a [.Client] built from APIKey,
 	// ClientID, BaseURL and HTTPClient.
 	Provider Provider
 
@@ -136,7 +149,7 @@ type Config struct {
 	// provider or email. At most one may be set. Default: none.
 	DefaultOrganization string
 	DefaultConnection   string
-	DefaultProvider     OAuthProvider
+	DefaultProvider     workos.OAuthProvider
 	// RequestOrganization, if set, picks the organization for a /login
 	// request that names none, for apps that tell tenants apart by host
 	// name (acme.app.example.com) or path. It returns "" when it cannot
@@ -181,7 +194,7 @@ type Config struct {
 
 	// Observer receives every decision: logins, callbacks, refused
 	// sessions, sign-outs, revocations, WorkOS calls and cache lookups, for
-	// metrics and traces. A [*Client] or [*ConnectionCache] given here
+	// metrics and traces. A [.Client] or [*ConnectionCache] given here
 	// without an Observer of its own reports to this one. Default: none.
 	Observer *Observer
 	// AuditLog receives the audit trail: one Info record, with the message
@@ -495,18 +508,17 @@ func (cfg *Config) validate(callbackPath string, secure bool) error {
 // has its own, and hands the observer to those it made or was given.
 func (cfg *Config) connect() error {
 	if cfg.Provider == nil {
-		c, err := NewClient(ClientConfig{
+		c, err := workos.NewClient(workos.ClientConfig{
 			APIKey:     cfg.APIKey,
 			ClientID:   cfg.ClientID,
 			BaseURL:    cfg.BaseURL,
 			HTTPClient: cfg.HTTPClient,
 			Logger:     cfg.Logger,
-			Observer:   cfg.Observer,
 		})
 		if err != nil {
-			var ce *ConfigError
+			var ce *workos.ConfigError
 			if errors.As(err, &ce) {
-				ce.Field = strings.Replace(ce.Field, "ClientConfig.", "Config.", 1)
+				return &ConfigError{Field: strings.Replace(ce.Field, "ClientConfig.", "Config.", 1), Problem: ce.Problem}
 			}
 			return err
 		}
@@ -520,9 +532,6 @@ func (cfg *Config) connect() error {
 		cfg.Connections = cache
 	}
 	if cfg.Observer != nil {
-		if c, ok := cfg.Provider.(*Client); ok {
-			c.obs.CompareAndSwap(nil, cfg.Observer)
-		}
 		cfg.Connections.obs.CompareAndSwap(nil, cfg.Observer)
 	}
 	return nil

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/gorilla/sessions"
+
+	"github.com/ssogate/ssogate/workos"
 )
 
 // BenchmarkRequireSSO measures a whole request through a gated handler with
@@ -234,7 +236,7 @@ func countingObserver() (*Observer, *atomic.Int64) {
 		BackplaneChanged: func(context.Context, BackplaneInfo) { n.Add(1) },
 		WebhookDone:      func(context.Context, WebhookInfo) { n.Add(1) },
 		WorkOSCallStart:  func(ctx context.Context, _ string) context.Context { n.Add(1); return ctx },
-		WorkOSCallDone:   func(context.Context, WorkOSCallInfo) { n.Add(1) },
+		WorkOSCallDone:   func(context.Context, workos.CallInfo) { n.Add(1) },
 		CacheLookup:      func(context.Context, CacheInfo) { n.Add(1) },
 	}, n
 }

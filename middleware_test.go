@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ssogate/ssogate/workos"
 )
 
 func newJar() (*cookiejar.Jar, error) { return cookiejar.New(nil) }
@@ -18,7 +20,7 @@ func newJar() (*cookiejar.Jar, error) { return cookiejar.New(nil) }
 // stubProvider is a Provider for tests that never reach WorkOS.
 type stubProvider struct{ Provider }
 
-func (stubProvider) AuthorizationURL(o AuthorizationURLOptions) (string, error) {
+func (stubProvider) AuthorizationURL(o workos.AuthorizationURLOptions) (string, error) {
 	return "https://api.workos.test/sso/authorize?state=" + o.State, nil
 }
 
@@ -26,13 +28,13 @@ func (stubProvider) AuthorizationURL(o AuthorizationURLOptions) (string, error) 
 func (stubProvider) ClientID() string { return "client_stub" }
 
 // ListConnections answers that every organization has one active connection.
-func (stubProvider) ListConnections(_ context.Context, o ListConnectionsOptions) (*ConnectionList, error) {
-	return &ConnectionList{Data: []Connection{{ID: "conn_stub", OrganizationID: o.OrganizationID, State: ConnectionActive}}}, nil
+func (stubProvider) ListConnections(_ context.Context, o workos.ListConnectionsOptions) (*workos.ConnectionList, error) {
+	return &workos.ConnectionList{Data: []Connection{{ID: "conn_stub", OrganizationID: o.OrganizationID, State: workos.ConnectionActive}}}, nil
 }
 
 // GetConnection answers that every connection exists and is active.
 func (stubProvider) GetConnection(_ context.Context, id string) (*Connection, error) {
-	return &Connection{ID: id, OrganizationID: "org_stub", State: ConnectionActive}, nil
+	return &Connection{ID: id, OrganizationID: "org_stub", State: workos.ConnectionActive}, nil
 }
 
 func validConfig() Config {
@@ -154,7 +156,7 @@ func TestNewDefaults(t *testing.T) {
 	if g, err = New(cfg); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := g.provider.(*Client); !ok {
+	if _, ok := g.provider.(*workos.Client); !ok {
 		t.Errorf("default provider is %T, want *Client", g.provider)
 	}
 }

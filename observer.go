@@ -3,16 +3,19 @@ package ssogate
 import (
 	"context"
 	"time"
+
+	"github.com/ssogate/ssogate/workos"
 )
 
 // Observer receives every decision ssogate makes, as typed values, for
 // metrics, traces and audit trails. Every field is optional: a nil one costs
 // a nil check, and a gated request with a valid session calls none of them.
-// Set it in [Config].Observer. The [*Client] and [*ConnectionCache] that
-// [New] builds report to it too, as do a Client and a cache given in
-// Config without an Observer of their own, and a webhook handler over the
-// Middleware's cache. Those built apart may take one in their own configs
-// ([ClientConfig].Observer, [CacheConfig].Observer,
+// Set it in [Config].Observer. The WorkOS calls the Middleware makes report
+// to it, through any [.Client] without an Observer of its own (see
+// [workos.WithObserver]); so do the [*ConnectionCache] that [New] builds, a
+// cache given in Config without an Observer of its own, and a webhook
+// handler over the Middleware's cache. Those built apart may take one in
+// their own configs ([.ClientConfig].Observer, [CacheConfig].Observer,
 // [WebhookConfig].Observer).
 //
 // The funcs are called synchronously, on the request's goroutine, and must
@@ -62,7 +65,7 @@ type Observer struct {
 	// such as "POST /sso/token".
 	WorkOSCallStart func(ctx context.Context, route string) context.Context
 	// WorkOSCallDone is called when the call is over, retries included.
-	WorkOSCallDone func(ctx context.Context, info WorkOSCallInfo)
+	WorkOSCallDone func(ctx context.Context, info workos.CallInfo)
 
 	// CacheLookup is called for every lookup of the connection cache that
 	// routes logins.
@@ -135,7 +138,7 @@ type LoginInfo struct {
 	// routing resolved them; Provider is the OAuth provider asked for.
 	OrganizationID string
 	ConnectionID   string
-	Provider       OAuthProvider
+	Provider       workos.OAuthProvider
 	// Redirected reports whether the browser was sent to WorkOS. A login
 	// that asks for an email, shows the connections to choose from or asks
 	// to confirm a sign-in another site chose is neither redirected nor
@@ -174,9 +177,9 @@ type CallbackInfo struct {
 	ProfileID      string
 	OrganizationID string
 	ConnectionID   string
-	ConnectionType ConnectionType
+	ConnectionType workos.ConnectionType
 	// Provider is the OAuth provider the login was started for, if any.
-	Provider OAuthProvider
+	Provider workos.OAuthProvider
 	// StepUp reports whether the login asked the identity provider to
 	// authenticate the user anew (prompt=login).
 	StepUp bool
@@ -258,25 +261,6 @@ type WebhookInfo struct {
 	Reason string
 }
 
-// WorkOSCallInfo describes a WorkOS API call.
-type WorkOSCallInfo struct {
-	// Route is the call's method and path pattern, such as
-	// "GET /connections/{id}": the same few values whatever the ids.
-	Route string
-	// Status is the last response's HTTP status; 0 if none arrived.
-	Status int
-	// Code is the error code of a failed call's response, if any.
-	Code string
-	// RequestID is WorkOS's X-Request-ID of the last response.
-	RequestID string
-	// Attempts is how many times the request was sent.
-	Attempts int
-	// Duration is how long the call took, waits between retries included.
-	Duration time.Duration
-	// Err is the failure, or nil.
-	Err error
-}
-
 // CacheResult is the outcome of a connection cache lookup.
 type CacheResult string
 
@@ -318,7 +302,7 @@ func JoinObservers(observers ...*Observer) *Observer {
 		Revoked:          joinDone(obs, func(o *Observer) func(context.Context, RevocationInfo) { return o.Revoked }),
 		BackplaneChanged: joinDone(obs, func(o *Observer) func(context.Context, BackplaneInfo) { return o.BackplaneChanged }),
 		WebhookDone:      joinDone(obs, func(o *Observer) func(context.Context, WebhookInfo) { return o.WebhookDone }),
-		WorkOSCallDone:   joinDone(obs, func(o *Observer) func(context.Context, WorkOSCallInfo) { return o.WorkOSCallDone }),
+		WorkOSCallDone:   joinDone(obs, func(o *Observer) func(context.Context, workos.CallInfo) { return o.WorkOSCallDone }),
 		CacheLookup:      joinDone(obs, func(o *Observer) func(context.Context, CacheInfo) { return o.CacheLookup }),
 	}
 	var starts []func(context.Context, string) context.Context
@@ -373,4 +357,13 @@ func joinDone[T any](obs []*Observer, field func(*Observer) func(context.Context
 			f(ctx, info)
 		}
 	}
+}
+
+// withWorkOS returns ctx with o's WorkOS hooks in it, for the calls made
+// with ctx through a [.Client] that has no Observer of its own.
+func withWorkOS(ctx context.Context, o *Observer) context.Context {
+	if o == nil || o.WorkOSCallStart == nil && o.WorkOSCallDone == nil {
+		return ctx
+	}
+	return workos.WithObserver(ctx, &workos.Observer{CallStart: o.WorkOSCallStart, CallDone: o.WorkOSCallDone})
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssogate/ssogate/workos"
 	"github.com/ssogate/ssogate/workostest"
 )
 
@@ -62,7 +63,7 @@ func (rec *recorder) observer() *Observer {
 			op, _ := ctx.Value(opKey{}).(string)
 			return context.WithValue(ctx, opKey{}, op+" > "+route)
 		},
-		WorkOSCallDone: func(ctx context.Context, i WorkOSCallInfo) { rec.add(ctx, i) },
+		WorkOSCallDone: func(ctx context.Context, i workos.CallInfo) { rec.add(ctx, i) },
 		CacheLookup:    func(ctx context.Context, i CacheInfo) { rec.add(ctx, i) },
 	}
 }
@@ -132,7 +133,7 @@ func TestObserverLogins(t *testing.T) {
 	events := take[any](rec)
 	var login LoginInfo
 	var cb CallbackInfo
-	var calls []recorded[WorkOSCallInfo]
+	var calls []recorded[workos.CallInfo]
 	var lookups []CacheInfo
 	for _, e := range events {
 		switch v := e.info.(type) {
@@ -140,8 +141,8 @@ func TestObserverLogins(t *testing.T) {
 			login = v
 		case CallbackInfo:
 			cb = v
-		case WorkOSCallInfo:
-			calls = append(calls, recorded[WorkOSCallInfo]{v, e.op})
+		case workos.CallInfo:
+			calls = append(calls, recorded[workos.CallInfo]{v, e.op})
 		case CacheInfo:
 			lookups = append(lookups, v)
 		}
@@ -485,7 +486,7 @@ func TestObserverWorkOSRetriesAndStaleCache(t *testing.T) {
 	// A 429 then a success: one call of two attempts.
 	f.idp.Fail("GET /connections/{id}", workostest.Fault{Status: http.StatusTooManyRequests, RetryAfter: "0"})
 	f.startLogin("connection=" + workostest.AcmeConnectionID)
-	calls := take[WorkOSCallInfo](rec)
+	calls := take[workos.CallInfo](rec)
 	if len(calls) != 1 || calls[0].info.Attempts != 2 || calls[0].info.Status != http.StatusOK || calls[0].info.Route != "GET /connections/{id}" {
 		t.Errorf("retried call: %+v", calls)
 	}
@@ -495,12 +496,12 @@ func TestObserverWorkOSRetriesAndStaleCache(t *testing.T) {
 	f.idp.Fail("GET /connections/{id}", workostest.Fault{Status: http.StatusInternalServerError, Times: -1})
 	f.startLogin("connection=" + workostest.AcmeConnectionID)
 	var lookups []CacheInfo
-	var failed WorkOSCallInfo
+	var failed workos.CallInfo
 	for _, e := range take[any](rec) {
 		switch v := e.info.(type) {
 		case CacheInfo:
 			lookups = append(lookups, v)
-		case WorkOSCallInfo:
+		case workos.CallInfo:
 			failed = v
 		}
 	}
@@ -690,7 +691,7 @@ func TestJoinObservers(t *testing.T) {
 	f.signIn("connection="+workostest.AcmeConnectionID, "/")
 	f.newBrowser().get("/app")
 
-	calls := take[WorkOSCallInfo](a)
+	calls := take[workos.CallInfo](a)
 	if len(calls) != 2 || calls[1].op != "callback > POST /sso/token" {
 		t.Errorf("joined observer: calls %+v, want each in the context its Start made", calls)
 	}

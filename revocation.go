@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ssogate/ssogate/workos"
 )
 
 // RevocationKind says what a [Revocation] applies to.
@@ -193,10 +195,10 @@ func (m *Middleware) apply(u Update) {
 // applied and, unless configured otherwise, revokes the sessions of a
 // connection that was deactivated or deleted: sessions issued up to the
 // event, or up to now if WorkOS's clock is ahead of ours.
-func (m *Middleware) connectionEvent(ctx context.Context, ev *Event, conn *Connection) error {
+func (m *Middleware) connectionEvent(ctx context.Context, ev *workos.Event, conn *Connection) error {
 	u := Update{Event: ev}
 	if !m.cfg.KeepSessionsOfRemovedConnections &&
-		(ev.Event == EventConnectionDeactivated || ev.Event == EventConnectionDeleted) {
+		(ev.Event == workos.EventConnectionDeactivated || ev.Event == workos.EventConnectionDeleted) {
 		at := ev.CreatedAt
 		if now := m.now(); at.After(now) {
 			at = now

@@ -8,8 +8,6 @@ import (
 )
 
 const (
-	// DefaultSessionCacheSize is the default of [Config].SessionCacheSize.
-	DefaultSessionCacheSize = 32768
 	// sessionCacheShards spreads the cache over locks, so that parallel
 	// requests for different users do not meet on one.
 	sessionCacheShards = 16

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"time"
+
+	"github.com/ssogate/ssogate/workos"
 )
 
 // The session payload, version 2, is:
@@ -110,7 +112,7 @@ func decodeSession(b []byte) (*Session, error) {
 	// The session and its role share one allocation.
 	block := new(struct {
 		s    Session
-		role Role
+		role workos.Role
 	})
 	s := &block.s
 	if s.ID = d.string(); len(s.ID) != sessionIDLen {
@@ -125,13 +127,13 @@ func decodeSession(b []byte) (*Session, error) {
 	p.Name = d.string()
 	p.OrganizationID = d.string()
 	p.ConnectionID = d.string()
-	p.ConnectionType = ConnectionType(d.string())
+	p.ConnectionType = workos.ConnectionType(d.string())
 	if flags&flagRole != 0 {
 		block.role.Slug = d.string()
 		p.Role = &block.role
 	}
 	if n := d.count(); n > 0 {
-		p.Roles = make([]Role, n)
+		p.Roles = make([]workos.Role, n)
 		for i := range p.Roles {
 			p.Roles[i].Slug = d.string()
 		}
@@ -196,7 +198,7 @@ func decodeLoginState(b []byte) (*loginState, error) {
 		ReturnTo:       d.string(),
 		OrganizationID: d.string(),
 		ConnectionID:   d.string(),
-		Provider:       OAuthProvider(d.string()),
+		Provider:       workos.OAuthProvider(d.string()),
 		LoginHint:      d.string(),
 	}
 	st.CreatedAt = time.Unix(0, d.varint())

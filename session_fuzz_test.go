@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ssogate/ssogate/workos"
 )
 
 // fuzzSessionSeeds returns encodings of a few sessions.
@@ -66,7 +68,7 @@ func FuzzDecodeSession(f *testing.F) {
 // FuzzDecodeLoginState checks that the login state decoder never panics and
 // round-trips what it accepts.
 func FuzzDecodeLoginState(f *testing.F) {
-	f.Add(appendLoginState(nil, &loginState{State: "s", Verifier: "v", ReturnTo: "/", Provider: GoogleOAuth, CreatedAt: time.Unix(1767268800, 5)}))
+	f.Add(appendLoginState(nil, &loginState{State: "s", Verifier: "v", ReturnTo: "/", Provider: workos.GoogleOAuth, CreatedAt: time.Unix(1767268800, 5)}))
 	f.Add(appendLoginState(nil, &loginState{}))
 	f.Add([]byte{loginStateVersion, 0x80})
 	f.Fuzz(func(t *testing.T, b []byte) {

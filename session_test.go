@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/gorilla/sessions"
+
+	"github.com/ssogate/ssogate/workos"
 )
 
 // testClock is an injectable clock that tests move by hand.
@@ -47,13 +49,13 @@ func aliceProfile() *Profile {
 		IdPID:          "00u1a2b3c4d5e6f7g8h9",
 		OrganizationID: "org_acme",
 		ConnectionID:   "conn_acme_okta",
-		ConnectionType: OktaSAML,
+		ConnectionType: workos.OktaSAML,
 		Email:          "alice@acme.com",
 		FirstName:      "Alice",
 		LastName:       "Anderson",
 		Name:           "Alice Anderson",
-		Role:           &Role{Slug: "admin"},
-		Roles:          []Role{{Slug: "admin"}},
+		Role:           &workos.Role{Slug: "admin"},
+		Roles:          []workos.Role{{Slug: "admin"}},
 		Groups:         []string{"engineering", "admins"},
 	}
 }

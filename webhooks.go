@@ -2,39 +2,15 @@ package ssogate
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
-)
 
-// Errors of webhook verification.
-var (
-	// ErrSignatureMalformed: the WorkOS-Signature header is missing or is
-	// not of the form "t=<unix ms>, v1=<hex>".
-	ErrSignatureMalformed = errors.New("ssogate: malformed webhook signature")
-	// ErrSignatureInvalid: the signature does not match the body and the
-	// secret, or its timestamp is outside the tolerance.
-	ErrSignatureInvalid = errors.New("ssogate: invalid webhook signature")
-)
-
-// Defaults of [WebhookConfig].
-const (
-	DefaultWebhookTolerance    = 180 * time.Second
-	DefaultWebhookMaxBodyBytes = 1 << 20
-)
-
-// Bounds on a WorkOS-Signature header.
-const (
-	maxSignatureHeaderLen = 1024
-	maxSignatureParts     = 16
+	"github.com/ssogate/ssogate/internal/sanitize"
+	"github.com/ssogate/ssogate/workos"
 )
 
 // WebhookConfig configures [NewWebhookHandler].
@@ -52,7 +28,7 @@ type WebhookConfig struct {
 	// OnEvent, if set, is called with every verified event, after Cache has
 	// applied it. An error makes the handler answer 500, so that WorkOS
 	// delivers the event again later.
-	OnEvent func(ctx context.Context, ev *Event) error
+	OnEvent func(ctx context.Context, ev *workos.Event) error
 	// Tolerance is how far the signature's timestamp may be from now, in
 	// either direction. Default 180 s.
 	Tolerance time.Duration
@@ -154,8 +130,8 @@ func (h *webhookHandler) handle(w http.ResponseWriter, r *http.Request, info *We
 		}
 		return http.StatusBadRequest, "body unreadable", err
 	}
-	if err := VerifyWebhook(body, sig, h.cfg.Secret, h.cfg.now(), h.cfg.Tolerance); err != nil {
-		if errors.Is(err, ErrSignatureMalformed) {
+	if err := workos.VerifyWebhook(body, sig, h.cfg.Secret, h.cfg.now(), h.cfg.Tolerance); err != nil {
+		if errors.Is(err, workos.ErrSignatureMalformed) {
 			return http.StatusBadRequest, "malformed signature", nil
 		}
 		return http.StatusUnauthorized, "signature mismatch or stale", nil
@@ -163,13 +139,13 @@ func (h *webhookHandler) handle(w http.ResponseWriter, r *http.Request, info *We
 	info.Verified = true
 	var env struct {
 		Object string `json:"object"`
-		Event
+		workos.Event
 	}
 	if err := json.Unmarshal(body, &env); err != nil || env.Object != "event" || env.Event.Event == "" {
 		return http.StatusBadRequest, "not an event", nil
 	}
 	ev := &env.Event
-	info.EventType, info.EventID = cleanText(ev.Event, 100, nil), cleanText(ev.ID, 100, nil)
+	info.EventType, info.EventID = sanitize.Text(ev.Event, 100, nil), sanitize.Text(ev.ID, 100, nil)
 	if h.cfg.Cache != nil {
 		switch err := h.cfg.Cache.applyAndShare(r.Context(), ev); {
 		case errors.Is(err, ErrInvalidEvent):
@@ -185,84 +161,4 @@ func (h *webhookHandler) handle(w http.ResponseWriter, r *http.Request, info *We
 		}
 	}
 	return http.StatusOK, "", nil
-}
-
-// VerifyWebhook checks a WorkOS-Signature header against the raw request
-// body: the header's timestamp (unix milliseconds) must be within tolerance
-// of now, and one of its v1 signatures must be the hex HMAC-SHA256 of
-// "<timestamp>.<body>" under secret. It returns an error matching
-// [ErrSignatureMalformed] or [ErrSignatureInvalid].
-func VerifyWebhook(body []byte, header, secret string, now time.Time, tolerance time.Duration) error {
-	ts, sigs, err := parseSignatureHeader(header)
-	if err != nil {
-		return err
-	}
-	if secret == "" {
-		return ErrSignatureInvalid
-	}
-	skew := now.Sub(time.UnixMilli(ts))
-	if skew > tolerance || skew < -tolerance {
-		return ErrSignatureInvalid
-	}
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte(strconv.FormatInt(ts, 10)))
-	mac.Write([]byte{'.'})
-	mac.Write(body)
-	want := mac.Sum(nil)
-	ok := false
-	for _, sig := range sigs {
-		// Every candidate is compared, in constant time, whatever the
-		// outcome of the others.
-		if hmac.Equal(sig, want) {
-			ok = true
-		}
-	}
-	if !ok {
-		return ErrSignatureInvalid
-	}
-	return nil
-}
-
-// parseSignatureHeader splits "t=<unix ms>, v1=<hex>[, v1=<hex>...]" into
-// its timestamp and signatures: parts split on commas and trimmed, each
-// split on its first '='. Exactly one t is required, and at least one v1 of
-// 64 hex digits; other keys are ignored, for versions to come.
-func parseSignatureHeader(h string) (int64, [][]byte, error) {
-	if h == "" || len(h) > maxSignatureHeaderLen {
-		return 0, nil, ErrSignatureMalformed
-	}
-	var (
-		ts    int64
-		hasTS bool
-		sigs  [][]byte
-	)
-	parts := strings.Split(h, ",")
-	if len(parts) > maxSignatureParts {
-		return 0, nil, ErrSignatureMalformed
-	}
-	for _, part := range parts {
-		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
-		if !ok {
-			return 0, nil, ErrSignatureMalformed
-		}
-		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
-		switch k {
-		case "t":
-			n, err := strconv.ParseInt(v, 10, 64)
-			if hasTS || err != nil || n <= 0 || len(v) > 16 || v[0] == '+' {
-				return 0, nil, ErrSignatureMalformed
-			}
-			ts, hasTS = n, true
-		case "v1":
-			sig, err := hex.DecodeString(v)
-			if err != nil || len(sig) != sha256.Size {
-				return 0, nil, ErrSignatureMalformed
-			}
-			sigs = append(sigs, sig)
-		}
-	}
-	if !hasTS || len(sigs) == 0 {
-		return 0, nil, ErrSignatureMalformed
-	}
-	return ts, sigs, nil
 }

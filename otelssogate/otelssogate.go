@@ -37,13 +37,15 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/ssogate/ssogate"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/ssogate/ssogate"
+	"github.com/ssogate/ssogate/workos"
 )
 
 // ScopeName is the instrumentation scope of the meter and the tracer.
@@ -345,7 +347,7 @@ func (t *Telemetry) workOSCallStart(ctx context.Context, route string) context.C
 	return ctx
 }
 
-func (t *Telemetry) workOSCallDone(ctx context.Context, info ssogate.WorkOSCallInfo) {
+func (t *Telemetry) workOSCallDone(ctx context.Context, info workos.CallInfo) {
 	method, path, _ := strings.Cut(info.Route, " ")
 	attrs := []attribute.KeyValue{semconv.HTTPRequestMethodKey.String(method), semconv.URLTemplateKey.String(path)}
 	if info.Status != 0 {
@@ -370,7 +372,7 @@ func (t *Telemetry) workOSCallDone(ctx context.Context, info ssogate.WorkOSCallI
 
 // errorType is a WorkOS call's error.type: WorkOS's error code, the status,
 // or "_OTHER" when no response arrived.
-func errorType(info ssogate.WorkOSCallInfo) string {
+func errorType(info workos.CallInfo) string {
 	switch {
 	case info.Code != "":
 		return info.Code

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ssogate/ssogate"
+	"github.com/ssogate/ssogate/workos"
 )
 
 // The format of what the store writes to Redis, version 2.
@@ -146,7 +147,7 @@ func decodeEntry(values map[string]any) (ssogate.Update, error) {
 		}
 	}
 	if ev != "" {
-		var e ssogate.Event
+		var e workos.Event
 		if err := strictUnmarshal([]byte(ev), &e); err != nil || e.Event == "" || e.CreatedAt.IsZero() {
 			return ssogate.Update{}, fmt.Errorf("%w: event", errMalformed)
 		}

@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
 	"github.com/ssogate/ssogate"
+	"github.com/ssogate/ssogate/workos"
 )
 
 // The previous format of this package, version 1: each revocation a JSON
@@ -32,9 +34,9 @@ type v1Record struct {
 
 // v1Message is an update as version 1 published it.
 type v1Message struct {
-	V           int            `json:"v"`
-	Revocations []v1Record     `json:"revocations,omitempty"`
-	Event       *ssogate.Event `json:"event,omitempty"`
+	V           int           `json:"v"`
+	Revocations []v1Record    `json:"revocations,omitempty"`
+	Event       *workos.Event `json:"event,omitempty"`
 }
 
 // Bounds of version 1's messages.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ssogate/ssogate"
+	"github.com/ssogate/ssogate/workos"
 )
 
 const connectionsSynopsis = `connections list [-organization org_...] [-domain D] [-type T] [-json]
@@ -58,9 +59,9 @@ func runConnections(ctx context.Context, args []string, e env) error {
 		if fs.NArg() != 0 {
 			return usagef("connections list takes no arguments, got %q", fs.Arg(0))
 		}
-		opts := ssogate.ListConnectionsOptions{OrganizationID: *org, Domain: *domain, ConnectionType: ssogate.ConnectionType(*typ), Limit: 100}
+		opts := workos.ListConnectionsOptions{OrganizationID: *org, Domain: *domain, ConnectionType: workos.ConnectionType(*typ), Limit: 100}
 		var conns []ssogate.Connection
-		for c, err := range ssogate.AllConnections(ctx, client, opts) {
+		for c, err := range workos.AllConnections(ctx, client.ListConnections, opts) {
 			if err != nil {
 				return workosError(err)
 			}
@@ -120,12 +121,12 @@ func runConnections(ctx context.Context, args []string, e env) error {
 }
 
 // newClient makes a WorkOS client from WORKOS_API_KEY and WORKOS_BASE_URL.
-func newClient(e env) (*ssogate.Client, error) {
+func newClient(e env) (*workos.Client, error) {
 	key := e.getenv("WORKOS_API_KEY")
 	if key == "" {
 		return nil, usagef("WORKOS_API_KEY is not set")
 	}
-	c, err := ssogate.NewClient(ssogate.ClientConfig{
+	c, err := workos.NewClient(workos.ClientConfig{
 		APIKey:  key,
 		BaseURL: e.getenv("WORKOS_BASE_URL"),
 		// The connections API takes no client ID; the client wants one
@@ -133,7 +134,7 @@ func newClient(e env) (*ssogate.Client, error) {
 		ClientID: "client_unused",
 		// Someone is waiting at a terminal: three quick retries, not the
 		// library's patient five.
-		Retry: ssogate.RetryPolicy{MaxRetries: 3, MinBackoff: 200 * time.Millisecond, MaxBackoff: 2 * time.Second, MaxRetryAfter: 10 * time.Second},
+		Retry: workos.RetryPolicy{MaxRetries: 3, MinBackoff: 200 * time.Millisecond, MaxBackoff: 2 * time.Second, MaxRetryAfter: 10 * time.Second},
 	})
 	if err != nil {
 		var ce *ssogate.ConfigError
@@ -148,7 +149,7 @@ func newClient(e env) (*ssogate.Client, error) {
 // workosError describes a failed WorkOS call with its status, code and
 // request id, which WorkOS support asks for.
 func workosError(err error) error {
-	var ae *ssogate.APIError
+	var ae *workos.APIError
 	if !errors.As(err, &ae) {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/ssogate/ssogate"
+	"github.com/ssogate/ssogate/workos"
 	"github.com/ssogate/ssogate/workostest"
 )
 
@@ -227,7 +228,7 @@ func TestEmulatorAndConnections(t *testing.T) {
 	var mu sync.Mutex
 	hooks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		if err := ssogate.VerifyWebhook(body, r.Header.Get("WorkOS-Signature"), "whsec_test", time.Now(), time.Minute); err != nil {
+		if err := workos.VerifyWebhook(body, r.Header.Get("WorkOS-Signature"), "whsec_test", time.Now(), time.Minute); err != nil {
 			t.Errorf("webhook delivery: %v", err)
 		}
 		var ev struct{ Event string }

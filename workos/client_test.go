@@ -1,4 +1,4 @@
-package ssogate
+package workos
 
 import (
 	"bytes"
@@ -307,7 +307,7 @@ func TestAuthorizationURL(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := c.AuthorizationURL(tt.opts)
 			if tt.wantErr {
-				if err == nil || !errors.Is(err, ErrInvalidOptions) || !strings.HasPrefix(err.Error(), "ssogate: ") {
+				if err == nil || !errors.Is(err, ErrInvalidOptions) || !strings.HasPrefix(err.Error(), "workos: ") {
 					t.Fatalf("got %q, %v; want an error matching ErrInvalidOptions", got, err)
 				}
 				return
@@ -722,7 +722,7 @@ func TestAPIErrorShapes(t *testing.T) {
 			if !reflect.DeepEqual(apiErr, want) {
 				t.Errorf("got  %+v\nwant %+v", apiErr, want)
 			}
-			if s := err.Error(); !strings.HasPrefix(s, "ssogate: workos GET /connections/conn_missing: ") || !strings.Contains(s, "req_123") {
+			if s := err.Error(); !strings.HasPrefix(s, "workos: GET /connections/conn_missing: ") || !strings.Contains(s, "req_123") {
 				t.Errorf("Error(): got %q, want the request and the request id", s)
 			}
 		})
@@ -1011,9 +1011,9 @@ func TestConnectionRefusedRetried(t *testing.T) {
 			if got := len(w.got()); got != 2 {
 				t.Errorf("retries: got %d, want 2", got)
 			}
-			prefix := "ssogate: workos POST /sso/token: "
+			prefix := "workos: POST /sso/token: "
 			if name == "GetConnection" {
-				prefix = "ssogate: workos GET /connections/conn_1: "
+				prefix = "workos: GET /connections/conn_1: "
 			}
 			if !strings.HasPrefix(err.Error(), prefix) {
 				t.Errorf("got %q, want prefix %q", err, prefix)
@@ -1114,7 +1114,7 @@ func TestTransportErrorHidesQuery(t *testing.T) {
 	if err == nil {
 		t.Fatal("got nil error, want one")
 	}
-	if s := err.Error(); strings.Contains(s, "alice") || !strings.HasPrefix(s, "ssogate: workos GET /connections: ") {
+	if s := err.Error(); strings.Contains(s, "alice") || !strings.HasPrefix(s, "workos: GET /connections: ") {
 		t.Errorf("got %q, want the method and path without the query", s)
 	}
 }
@@ -1191,7 +1191,6 @@ func TestLogging(t *testing.T) {
 
 // pagedProvider serves ListConnections from fixed pages keyed by cursor.
 type pagedProvider struct {
-	Provider
 	pages map[string]ConnectionList
 	errAt string
 	calls []string
@@ -1248,7 +1247,7 @@ func TestAllConnections(t *testing.T) {
 			p := &pagedProvider{pages: pages, errAt: tt.errAt}
 			var ids []string
 			errs := 0
-			for conn, err := range AllConnections(context.Background(), p, ListConnectionsOptions{After: tt.start, Before: "ignored"}) {
+			for conn, err := range AllConnections(context.Background(), p.ListConnections, ListConnectionsOptions{After: tt.start, Before: "ignored"}) {
 				if err != nil {
 					errs++
 					continue
@@ -1277,7 +1276,7 @@ func TestAllConnectionsOverHTTP(t *testing.T) {
 		testResponse{body: `{"data":[{"id":"c2"}],"list_metadata":{"before":"c2","after":null}}`})
 	c, _ := newTestClient(t, srv.URL, RetryPolicy{})
 	var ids []string
-	for conn, err := range AllConnections(context.Background(), c, ListConnectionsOptions{Limit: 1}) {
+	for conn, err := range AllConnections(context.Background(), c.ListConnections, ListConnectionsOptions{Limit: 1}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -1466,8 +1465,8 @@ func TestIncompleteResponses(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := newTestServer(t, testResponse{body: tt.body})
 			c, _ := newTestClient(t, srv.URL, RetryPolicy{})
-			if err := tt.call(c); err == nil || !strings.HasPrefix(err.Error(), "ssogate: workos ") {
-				t.Errorf("got %v, want an ssogate error", err)
+			if err := tt.call(c); err == nil || !strings.HasPrefix(err.Error(), "workos: ") {
+				t.Errorf("got %v, want a workos error", err)
 			}
 		})
 	}

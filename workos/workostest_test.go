@@ -1,4 +1,4 @@
-package ssogate
+package workos
 
 import (
 	"context"
@@ -1058,7 +1058,7 @@ func TestEmulatorAllConnections(t *testing.T) {
 			srv := newEmulator(t)
 			c, _, _ := newEmulatorClient(t, srv, srv.APIKey)
 			var got []string
-			for conn, err := range AllConnections(context.Background(), c, tt.opts) {
+			for conn, err := range AllConnections(context.Background(), c.ListConnections, tt.opts) {
 				if err != nil {
 					t.Fatalf("AllConnections: %v", err)
 				}
@@ -1419,7 +1419,7 @@ func TestEmulatorAllConnectionsWhileDeleting(t *testing.T) {
 	c, _, _ := newEmulatorClient(t, srv, srv.APIKey)
 	ctx := context.Background()
 	var got []string
-	for conn, err := range AllConnections(ctx, c, ListConnectionsOptions{Limit: 1, Order: OrderAsc}) {
+	for conn, err := range AllConnections(ctx, c.ListConnections, ListConnectionsOptions{Limit: 1, Order: OrderAsc}) {
 		if err != nil {
 			t.Fatalf("AllConnections: %v", err)
 		}
@@ -1462,7 +1462,7 @@ func TestAllConnectionsEveryOrder(t *testing.T) {
 	}
 	for _, order := range []Order{"", OrderDesc, OrderAsc, OrderNormal} {
 		var ids []string
-		for conn, err := range AllConnections(context.Background(), c, ListConnectionsOptions{Limit: 5, Order: order}) {
+		for conn, err := range AllConnections(context.Background(), c.ListConnections, ListConnectionsOptions{Limit: 5, Order: order}) {
 			if err != nil {
 				t.Fatalf("order %q: %v", order, err)
 			}

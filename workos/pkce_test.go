@@ -1,4 +1,4 @@
-package ssogate
+package workos
 
 import "testing"
 

@@ -1,0 +1,207 @@
+package workos
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// ConnectionState is the lifecycle state of a connection. Unknown states may
+// appear and must be treated as not active.
+type ConnectionState string
+
+// The connection states WorkOS reports.
+const (
+	ConnectionRequiresType ConnectionState = "requires_type"
+	ConnectionDraft        ConnectionState = "draft"
+	ConnectionActive       ConnectionState = "active"
+	ConnectionValidating   ConnectionState = "validating"
+	ConnectionInactive     ConnectionState = "inactive"
+	ConnectionDeleting     ConnectionState = "deleting"
+)
+
+// Connection is a configured way to sign in: a SAML or OIDC identity
+// provider of an organization, or an OAuth provider.
+type Connection struct {
+	ID             string             `json:"id"`
+	OrganizationID string             `json:"organization_id,omitempty"`
+	ConnectionType ConnectionType     `json:"connection_type"`
+	Name           string             `json:"name"`
+	State          ConnectionState    `json:"state"`
+	Domains        []ConnectionDomain `json:"domains"`
+	CreatedAt      time.Time          `json:"created_at"`
+	UpdatedAt      time.Time          `json:"updated_at"`
+}
+
+// Active reports whether users can sign in through the connection.
+func (c *Connection) Active() bool { return c.State == ConnectionActive }
+
+// ConnectionDomain is an email domain routed to a connection.
+type ConnectionDomain struct {
+	ID     string `json:"id"`
+	Domain string `json:"domain"`
+}
+
+// ConnectionList is one page of connections.
+type ConnectionList struct {
+	Data         []Connection `json:"data"`
+	ListMetadata ListMetadata `json:"list_metadata"`
+}
+
+// ListMetadata holds the opaque cursors of a page. After is "" on the last page.
+type ListMetadata struct {
+	Before string `json:"before"`
+	After  string `json:"after"`
+}
+
+// Order is the sort order of a list.
+type Order string
+
+// The orders WorkOS accepts. The default is [OrderDesc].
+const (
+	OrderNormal Order = "normal"
+	OrderAsc    Order = "asc"
+	OrderDesc   Order = "desc"
+)
+
+// ListConnectionsOptions filter and page a connection listing. Zero values
+// are not sent.
+type ListConnectionsOptions struct {
+	ConnectionType ConnectionType
+	Domain         string
+	OrganizationID string
+	Search         string
+	// Limit is the page size, 1 to 100; WorkOS defaults to 10.
+	Limit  int
+	Before string
+	After  string
+	Order  Order
+}
+
+// connectionPath returns the path of a connection, or an error if id cannot be one.
+func connectionPath(id string) (string, error) {
+	if id == "" || id == "." || id == ".." {
+		return "", invalidOptions("a connection id is required")
+	}
+	return "/connections/" + url.PathEscape(id), nil
+}
+
+// GetConnection returns the connection with the given id (GET /connections/{id}).
+// An unknown id answers an [*APIError] matching [ErrNotFound].
+func (c *Client) GetConnection(ctx context.Context, id string) (*Connection, error) {
+	path, err := connectionPath(id)
+	if err != nil {
+		return nil, err
+	}
+	var conn Connection
+	if err := c.do(ctx, &call{route: "GET /connections/{id}", method: http.MethodGet, path: path}, &conn); err != nil {
+		return nil, err
+	}
+	return &conn, nil
+}
+
+// wireConnectionType is the spelling of t in the connection_type filter of
+// GET /connections, which differs from the type's own name for GitHub.
+func wireConnectionType(t ConnectionType) string {
+	if t == ConnectionTypeGitHubOAuth {
+		return "GithubOAuth"
+	}
+	return string(t)
+}
+
+// ListConnections returns one page of connections (GET /connections). Use
+// [AllConnections] to walk every page. Limit must be 0 (WorkOS's default
+// of 10) or 1 to 100.
+func (c *Client) ListConnections(ctx context.Context, opts ListConnectionsOptions) (*ConnectionList, error) {
+	if opts.Limit < 0 || opts.Limit > 100 {
+		return nil, invalidOptions("Limit must be between 1 and 100, or 0 for the default")
+	}
+	switch opts.Order {
+	case "", OrderNormal, OrderAsc, OrderDesc:
+	default:
+		return nil, invalidOptions("Order must be normal, asc or desc")
+	}
+	q := url.Values{}
+	set := func(key, value string) {
+		if value != "" {
+			q.Set(key, value)
+		}
+	}
+	set("connection_type", wireConnectionType(opts.ConnectionType))
+	set("domain", opts.Domain)
+	set("organization_id", opts.OrganizationID)
+	set("search", opts.Search)
+	if opts.Limit != 0 {
+		q.Set("limit", strconv.Itoa(opts.Limit))
+	}
+	set("before", opts.Before)
+	set("after", opts.After)
+	set("order", string(opts.Order))
+	var list ConnectionList
+	if err := c.do(ctx, &call{route: "GET /connections", method: http.MethodGet, path: "/connections", query: q}, &list); err != nil {
+		return nil, err
+	}
+	return &list, nil
+}
+
+// DeleteConnection deletes the connection with the given id
+// (DELETE /connections/{id}). If a retry follows a failure after which the
+// deletion did happen, the retry answers an [*APIError] matching [ErrNotFound].
+func (c *Client) DeleteConnection(ctx context.Context, id string) error {
+	path, err := connectionPath(id)
+	if err != nil {
+		return err
+	}
+	return c.do(ctx, &call{route: "DELETE /connections/{id}", method: http.MethodDelete, path: path}, nil)
+}
+
+// AllConnections walks every page of a connection listing made by list
+// (usually a [Client]'s ListConnections method), starting at
+// opts.After and following each page's ListMetadata.After until it is
+// empty (opts.Before is ignored). With [OrderNormal], which WorkOS's spec
+// lists newest first but pages the other way (before fetches older
+// records, after newer ones), it starts at opts.Before and follows
+// ListMetadata.Before instead (opts.After is ignored), so that it too
+// walks from the newest to the oldest. The first error is yielded once,
+// with a zero Connection, and ends the walk; so does a consumer that stops
+// ranging.
+func AllConnections(ctx context.Context, list func(context.Context, ListConnectionsOptions) (*ConnectionList, error), opts ListConnectionsOptions) iter.Seq2[Connection, error] {
+	return func(yield func(Connection, error) bool) {
+		normal := opts.Order == OrderNormal
+		cursor := &opts.After
+		if normal {
+			opts.After, cursor = "", &opts.Before
+		} else {
+			opts.Before = ""
+		}
+		for {
+			page, err := list(ctx, opts)
+			if err != nil {
+				yield(Connection{}, err)
+				return
+			}
+			for _, conn := range page.Data {
+				if !yield(conn, nil) {
+					return
+				}
+			}
+			next := page.ListMetadata.After
+			if normal {
+				next = page.ListMetadata.Before
+			}
+			if next == "" {
+				return
+			}
+			if next == *cursor {
+				// A cursor that does not move would loop for ever.
+				yield(Connection{}, errors.New("workos: connection list cursor did not advance"))
+				return
+			}
+			*cursor = next
+		}
+	}
+}

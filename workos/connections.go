@@ -52,7 +52,9 @@ type ConnectionList struct {
 	ListMetadata ListMetadata `json:"list_metadata"`
 }
 
-// ListMetadata holds the opaque cursors of a page. After is "" on the last page.
+// ListMetadata holds the cursors of a page: object ids, to pass as
+// ListConnectionsOptions.Before or After for the page beside it. The one
+// toward the end of the list is "" on the last page.
 type ListMetadata struct {
 	Before string `json:"before"`
 	After  string `json:"after"`

@@ -43,9 +43,11 @@ const (
 
 // Seed is the data a [Server] starts with. See [DefaultSeed] and [WithSeed].
 type Seed struct {
-	Organizations []Organization
-	Connections   []Connection
-	Users         []User
+	Organizations  []Organization
+	Connections    []Connection
+	Users          []User
+	Directories    []Directory
+	DirectoryUsers []DirectoryUser
 }
 
 // Organization is a WorkOS organization.
@@ -117,7 +119,10 @@ var seedEpoch = time.Date(2026, time.January, 15, 12, 0, 0, 0, time.UTC)
 // DefaultSeed returns the data a [Server] starts with unless [WithSeed] is
 // used: see the package documentation for the table.
 func DefaultSeed() Seed {
+	dirs, dirUsers := defaultDirectories()
 	return Seed{
+		Directories:    dirs,
+		DirectoryUsers: dirUsers,
 		Organizations: []Organization{
 			{ID: AcmeOrganizationID, Name: "Acme", Domains: []string{"acme.com"}},
 			{ID: GlobexOrganizationID, Name: "Globex", Domains: []string{"globex.com"}},
@@ -170,6 +175,16 @@ func (s *Server) applySeed(seed Seed) error {
 	}
 	for _, u := range seed.Users {
 		if err := s.addUserLocked(u); err != nil {
+			return err
+		}
+	}
+	for _, d := range seed.Directories {
+		if err := s.addDirectoryLocked(d); err != nil {
+			return err
+		}
+	}
+	for _, u := range seed.DirectoryUsers {
+		if _, err := s.addDirectoryUserLocked(u); err != nil {
 			return err
 		}
 	}

@@ -28,7 +28,14 @@ const SeedVersion = 1
 //	             "role": "admin", "roles": ["admin"], "custom_attributes": {"team": "core"}}]
 //	}
 //
-// Fields mean what they mean in [Organization], [Connection] and [User];
+// "directories" ({"id": "directory_acme", "organization_id": "org_acme",
+// "name": "...", "type": "okta scim v2.0"}) and "directory_users"
+// ({"directory_id": "directory_acme", "email": "alice@acme.com", "idp_id":
+// "", "state": "active", "groups": [...], "first_name": "...", ...}) seed
+// Directory Sync.
+//
+// Fields mean what they mean in [Organization], [Connection], [User],
+// [Directory] and [DirectoryUser];
 // only the ids, a connection's type and a user's email and connection are
 // required. A connection's type may also be given as connection_type,
 // WorkOS's own name for it. A connection's created_at (RFC 3339) orders the
@@ -41,6 +48,28 @@ type seedFile struct {
 	Organizations []json.RawMessage `json:"organizations"`
 	Connections   []json.RawMessage `json:"connections"`
 	Users         []json.RawMessage `json:"users"`
+	Directories   []json.RawMessage `json:"directories"`
+	// DirectoryUsers are the users the directories provision.
+	DirectoryUsers []json.RawMessage `json:"directory_users"`
+}
+
+type seedDirectory struct {
+	ID             string    `json:"id"`
+	OrganizationID string    `json:"organization_id"`
+	Name           string    `json:"name"`
+	Type           string    `json:"type"`
+	CreatedAt      time.Time `json:"created_at"`
+}
+
+type seedDirectoryUser struct {
+	DirectoryID      string         `json:"directory_id"`
+	Email            string         `json:"email"`
+	FirstName        string         `json:"first_name"`
+	LastName         string         `json:"last_name"`
+	IdPID            string         `json:"idp_id"`
+	State            string         `json:"state"`
+	Groups           []string       `json:"groups"`
+	CustomAttributes map[string]any `json:"custom_attributes"`
 }
 
 type seedOrganization struct {
@@ -153,8 +182,41 @@ func ParseSeed(data []byte) (Seed, error) {
 		users[key] = true
 		seed.Users = append(seed.Users, User(u))
 	}
+	dirs := map[string]bool{}
+	for i, raw := range f.Directories {
+		path := fmt.Sprintf("$.directories[%d]", i)
+		var d seedDirectory
+		if err := strictDecode(raw, &d); err != nil {
+			return Seed{}, seedError(path, err)
+		}
+		if err := d.check(path, func(id string) bool { return orgs[id] }); err != nil {
+			return Seed{}, err
+		}
+		if dirs[d.ID] {
+			return Seed{}, &SeedError{path + ".id", "duplicate id " + d.ID}
+		}
+		dirs[d.ID] = true
+		seed.Directories = append(seed.Directories, Directory(d))
+	}
+	dirUsers := map[string]bool{}
+	for i, raw := range f.DirectoryUsers {
+		path := fmt.Sprintf("$.directory_users[%d]", i)
+		var u seedDirectoryUser
+		if err := strictDecode(raw, &u); err != nil {
+			return Seed{}, seedError(path, err)
+		}
+		if err := u.check(path, func(id string) bool { return dirs[id] }); err != nil {
+			return Seed{}, err
+		}
+		id := DirectoryUserID(u.DirectoryID, u.Email)
+		if dirUsers[id] {
+			return Seed{}, &SeedError{path + ".email", "duplicate user " + u.Email + " of " + u.DirectoryID}
+		}
+		dirUsers[id] = true
+		seed.DirectoryUsers = append(seed.DirectoryUsers, DirectoryUser(u))
+	}
 	// The server's own checks, for anything the file format leaves to it.
-	probe := &Server{orgs: map[string]*Organization{}, conns: map[string]*connection{}, clock: time.Now}
+	probe := &Server{orgs: map[string]*Organization{}, conns: map[string]*connection{}, dirs: map[string]*directory{}, clock: time.Now}
 	if err := probe.applySeed(seed); err != nil {
 		return Seed{}, &SeedError{"$", err.Error()}
 	}
@@ -219,6 +281,32 @@ func (u *seedUser) check(path string, hasConn func(string) bool) error {
 		return &SeedError{path + ".connection_id", "missing"}
 	case !hasConn(u.ConnectionID):
 		return &SeedError{path + ".connection_id", "no connection " + strconv.Quote(u.ConnectionID)}
+	}
+	return nil
+}
+
+// check checks a directory of a seed file or of the admin API, at path:
+// hasOrg says which organizations exist.
+func (d *seedDirectory) check(path string, hasOrg func(string) bool) error {
+	if err := checkID(path+".id", d.ID, "directory_"); err != nil {
+		return err
+	}
+	if !hasOrg(d.OrganizationID) {
+		return &SeedError{path + ".organization_id", "missing or no organization " + strconv.Quote(d.OrganizationID)}
+	}
+	return nil
+}
+
+// check checks a directory user of a seed file or of the admin API, at
+// path: hasDir says which directories exist.
+func (u *seedDirectoryUser) check(path string, hasDir func(string) bool) error {
+	switch {
+	case !validEmail(u.Email):
+		return &SeedError{path + ".email", "missing or not an email address"}
+	case !hasDir(u.DirectoryID):
+		return &SeedError{path + ".directory_id", "missing or no directory " + strconv.Quote(u.DirectoryID)}
+	case u.State != "" && !slices.Contains(directoryUserStates, u.State):
+		return &SeedError{path + ".state", strconv.Quote(u.State) + " is not one of " + strings.Join(directoryUserStates, ", ")}
 	}
 	return nil
 }

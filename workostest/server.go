@@ -76,6 +76,10 @@ type Server struct {
 	gone       map[string]time.Time // deleted connections' creation times, for cursors
 	connOrder  []string
 	users      []User
+	dirs       map[string]*directory
+	dirOrder   []string
+	dirUsers   []*directoryUser
+	events     []storedEvent
 	pending    map[string]*pendingAuth
 	codes      map[string]*authCode
 	tokens     map[string]*accessToken
@@ -201,6 +205,7 @@ func NewServer(opts ...Option) *Server {
 		autoSignIn:     cfg.autoSignIn,
 		orgs:           map[string]*Organization{},
 		conns:          map[string]*connection{},
+		dirs:           map[string]*directory{},
 		pending:        map[string]*pendingAuth{},
 		codes:          map[string]*authCode{},
 		tokens:         map[string]*accessToken{},
@@ -387,6 +392,14 @@ func (s *Server) routes() {
 	s.handle("DELETE /connections/{id}", authAPIKey, s.deleteConnection)
 	s.handle("POST /sso/logout/authorize", authAPIKey, s.logoutAuthorize)
 	s.handle("GET /sso/logout", authNone, s.logout)
+	s.handle("GET /directories", authAPIKey, s.listDirectories)
+	s.handle("GET /directories/{id}", authAPIKey, s.getDirectory)
+	s.handle("DELETE /directories/{id}", authAPIKey, s.deleteDirectory)
+	s.handle("GET /directory_users", authAPIKey, s.listDirectoryUsers)
+	s.handle("GET /directory_users/{id}", authAPIKey, s.getDirectoryUser)
+	s.handle("GET /directory_groups", authAPIKey, s.listDirectoryGroups)
+	s.handle("GET /directory_groups/{id}", authAPIKey, s.getDirectoryGroup)
+	s.handle("GET /events", authAPIKey, s.listEvents)
 	s.handle("/", authNone, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"message": "Not Found"})
 	})

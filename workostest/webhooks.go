@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -90,16 +89,14 @@ func newWebhooks(url, secret string) *webhooks {
 	return h
 }
 
-// emitLocked queues an event. Called with s.mu held, so events are queued
-// in the order the changes happened.
+// emitLocked records an event, for GET /events, and queues it for the
+// webhook. Called with s.mu held, so events are kept and queued in the
+// order the changes happened.
 func (s *Server) emitLocked(event string, data any) {
-	if s.hooks == nil {
-		return
-	}
 	now := s.nowLocked()
 	ev := eventJSON{
 		Object:    "event",
-		ID:        "event_" + rand.Text(),
+		ID:        newEventID(now),
 		Event:     event,
 		Data:      data,
 		CreatedAt: formatTime(now),
@@ -108,7 +105,10 @@ func (s *Server) emitLocked(event string, data any) {
 	if err != nil {
 		return // the types above always marshal
 	}
-	s.hooks.enqueue(queuedEvent{id: ev.ID, event: event, body: body, at: now})
+	s.events = append(s.events, storedEvent{id: ev.ID, event: event, body: body, at: now, org: organizationOf(data)})
+	if s.hooks != nil {
+		s.hooks.enqueue(queuedEvent{id: ev.ID, event: event, body: body, at: now})
+	}
 }
 
 func (h *webhooks) enqueue(ev queuedEvent) {

@@ -162,45 +162,60 @@ func (c *Client) DeleteConnection(ctx context.Context, id string) error {
 }
 
 // AllConnections walks every page of a connection listing made by list
-// (usually a [Client]'s ListConnections method), starting at
-// opts.After and following each page's ListMetadata.After until it is
-// empty (opts.Before is ignored). With [OrderNormal], which WorkOS's spec
-// lists newest first but pages the other way (before fetches older
-// records, after newer ones), it starts at opts.Before and follows
-// ListMetadata.Before instead (opts.After is ignored), so that it too
-// walks from the newest to the oldest. The first error is yielded once,
-// with a zero Connection, and ends the walk; so does a consumer that stops
-// ranging.
+// (usually a [Client]'s ListConnections method), as [All] does.
 func AllConnections(ctx context.Context, list func(context.Context, ListConnectionsOptions) (*ConnectionList, error), opts ListConnectionsOptions) iter.Seq2[Connection, error] {
-	return func(yield func(Connection, error) bool) {
-		normal := opts.Order == OrderNormal
-		cursor := &opts.After
+	first := Page{Limit: opts.Limit, Before: opts.Before, After: opts.After, Order: opts.Order}
+	return All(first, func(p Page) ([]Connection, ListMetadata, error) {
+		opts.Limit, opts.Before, opts.After, opts.Order = p.Limit, p.Before, p.After, p.Order
+		l, err := list(ctx, opts)
+		if err != nil {
+			return nil, ListMetadata{}, err
+		}
+		return l.Data, l.ListMetadata, nil
+	})
+}
+
+// All walks every page of a listing, fetching each with fetch, starting
+// at first.After and following each page's ListMetadata.After until it is
+// empty (first.Before is ignored). With [OrderNormal], which WorkOS's spec
+// lists newest first but pages the other way (before fetches older
+// records, after newer ones), it starts at first.Before and follows
+// ListMetadata.Before instead (first.After is ignored), so that it too
+// walks from the newest to the oldest. The first error is yielded once,
+// with a zero T, and ends the walk; so does a consumer that stops ranging,
+// and a cursor that does not move.
+func All[T any](first Page, fetch func(Page) ([]T, ListMetadata, error)) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		var zero T
+		p := first
+		normal := p.Order == OrderNormal
+		cursor := &p.After
 		if normal {
-			opts.After, cursor = "", &opts.Before
+			p.After, cursor = "", &p.Before
 		} else {
-			opts.Before = ""
+			p.Before = ""
 		}
 		for {
-			page, err := list(ctx, opts)
+			items, meta, err := fetch(p)
 			if err != nil {
-				yield(Connection{}, err)
+				yield(zero, err)
 				return
 			}
-			for _, conn := range page.Data {
-				if !yield(conn, nil) {
+			for _, it := range items {
+				if !yield(it, nil) {
 					return
 				}
 			}
-			next := page.ListMetadata.After
+			next := meta.After
 			if normal {
-				next = page.ListMetadata.Before
+				next = meta.Before
 			}
 			if next == "" {
 				return
 			}
 			if next == *cursor {
 				// A cursor that does not move would loop for ever.
-				yield(Connection{}, errors.New("workos: connection list cursor did not advance"))
+				yield(zero, errors.New("workos: list cursor did not advance"))
 				return
 			}
 			*cursor = next

@@ -1,7 +1,8 @@
-// Package workos is a client of the WorkOS API's single sign-on and
-// connection endpoints: authorization URLs, the code exchange, profiles,
-// connections and RP-initiated logout, with typed errors, bounded retries,
-// paging and webhook signature verification. It is the protocol half of
+// Package workos is a client of the WorkOS API's single sign-on,
+// connection, Directory Sync and Events endpoints: authorization URLs, the
+// code exchange, profiles, connections, RP-initiated logout, directories
+// and their users and groups, and the event log, with typed errors,
+// bounded retries, paging and webhook signature verification. It is the protocol half of
 // github.com/ssogate/ssogate and depends on nothing of the middleware, so
 // it can be used alone.
 //
@@ -53,6 +54,26 @@
 // earlier works. [AllConnections] walks every page; under [OrderNormal],
 // which the spec lists newest first with before fetching older records, it
 // follows before.
+//
+// # Directory Sync and events
+//
+// [Client.ListDirectories], [Client.ListDirectoryUsers] and
+// [Client.ListDirectoryGroups] read what an organization's directory
+// provisions, with [Client.AllDirectoryUsers] and the like to walk every
+// page. A directory user's IdPID and Email need not equal the SSO
+// [Profile]'s: WorkOS advises matching within the organization on the IdP
+// id, then on the case-folded email. With WorkOS's default flow a user
+// deactivated at the provider is deleted from the directory
+// (dsync.user.deleted, with the user's last state); with the custom flow
+// the user stays, inactive (dsync.user.updated). A deleted directory
+// sends one dsync.deleted and nothing per user.
+//
+// [Client.ListEvents] reads the event log (GET /events): the event types
+// are required (sent comma-joined), After is the id of the last event
+// read, and the answer is oldest first whatever an order says. WorkOS
+// keeps events 30 days and holds a new one back from reads for a few
+// seconds; an event's id is the same in the log and in its webhook
+// delivery, so the two can be de-duplicated.
 //
 // # Observing calls
 //

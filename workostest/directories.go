@@ -281,11 +281,25 @@ type directoryUserJSON struct {
 	Email            *string        `json:"email"`
 	FirstName        *string        `json:"first_name"`
 	LastName         *string        `json:"last_name"`
+	Emails           []emailJSON    `json:"emails"`
 	State            string         `json:"state"`
 	RawAttributes    map[string]any `json:"raw_attributes"`
 	CustomAttributes map[string]any `json:"custom_attributes"`
 	CreatedAt        string         `json:"created_at"`
 	UpdatedAt        string         `json:"updated_at"`
+}
+
+type emailJSON struct {
+	Primary bool   `json:"primary"`
+	Type    string `json:"type"`
+	Value   string `json:"value"`
+}
+
+// directoryUserWithGroupsJSON is a directory user as the Directory Sync
+// API answers it, with the user's groups.
+type directoryUserWithGroupsJSON struct {
+	directoryUserJSON
+	Groups []directoryGroupJSON `json:"groups"`
 }
 
 // directoryUserUpdateJSON is a directory user as dsync.user.updated
@@ -332,9 +346,23 @@ func (s *Server) directoryUserJSONOf(u *directoryUser) directoryUserJSON {
 	return directoryUserJSON{
 		Object: "directory_user", ID: u.ID, DirectoryID: u.DirectoryID, OrganizationID: orgID,
 		IdPID: u.IdPID, Email: nullable(u.Email), FirstName: nullable(u.FirstName), LastName: nullable(u.LastName),
-		State: u.State, RawAttributes: map[string]any{}, CustomAttributes: attrs,
+		Emails: []emailJSON{{Primary: true, Type: "work", Value: u.Email}},
+		State:  u.State, RawAttributes: map[string]any{}, CustomAttributes: attrs,
 		CreatedAt: formatTime(u.CreatedAt), UpdatedAt: formatTime(u.UpdatedAt),
 	}
+}
+
+// withGroupsLocked returns u with its groups.
+func (s *Server) withGroupsLocked(u *directoryUser) directoryUserWithGroupsJSON {
+	out := directoryUserWithGroupsJSON{directoryUserJSON: s.directoryUserJSONOf(u), Groups: []directoryGroupJSON{}}
+	if d := s.dirs[u.DirectoryID]; d != nil {
+		for _, g := range s.directoryGroupsLocked(d) {
+			if slices.Contains(u.Groups, g.Name) {
+				out.Groups = append(out.Groups, g)
+			}
+		}
+	}
+	return out
 }
 
 // directoryGroups returns the groups of a directory, one per group name of
@@ -430,7 +458,7 @@ func (s *Server) listDirectoryUsers(w http.ResponseWriter, r *http.Request) {
 		notFound(w, "Directory", dirID)
 		return
 	}
-	var all []directoryUserJSON
+	var all []directoryUserWithGroupsJSON
 	for _, u := range s.dirUsers {
 		switch {
 		case dirID != "" && u.DirectoryID != dirID,
@@ -439,19 +467,19 @@ func (s *Server) listDirectoryUsers(w http.ResponseWriter, r *http.Request) {
 			email != "" && !strings.EqualFold(u.Email, email):
 			continue
 		}
-		all = append(all, s.directoryUserJSONOf(u))
+		all = append(all, s.withGroupsLocked(u))
 	}
 	s.mu.Unlock()
-	writePage(w, q, all, func(u directoryUserJSON) string { return u.ID })
+	writePage(w, q, all, func(u directoryUserWithGroupsJSON) string { return u.ID })
 }
 
 func (s *Server) getDirectoryUser(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	s.mu.Lock()
 	u := s.findDirectoryUserLocked(id)
-	var out directoryUserJSON
+	var out directoryUserWithGroupsJSON
 	if u != nil {
-		out = s.directoryUserJSONOf(u)
+		out = s.withGroupsLocked(u)
 	}
 	s.mu.Unlock()
 	if u == nil {

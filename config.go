@@ -171,6 +171,12 @@ type Config struct {
 	// through the connection, on every replica, as if by
 	// [RevokeConnection].
 	KeepSessionsOfRemovedConnections bool
+	// DirectoryMatch says which sessions end when an organization's
+	// directory removes a user (a verified dsync.user.deleted, or
+	// dsync.user.updated with a state other than active): those of the
+	// user's organization whose profile has the directory user's IdP id or
+	// email (the default, [MatchIdPIDOrEmail]), or only one of the two.
+	DirectoryMatch DirectoryMatch
 
 	// OnLogin, if set, is called after the identity provider vouched for
 	// the user and before the session is written. It may change the profile
@@ -315,6 +321,9 @@ func (cfg *Config) validate(callbackPath string, secure bool) error {
 		if len(s) < minSecretLen {
 			return &ConfigError{Field: "Config.CookieSecrets", Problem: "every secret must be at least 32 bytes"}
 		}
+	}
+	if cfg.DirectoryMatch > MatchEmail {
+		return &ConfigError{Field: "Config.DirectoryMatch", Problem: "unknown match"}
 	}
 	for _, s := range cfg.NextCookieSecrets {
 		if len(s) < minSecretLen {

@@ -127,7 +127,7 @@ func (c *ConnectionCache) ApplyEvent(ev *workos.Event) error {
 // applyAndShare applies ev here and hands it to the hook, if any.
 func (c *ConnectionCache) applyAndShare(ctx context.Context, ev *workos.Event) error {
 	conn, err := c.applyEvent(ev)
-	if err != nil || conn == nil {
+	if err != nil {
 		return err
 	}
 	if h := c.onEvent.Load(); h != nil {

@@ -128,7 +128,7 @@ func newMiddleware(cfg Config, now func() time.Time) (*Middleware, error) {
 	if n := m.connections.cfg.MaxFetchesPerMinute; n > 0 {
 		m.lookupClients = newClientBudgets("routing lookups", clientShare(n), cfg.Logger)
 	}
-	hook := eventHook(m.connectionEvent)
+	hook := eventHook(m.event)
 	m.connections.onEvent.Store(&hook)
 	m.unsubscribe = m.backplane.Subscribe(Subscriber{Apply: m.apply, FailClosed: m.failClosed, Known: m.revocations.all, Outage: m.backplaneOutage})
 	return m, nil

@@ -27,10 +27,14 @@ const (
 	// ConnectionRevocation ends every session signed in through a
 	// connection (conn_...).
 	ConnectionRevocation
+	// IdentityRevocation ends every session signed in to an organization
+	// with one IdP id or one email address, named by the digest that
+	// [RevokeIdentity] makes of them (idn_...).
+	IdentityRevocation
 )
 
-// String returns the kind's name: "session", "user", "organization" or
-// "connection".
+// String returns the kind's name: "session", "user", "organization",
+// "connection" or "identity".
 func (k RevocationKind) String() string {
 	switch k {
 	case SessionRevocation:
@@ -41,6 +45,8 @@ func (k RevocationKind) String() string {
 		return "organization"
 	case ConnectionRevocation:
 		return "connection"
+	case IdentityRevocation:
+		return "identity"
 	}
 	return "unknown"
 }
@@ -116,6 +122,8 @@ func (r Revocation) Validate() error {
 		ok = validPrefixedID(r.ID, "org_")
 	case ConnectionRevocation:
 		ok = validPrefixedID(r.ID, "conn_")
+	case IdentityRevocation:
+		_, ok = parseIdentityID(r.ID)
 	default:
 		return fmt.Errorf("%w: unknown kind %d", ErrInvalidRevocation, r.Kind)
 	}
@@ -191,6 +199,37 @@ func (m *Middleware) apply(u Update) {
 	}
 }
 
+// HandleEvent acts on a verified WorkOS event as the webhook handler does,
+// for events that reach the app another way (its own queue, or a walk of
+// the Events API):
+//   - connection.activated, connection.deactivated and connection.deleted
+//     update the connection cache on every replica, and the last two
+//     revoke the connection's sessions (unless
+//     [Config].KeepSessionsOfRemovedConnections);
+//   - dsync.user.deleted, and dsync.user.updated with a state other than
+//     active, revoke the sessions of that user in the user's organization,
+//     matched as [Config].DirectoryMatch says;
+//   - dsync.deleted revokes every session of the directory's
+//     organization, since a deleted directory names none of its users.
+//
+// Other events are ignored. A malformed event of these types is an error
+// matching [ErrInvalidEvent], and changes nothing. An event handled
+// before changes nothing more. Only pass events whose origin was checked:
+// a webhook's signature, or an answer of the WorkOS API.
+func (m *Middleware) HandleEvent(ctx context.Context, ev *workos.Event) error {
+	return m.connections.applyAndShare(ctx, ev)
+}
+
+// event acts on an event that this replica's connection cache has
+// applied; conn is the connection of a connection event, and nil for
+// other events.
+func (m *Middleware) event(ctx context.Context, ev *workos.Event, conn *Connection) error {
+	if conn == nil {
+		return m.directoryEvent(ctx, ev)
+	}
+	return m.connectionEvent(ctx, ev, conn)
+}
+
 // connectionEvent shares a connection event that this replica's cache has
 // applied and, unless configured otherwise, revokes the sessions of a
 // connection that was deactivated or deleted: sessions issued up to the
@@ -254,9 +293,12 @@ const revocationPruneSample = 64
 // the current epoch needs no check again: the hot path then costs one
 // atomic load.
 type revocationSet struct {
-	epoch  atomic.Uint64 // bumped after every change
-	size   atomic.Int64  // len(m)
-	unsure atomic.Bool   // the backplane asks to fail closed
+	epoch atomic.Uint64 // bumped after every change
+	size  atomic.Int64  // len(m) + len(sessions) + len(identities)
+	// nIdentities is len(identities): a check computes a session's
+	// identity digests only while some are revoked.
+	nIdentities atomic.Int64
+	unsure      atomic.Bool // the backplane asks to fail closed
 
 	// mu guards sessions and m.
 	mu sync.RWMutex
@@ -264,6 +306,9 @@ type revocationSet struct {
 	// most of the set (every sign-out is one), and an inline key spares
 	// each the allocation of its id.
 	sessions map[sessionKey]revocationRecord
+	// identities holds the identity revocations, by digest held inline:
+	// a directory that removes many users costs each a few dozen bytes.
+	identities map[identityKey]revocationRecord
 	// m holds the others.
 	m map[revocationKey]revocationRecord
 }
@@ -273,6 +318,11 @@ type sessionKey [sessionIDLen]byte
 
 // get returns the record of kind and id.
 func (s *revocationSet) get(kind RevocationKind, id string) (revocationRecord, bool) {
+	if kind == IdentityRevocation {
+		k, _ := parseIdentityID(id)
+		rec, ok := s.identities[k]
+		return rec, ok
+	}
 	if kind == SessionRevocation {
 		if len(id) != sessionIDLen {
 			return revocationRecord{}, false
@@ -288,6 +338,11 @@ func (s *revocationSet) get(kind RevocationKind, id string) (revocationRecord, b
 
 // put stores the record of kind and id.
 func (s *revocationSet) put(kind RevocationKind, id string, rec revocationRecord) {
+	if kind == IdentityRevocation {
+		k, _ := parseIdentityID(id)
+		s.identities[k] = rec
+		return
+	}
 	if kind == SessionRevocation {
 		var k sessionKey
 		copy(k[:], id)
@@ -311,7 +366,11 @@ type revocationRecord struct {
 }
 
 func newRevocationSet() *revocationSet {
-	return &revocationSet{sessions: make(map[sessionKey]revocationRecord), m: make(map[revocationKey]revocationRecord)}
+	return &revocationSet{
+		sessions:   make(map[sessionKey]revocationRecord),
+		identities: make(map[identityKey]revocationRecord),
+		m:          make(map[revocationKey]revocationRecord),
+	}
 }
 
 // add merges rs into the set at time now: for a key revoked twice, the
@@ -361,8 +420,10 @@ func (s *revocationSet) add(rs []Revocation, now time.Time) {
 	visit := max(revocationPruneSample, 2*len(news))
 	changed = prune(s.sessions, visit, nowMS) || changed
 	changed = prune(s.m, visit, nowMS) || changed
+	changed = prune(s.identities, visit, nowMS) || changed
 	if changed {
-		s.size.Store(int64(len(s.m) + len(s.sessions)))
+		s.size.Store(int64(len(s.m) + len(s.sessions) + len(s.identities)))
+		s.nIdentities.Store(int64(len(s.identities)))
 		s.epoch.Add(1)
 	}
 }
@@ -420,6 +481,11 @@ func (s *revocationSet) match(id string, p *Profile, iat time.Time) error {
 		{OrganizationRevocation, p.OrganizationID},
 		{ConnectionRevocation, p.ConnectionID},
 	}
+	var idKeys [2]identityKey
+	nIDKeys := 0
+	if s.nIdentities.Load() > 0 {
+		nIDKeys = identityKeysOf(p, &idKeys)
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	// A session id is random and never reused: its revocation needs no
@@ -436,7 +502,26 @@ func (s *revocationSet) match(id string, p *Profile, iat time.Time) error {
 			return ErrSessionRevoked
 		}
 	}
+	for _, k := range idKeys[:nIDKeys] {
+		if rec, ok := s.identities[k]; ok && ms <= rec.at {
+			return ErrSessionRevoked
+		}
+	}
 	return nil
+}
+
+// holds reports whether every revocation of rs is in force here, with an
+// At and Expires no earlier than its own.
+func (s *revocationSet) holds(rs []Revocation) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, r := range rs {
+		rec, ok := s.get(r.Kind, r.ID)
+		if !ok || rec.at < r.At.UnixMilli() || rec.expires < r.Expires.UnixMilli() {
+			return false
+		}
+	}
+	return true
 }
 
 // all yields the revocations held that have not expired. It holds the read
@@ -446,6 +531,11 @@ func (s *revocationSet) all(yield func(Revocation) bool) {
 	defer s.mu.RUnlock()
 	for k, rec := range s.sessions {
 		if !yield(Revocation{Kind: SessionRevocation, ID: string(k[:]), At: time.UnixMilli(rec.at), Expires: time.UnixMilli(rec.expires)}) {
+			return
+		}
+	}
+	for k, rec := range s.identities {
+		if !yield(Revocation{Kind: IdentityRevocation, ID: k.String(), At: time.UnixMilli(rec.at), Expires: time.UnixMilli(rec.expires)}) {
 			return
 		}
 	}

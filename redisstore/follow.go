@@ -253,7 +253,7 @@ func (s *Store) checkPolicy(ctx context.Context) {
 func (s *Store) readSet(ctx context.Context) ([]ssogate.Revocation, error) {
 	nowMS := s.now().UnixMilli()
 	var revs []ssogate.Revocation
-	skipped := 0
+	skipped, unknown := 0, 0
 	var cursor uint64
 	for {
 		page, next, err := s.rdb.ZScan(ctx, s.keys.set, cursor, "", scanCount).Result()
@@ -270,6 +270,10 @@ func (s *Store) readSet(ctx context.Context) ([]ssogate.Revocation, error) {
 				continue // expired, or the marker
 			}
 			r, err := decodeMember(page[i], int64(score))
+			if errors.Is(err, errUnknownKind) {
+				unknown++
+				continue
+			}
 			if err != nil {
 				skipped++
 				continue
@@ -282,6 +286,9 @@ func (s *Store) readSet(ctx context.Context) ([]ssogate.Revocation, error) {
 	}
 	if skipped > 0 {
 		s.log.Warn("redisstore: malformed revocation records skipped", "key", s.keys.set, "count", skipped)
+	}
+	if unknown > 0 {
+		s.log.Info("redisstore: revocations of a kind this version does not know skipped (a newer version wrote them)", "key", s.keys.set, "count", unknown)
 	}
 	return revs, nil
 }
@@ -467,9 +474,11 @@ func (s *Store) applyEntries(from position, msgs []redis.XMessage) {
 	skipped := 0
 	for _, m := range msgs {
 		u, err := decodeEntry(m.Values)
-		if err != nil {
+		switch {
+		case errors.Is(err, errUnknownKind):
+		case err != nil:
 			skipped++
-		} else {
+		default:
 			s.deliver(u)
 		}
 	}

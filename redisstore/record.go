@@ -17,7 +17,7 @@ import (
 //
 // A revocation is a member of the sorted set, scored by its expiry in Unix
 // milliseconds: a letter for its kind (s session, u user, o organization,
-// c connection), ':', the id, ':', and its time in Unix milliseconds, as
+// c connection, i identity), ':', the id, ':', and its time in Unix milliseconds, as
 //
 //	s:ABCDEFGHIJKLMNOPQRSTUVWXYZ:1767268800123
 //
@@ -45,7 +45,13 @@ var kindLetters = map[ssogate.RevocationKind]byte{
 	ssogate.UserRevocation:         'u',
 	ssogate.OrganizationRevocation: 'o',
 	ssogate.ConnectionRevocation:   'c',
+	ssogate.IdentityRevocation:     'i',
 }
+
+// errUnknownKind reports a revocation of a kind this version does not
+// know, as a newer replica writes during a rolling upgrade: it is skipped,
+// and the rest of what holds it is read.
+var errUnknownKind = errors.New("redisstore: revocation of an unknown kind")
 
 // memberOf returns r's member of the sorted set.
 func memberOf(r ssogate.Revocation) string {
@@ -66,6 +72,9 @@ func decodeMember(m string, expires int64) (ssogate.Revocation, error) {
 	}
 	id, at, ok := strings.Cut(m[2:], ":")
 	atMS, err := strconv.ParseInt(at, 10, 64)
+	if kind == 0 && 'a' <= m[0] && m[0] <= 'z' && ok && err == nil && atMS > 0 {
+		return ssogate.Revocation{}, errUnknownKind
+	}
 	if kind == 0 || !ok || err != nil || atMS <= 0 || expires < atMS || strconv.FormatInt(atMS, 10) != at {
 		return ssogate.Revocation{}, errMalformed
 	}
@@ -91,7 +100,9 @@ func entryLines(revs []ssogate.Revocation) string {
 }
 
 // decodeEntry decodes the fields of a stream entry. An entry with any
-// malformed part is refused whole.
+// malformed part is refused whole; revocations of a kind this version
+// does not know are skipped, and an entry of nothing else is
+// errUnknownKind.
 func decodeEntry(values map[string]any) (ssogate.Update, error) {
 	field := func(name string) (string, error) {
 		v, ok := values[name]
@@ -140,6 +151,9 @@ func decodeEntry(values map[string]any) (ssogate.Update, error) {
 				return ssogate.Update{}, errMalformed
 			}
 			r, err := decodeMember(m, expMS)
+			if errors.Is(err, errUnknownKind) {
+				continue
+			}
 			if err != nil {
 				return ssogate.Update{}, err
 			}
@@ -154,6 +168,9 @@ func decodeEntry(values map[string]any) (ssogate.Update, error) {
 		u.Event = &e
 	}
 	if u.Event == nil && len(u.Revocations) == 0 {
+		if lines != "" {
+			return ssogate.Update{}, errUnknownKind
+		}
 		return ssogate.Update{}, fmt.Errorf("%w: empty entry", errMalformed)
 	}
 	return u, nil

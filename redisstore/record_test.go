@@ -22,6 +22,7 @@ func TestMemberRoundTrip(t *testing.T) {
 		ssogate.RevokeSession("ABCDEFGHIJKLMNOPQRSTUVWXYZ"),
 		ssogate.RevokeOrganization("org_acme"),
 		ssogate.RevokeConnection("conn_acme_okta"),
+		ssogate.RevokeIdentity("org_acme", "00u1abcd", "")[0],
 	} {
 		if r.At.IsZero() {
 			r.At, r.Expires = time.UnixMilli(1000), time.UnixMilli(2000)
@@ -53,7 +54,8 @@ func TestDecodeMemberRefuses(t *testing.T) {
 	}{
 		{"empty", "", exp},
 		{"no kind", "prof_alice", exp},
-		{"unknown kind", "x" + good[1:], exp},
+		{"kind not a letter", "9" + good[1:], exp},
+		{"kind a capital", "U" + good[1:], exp},
 		{"malformed id", strings.Replace(good, "prof_alice", "prof alice", 1), exp},
 		{"id of another kind", strings.Replace(good, "prof_alice", "org_acme", 1), exp},
 		{"empty id", "u::1796276520051", exp},
@@ -85,6 +87,15 @@ func TestDecodeEntry(t *testing.T) {
 	}
 	if len(u.Revocations) != 2 || u.Revocations[0].ID != "prof_alice" || u.Revocations[1].Kind != ssogate.SessionRevocation || u.Event == nil || u.Event.ID != "event_1" || u.Resync {
 		t.Errorf("got %+v", u)
+	}
+	// A kind this version does not know, as a newer version writes, is
+	// skipped; an entry of nothing else is errUnknownKind, not malformed.
+	newer := "x:xid_1:1796276520051 " + strconv.FormatInt(r.Expires.UnixMilli(), 10)
+	if u, err := decodeEntry(map[string]any{"v": "2", "r": newer + "\n" + lines}); err != nil || len(u.Revocations) != 2 {
+		t.Errorf("an unknown kind beside known ones: %+v, %v", u, err)
+	}
+	if u, err := decodeEntry(map[string]any{"v": "2", "r": newer}); !errors.Is(err, errUnknownKind) || errors.Is(err, errMalformed) {
+		t.Errorf("only an unknown kind: %+v, %v; want errUnknownKind", u, err)
 	}
 	many := strings.Repeat(memberOf(r)+" "+strconv.FormatInt(r.Expires.UnixMilli(), 10)+"\n", maxEntryRevocations) + memberOf(r) + " 1"
 	bad := []map[string]any{
@@ -132,6 +143,7 @@ func FuzzDecodeMember(f *testing.F) {
 	f.Add(memberOf(r), r.Expires.UnixMilli())
 	f.Add("s:ABCDEFGHIJKLMNOPQRSTUVWXYZ:1", int64(1))
 	f.Add("u:prof_a:10", int64(5))
+	f.Add("i:"+ssogate.RevokeIdentity("org_acme", "00u1", "")[0].ID+":10", int64(20))
 	f.Add("", int64(0))
 	f.Fuzz(func(t *testing.T, m string, expires int64) {
 		r, err := decodeMember(m, expires)

@@ -79,6 +79,8 @@ func NewLocalBackplane() Backplane {
 
 type localBackplane struct {
 	now func() time.Time
+	// cursors make it the CursorStore of its replicas' FollowEvents.
+	memoryCursors
 
 	// mu guards subs and revs; it is held while delivering, so that every
 	// subscriber sees the updates in one order.

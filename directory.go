@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/ssogate/ssogate/workos"
 )
@@ -188,16 +189,60 @@ func (m *Middleware) directoryRevocations(ev *workos.Event) ([]Revocation, error
 // directoryEvent ends the sessions that a Directory Sync event removes, on
 // every replica. An event whose revocations are all in force here already
 // (a webhook delivered twice, or caught up after its delivery) is not
-// applied again.
+// applied again, unless sharing them failed.
 func (m *Middleware) directoryEvent(ctx context.Context, ev *workos.Event) error {
 	rs, err := m.directoryRevocations(ev)
 	if err != nil || len(rs) == 0 {
 		return err
 	}
-	if m.revocations.holds(rs) {
+	held := m.revocations.holds(rs)
+	if held && m.unshared.shared(ev.ID) {
 		return nil
 	}
-	m.log.Info("ssogate: directory removed a user; their sessions are revoked", "event", ev.Event, "event_id", sanitizeForLog(ev.ID))
-	m.auditRevocations(ctx, rs, ev.Event)
-	return m.publish(ctx, Update{Revocations: rs})
+	if !held {
+		m.log.Info("ssogate: directory removed a user; their sessions are revoked", "event", ev.Event, "event_id", sanitizeForLog(ev.ID))
+		m.auditRevocations(ctx, rs, ev.Event)
+	}
+	err = m.publish(ctx, Update{Revocations: rs})
+	m.unshared.note(ev.ID, err == nil)
+	return err
+}
+
+// maxUnsharedEvents bounds the events remembered as not shared.
+const maxUnsharedEvents = 4096
+
+// unsharedEvents remembers the directory events whose revocations hold
+// here but could not be shared, so that a second delivery shares them
+// again instead of finding them held and stopping.
+type unsharedEvents struct {
+	mu  sync.Mutex
+	ids map[string]struct{}
+	// overflow is set once more were unshared than ids can hold: from
+	// then on every delivery is shared again, held or not.
+	overflow bool
+}
+
+// shared reports whether the event's revocations may be taken as shared.
+func (u *unsharedEvents) shared(id string) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	_, unshared := u.ids[id]
+	return !unshared && !u.overflow
+}
+
+// note records whether the event's revocations were shared.
+func (u *unsharedEvents) note(id string, shared bool) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	switch {
+	case shared:
+		delete(u.ids, id)
+	case len(u.ids) >= maxUnsharedEvents:
+		u.overflow = true
+	default:
+		if u.ids == nil {
+			u.ids = make(map[string]struct{})
+		}
+		u.ids[id] = struct{}{}
+	}
 }

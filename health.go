@@ -257,6 +257,9 @@ type Stats struct {
 	// Ready is what [Middleware.Ready] reports: whether sessions are
 	// served.
 	Ready bool
+	// EventsCaughtUp is when [Middleware.FollowEvents] last read every
+	// event there was; zero if it never did (or does not run).
+	EventsCaughtUp time.Time
 }
 
 // Stats returns a snapshot of the Middleware's state. It takes a few
@@ -269,6 +272,9 @@ func (m *Middleware) Stats() Stats {
 	}
 	if m.sessions.cache != nil {
 		s.CachedSessions = m.sessions.cache.len()
+	}
+	if t := m.eventsCaughtUp.Load(); t != nil {
+		s.EventsCaughtUp = *t
 	}
 	return s
 }

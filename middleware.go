@@ -44,6 +44,10 @@ type Middleware struct {
 	// budgetLogged is when the refusal of the replica's exchange budget
 	// was last logged, in Unix ns.
 	budgetLogged atomic.Int64
+	// eventsCaughtUp is when FollowEvents last read every event.
+	eventsCaughtUp atomic.Pointer[time.Time]
+	// unshared are the directory events whose sharing failed.
+	unshared unsharedEvents
 
 	// obs is Config.Observer, or an empty one; audit is Config.AuditLog.
 	obs    *Observer

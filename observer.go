@@ -60,6 +60,8 @@ type Observer struct {
 	// WebhookDone is called for every webhook delivery: verified and
 	// applied, or refused and why.
 	WebhookDone func(ctx context.Context, info WebhookInfo)
+	// EventsPolled is called after each poll of [Middleware.FollowEvents].
+	EventsPolled func(ctx context.Context, info EventsInfo)
 
 	// WorkOSCallStart is called before a WorkOS API call, with its route,
 	// such as "POST /sso/token".
@@ -302,6 +304,7 @@ func JoinObservers(observers ...*Observer) *Observer {
 		Revoked:          joinDone(obs, func(o *Observer) func(context.Context, RevocationInfo) { return o.Revoked }),
 		BackplaneChanged: joinDone(obs, func(o *Observer) func(context.Context, BackplaneInfo) { return o.BackplaneChanged }),
 		WebhookDone:      joinDone(obs, func(o *Observer) func(context.Context, WebhookInfo) { return o.WebhookDone }),
+		EventsPolled:     joinDone(obs, func(o *Observer) func(context.Context, EventsInfo) { return o.EventsPolled }),
 		WorkOSCallDone:   joinDone(obs, func(o *Observer) func(context.Context, workos.CallInfo) { return o.WorkOSCallDone }),
 		CacheLookup:      joinDone(obs, func(o *Observer) func(context.Context, CacheInfo) { return o.CacheLookup }),
 	}

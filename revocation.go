@@ -300,7 +300,7 @@ type revocationSet struct {
 	nIdentities atomic.Int64
 	unsure      atomic.Bool // the backplane asks to fail closed
 
-	// mu guards sessions and m.
+	// mu guards sessions, identities and m.
 	mu sync.RWMutex
 	// sessions holds the session revocations, by id held inline. They are
 	// most of the set (every sign-out is one), and an inline key spares

@@ -10,9 +10,13 @@
 // rotation: see docs/production.md),
 // WORKOS_WEBHOOK_SECRET (optional: the app then verifies WorkOS's webhook
 // deliveries at [WebhookPath]), ADMIN_ORGANIZATION (the organization whose
-// admins may open /admin; required with a real API key) and REDIS_URL (optional, redis://host:port[/db]:
+// admins may open /admin; required with a real API key),
+// WORKOS_EVENTS_POLL_INTERVAL (a Go duration, default 30s, 0 to turn it off:
+// how often the app reads WorkOS's Events API for the events a webhook
+// delivery missed) and REDIS_URL (optional, redis://host:port[/db]:
 // replicas of the app with the same WORKOS_COOKIE_PASSWORD then share
-// sign-outs, revocations and connection events through that Redis). With no
+// sign-outs, revocations, connection events and the events cursor through
+// that Redis). With no
 // WORKOS_API_KEY the app signs in through workostest, seeded with
 // [workostest.DefaultSeed].
 package exampleapp
@@ -31,6 +35,7 @@ import (
 	"time"
 
 	"github.com/ssogate/ssogate"
+	"github.com/ssogate/ssogate/workos"
 	"github.com/ssogate/ssogate/workostest"
 )
 
@@ -45,6 +50,10 @@ type Env struct {
 	// WORKOS_WEBHOOK_SECRET is set) that it signs its events with. Empty
 	// when there are real keys and no WORKOS_WEBHOOK_SECRET.
 	WebhookSecret string
+	// EventsPollInterval is how often the app reads WorkOS's Events API
+	// (WORKOS_EVENTS_POLL_INTERVAL, default [DefaultEventsPollInterval]);
+	// zero when it does not.
+	EventsPollInterval time.Duration
 	// AdminOrganization is the organization (org_...) whose admins may
 	// open /admin: ADMIN_ORGANIZATION, or with the emulator Acme. A role is
 	// a claim of the user's own organization, so the admin gate names
@@ -56,6 +65,10 @@ type Env struct {
 
 // RecentLogin is how recent a sign-in /account/security asks for.
 const RecentLogin = 5 * time.Minute
+
+// DefaultEventsPollInterval is how often the examples read WorkOS's Events
+// API when WORKOS_EVENTS_POLL_INTERVAL is not set.
+const DefaultEventsPollInterval = 30 * time.Second
 
 // WebhookPath is where the examples receive WorkOS's webhook deliveries.
 // Register https://<your app>/webhooks/workos in the WorkOS dashboard.
@@ -129,12 +142,29 @@ func Run(ctx context.Context, getenv func(string) string, out io.Writer, ready c
 		fmt.Fprintln(out, "Sharing sign-outs, revocations and connection events through REDIS_URL")
 	}
 
+	// The app's own WorkOS client serves the gate and reads the Events API.
+	client, err := workos.NewClient(workos.ClientConfig{
+		APIKey:   cfg.APIKey,
+		ClientID: cfg.ClientID,
+		BaseURL:  cfg.BaseURL,
+		Logger:   logger,
+	})
+	if err != nil {
+		return err
+	}
+	cfg.Provider = client
 	for _, c := range configure {
 		c(&cfg)
 	}
 	gate, err := ssogate.New(cfg)
 	if err != nil {
 		return err
+	}
+	if interval := s.env.EventsPollInterval; interval > 0 {
+		// Events a webhook delivery missed (the app was down, a proxy
+		// dropped it) still end the sessions they should, within an
+		// interval.
+		go gate.FollowEvents(ctx, client.ListEvents, interval)
 	}
 	handler, err := routes(gate, s.env)
 	if err != nil {
@@ -287,6 +317,14 @@ func readEnv(getenv func(string) string, baseURL string) (settings, error) {
 			return settings{}, errors.New("WORKOS_COOKIE_PASSWORD_NEXT must be at least 32 bytes")
 		}
 		s.cfg.NextCookieSecrets = [][]byte{[]byte(next)}
+	}
+	s.env.EventsPollInterval = DefaultEventsPollInterval
+	if v := getenv("WORKOS_EVENTS_POLL_INTERVAL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return settings{}, errors.New("WORKOS_EVENTS_POLL_INTERVAL must be a duration such as 30s, or 0 to turn polling off")
+		}
+		s.env.EventsPollInterval = d
 	}
 	switch {
 	case s.env.AdminOrganization == "" && s.env.Emulated:

@@ -31,7 +31,8 @@ func TestReadEnv(t *testing.T) {
 		wantRedirect  string
 		wantSecrets   []string // "" stands for a random secret
 		wantWebhook   string
-		wantAdmin     string // "" for the emulator's Acme
+		wantAdmin     string        // "" for the emulator's Acme
+		wantPoll      time.Duration // 0 for DefaultEventsPollInterval
 	}{
 		{
 			name:          "no key runs the emulator with a random password",
@@ -140,6 +141,28 @@ func TestReadEnv(t *testing.T) {
 			wantSecrets:  []string{password},
 		},
 		{
+			name:         "events polled every minute",
+			env:          map[string]string{"WORKOS_EVENTS_POLL_INTERVAL": "1m"},
+			wantEmulated: true, wantEphemeral: true, wantRedirect: base + "/callback", wantSecrets: []string{""},
+			wantPoll: time.Minute,
+		},
+		{
+			name:         "events not polled",
+			env:          map[string]string{"WORKOS_EVENTS_POLL_INTERVAL": "0"},
+			wantEmulated: true, wantEphemeral: true, wantRedirect: base + "/callback", wantSecrets: []string{""},
+			wantPoll: -1,
+		},
+		{
+			name:    "malformed poll interval",
+			env:     map[string]string{"WORKOS_EVENTS_POLL_INTERVAL": "30"},
+			wantErr: "WORKOS_EVENTS_POLL_INTERVAL must be a duration",
+		},
+		{
+			name:    "negative poll interval",
+			env:     map[string]string{"WORKOS_EVENTS_POLL_INTERVAL": "-1s"},
+			wantErr: "WORKOS_EVENTS_POLL_INTERVAL must be a duration",
+		},
+		{
 			name:    "short password",
 			env:     map[string]string{"WORKOS_COOKIE_PASSWORD": password[:31]},
 			wantErr: "WORKOS_COOKIE_PASSWORD must be at least 32 bytes",
@@ -173,6 +196,12 @@ func TestReadEnv(t *testing.T) {
 			}
 			if want := cmp.Or(tt.wantAdmin, "org_acme"); s.env.AdminOrganization != want {
 				t.Errorf("AdminOrganization: got %q, want %q", s.env.AdminOrganization, want)
+			}
+			switch want := cmp.Or(tt.wantPoll, DefaultEventsPollInterval); {
+			case want < 0 && s.env.EventsPollInterval != 0:
+				t.Errorf("EventsPollInterval: got %v, want 0 (off)", s.env.EventsPollInterval)
+			case want > 0 && s.env.EventsPollInterval != want:
+				t.Errorf("EventsPollInterval: got %v, want %v", s.env.EventsPollInterval, want)
 			}
 			if s.env.WebhookSecret != tt.wantWebhook {
 				t.Errorf("WebhookSecret: got %q, want %q", s.env.WebhookSecret, tt.wantWebhook)

@@ -21,7 +21,9 @@
 // a stream of updates, trimmed to [Options].LogRetention; and an epoch, a
 // random value that tells a Redis that lost its data from one that did not.
 // Every change is added to the set and the stream by one script, which
-// trims both by Redis's clock, never a replica's.
+// trims both by Redis's clock, never a replica's. Beside them, the cursor of
+// [ssogate.Middleware.FollowEvents] (the Store is its [ssogate.CursorStore])
+// is one more key, moved by compare-and-swap and kept 30 days.
 //
 // A replica reads the whole set once, when its [ssogate.Middleware] is made,
 // noting first where the stream ends. From then on it reads the stream

@@ -28,6 +28,11 @@ const AdminPrefix = "/_emulator/"
 //	PATCH  /_emulator/connections/{id}      {"state": "inactive"}: change its state (sends an event)
 //	DELETE /_emulator/connections/{id}      delete it (sends an event)
 //	POST   /_emulator/users                 add a user
+//	POST   /_emulator/directories           add a directory
+//	DELETE /_emulator/directories/{id}      delete it with its users (sends dsync.deleted)
+//	POST   /_emulator/directory_users       add a directory user; answers its id
+//	PATCH  /_emulator/directory_users/{id}  {"state": "inactive"}: change its state (sends dsync.user.updated)
+//	DELETE /_emulator/directory_users/{id}  remove it from its directory (sends dsync.user.deleted)
 //	POST   /_emulator/faults                {"route": "POST /sso/token", "status": 429, "body": "",
 //	                                         "retry_after": "2", "delay": "1s", "times": 1, "process": false}
 //	POST   /_emulator/clock                 {"advance": "10m"}: move the server clock
@@ -126,6 +131,59 @@ func (s *Server) adminRoutes() {
 		}
 		return http.StatusCreated, u, nil
 	})
+	admin("POST "+p+"directories", func(r *http.Request) (int, any, error) {
+		var d seedDirectory
+		if err := decodeBody(r, &d); err != nil {
+			return http.StatusBadRequest, nil, err
+		}
+		if err := d.check("$", s.hasOrganization); err != nil {
+			return http.StatusBadRequest, nil, err
+		}
+		if err := s.AddDirectory(Directory(d)); err != nil {
+			return http.StatusConflict, nil, &SeedError{"$.id", err.Error()}
+		}
+		return http.StatusCreated, d, nil
+	})
+	admin("DELETE "+p+"directories/{id}", func(r *http.Request) (int, any, error) {
+		if err := s.DeleteDirectory(r.PathValue("id")); err != nil {
+			return http.StatusNotFound, nil, err
+		}
+		return http.StatusNoContent, nil, nil
+	})
+	admin("POST "+p+"directory_users", func(r *http.Request) (int, any, error) {
+		var u seedDirectoryUser
+		if err := decodeBody(r, &u); err != nil {
+			return http.StatusBadRequest, nil, err
+		}
+		if err := u.check("$", s.hasDirectory); err != nil {
+			return http.StatusBadRequest, nil, err
+		}
+		if err := s.AddDirectoryUser(DirectoryUser(u)); err != nil {
+			return http.StatusConflict, nil, &SeedError{"$.email", err.Error()}
+		}
+		return http.StatusCreated, map[string]string{"id": DirectoryUserID(u.DirectoryID, u.Email)}, nil
+	})
+	admin("PATCH "+p+"directory_users/{id}", func(r *http.Request) (int, any, error) {
+		var body struct {
+			State string `json:"state"`
+		}
+		if err := decodeBody(r, &body); err != nil {
+			return http.StatusBadRequest, nil, err
+		}
+		if !slices.Contains(directoryUserStates, body.State) {
+			return http.StatusBadRequest, nil, &SeedError{"$.state", "must be one of " + strings.Join(directoryUserStates, ", ")}
+		}
+		if err := s.SetDirectoryUserState(r.PathValue("id"), body.State); err != nil {
+			return http.StatusNotFound, nil, err
+		}
+		return http.StatusNoContent, nil, nil
+	})
+	admin("DELETE "+p+"directory_users/{id}", func(r *http.Request) (int, any, error) {
+		if err := s.DeleteDirectoryUser(r.PathValue("id")); err != nil {
+			return http.StatusNotFound, nil, err
+		}
+		return http.StatusNoContent, nil, nil
+	})
 	admin("POST "+p+"faults", func(r *http.Request) (int, any, error) {
 		var f struct {
 			Route      string `json:"route"`
@@ -206,7 +264,7 @@ func (s *Server) adminRoutes() {
 	})
 }
 
-// hasOrganization, hasConnection and hasUser report whether the server
+// hasOrganization, hasConnection, hasDirectory and hasUser report whether the server
 // holds such an object.
 func (s *Server) hasOrganization(id string) bool {
 	s.mu.Lock()
@@ -218,6 +276,12 @@ func (s *Server) hasConnection(id string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.conns[id] != nil
+}
+
+func (s *Server) hasDirectory(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dirs[id] != nil
 }
 
 func (s *Server) hasUser(email string) bool {

@@ -1,4 +1,5 @@
-// Package workostest provides an in-process emulator of the WorkOS SSO API,
+// Package workostest provides an in-process emulator of the WorkOS SSO,
+// Directory Sync and Events APIs,
 // in the shape of net/http/httptest, so that tests and example applications
 // can run the whole SSO login flow with no WorkOS account and no network.
 //
@@ -20,6 +21,13 @@
 //   - GET /sso/profile: takes the access token, never the API key.
 //   - GET /connections, GET /connections/{id}, DELETE /connections/{id}.
 //   - POST /sso/logout/authorize and GET /sso/logout: OIDC connections only.
+//   - GET /directories, GET and DELETE /directories/{id}, GET
+//     /directory_users (by directory or group), GET /directory_users/{id}
+//     (with the user's groups), GET /directory_groups and GET
+//     /directory_groups/{id}, paged with before, after, limit and order.
+//   - GET /events: every event the server has emitted (connection and
+//     dsync events alike), oldest first, after an event-id cursor, in a
+//     range or for an organization.
 //
 // Every other route requires "Authorization: Bearer <APIKey>". Every
 // response carries an X-Request-ID header; unknown routes answer 404.
@@ -65,8 +73,17 @@
 //	carol@gmail.com     Carol Chen      conn_google_oauth                        (none)
 //	peter@initech.com   Peter Gibbons   conn_initech_saml                        member
 //
-// The ids and emails are constants, such as [AcmeConnectionID] and
-// [AliceEmail]. Profile ids are stable: see [ProfileID].
+//	Directory                           Organization  Users (IdP id)
+//	directory_acme    okta scim v2.0    org_acme      alice, bob (those of their SSO profiles)
+//	directory_globex  azure scim v2.0   org_globex    Hank@Globex.com (azure-7f3c9d21-hank)
+//
+// Globex's directory stands for SSO and provisioning from two systems:
+// hank's IdP id there differs from his SSO profile's, and his email from
+// his profile's in letter case.
+//
+// The ids and emails are constants, such as [AcmeConnectionID],
+// [AcmeDirectoryID] and [AliceEmail]. Profile ids are stable: see
+// [ProfileID]; so are directory user ids: see [DirectoryUserID].
 //
 // # Faults, time and the request log
 //
@@ -77,13 +94,15 @@
 //
 // # Seed files and the admin API
 //
-// [ParseSeed] reads organizations, connections and users from a versioned
+// [ParseSeed] reads organizations, connections, users, directories and
+// directory users from a versioned
 // JSON seed file, for [WithSeed]; cmd/ssogate/seed.example.json holds the
 // default seed in that form. [WithAdmin] serves an admin API under
 // [AdminPrefix] (/_emulator/), so that tests in any language can change a
-// running server: add organizations, connections and users, change a
-// connection's state or delete it, inject faults, move the clock and read
-// the request log. The ssogate command's emulator turns it on.
+// running server: add organizations, connections, users, directories and
+// directory users, change a connection's or a directory user's state or
+// delete it, delete a directory, inject faults, move the clock and read the
+// request log. The ssogate command's emulator turns it on.
 //
 // # Signing in from a test
 //
@@ -97,7 +116,13 @@
 // With [WithWebhook], changing a connection's state ([Server.SetConnectionState])
 // or deleting it ([Server.DeleteConnection], DELETE /connections/{id}) sends
 // a signed connection.activated, connection.deactivated or
-// connection.deleted event. Events are delivered in the background, in
+// connection.deleted event; a directory user added, deactivated
+// ([Server.SetDirectoryUserState]) or removed ([Server.DeleteDirectoryUser])
+// sends dsync.user.created, dsync.user.updated or dsync.user.deleted with
+// the user's last state, and a directory deleted ([Server.DeleteDirectory])
+// one dsync.deleted and no per-user events, as WorkOS does. Every event is
+// also kept for GET /events, with the same id, webhook or not, so that a
+// missed delivery can be caught up. Events are delivered in the background, in
 // order, once each; [Server.FlushWebhooks] waits for them and
 // [Server.Deliveries] lists the attempts. [SignWebhook] computes the
 // WorkOS-Signature header, to test a receiver with forged signatures.

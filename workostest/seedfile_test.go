@@ -4,6 +4,9 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -98,6 +101,7 @@ func TestAdminAPI(t *testing.T) {
 		return res.StatusCode, b.String()
 	}
 	k := srv.APIKey
+	dirUser := DirectoryUserID("directory_new", "d@new.com")
 	steps := []struct {
 		method, path, body, key string
 		status                  int
@@ -139,6 +143,22 @@ func TestAdminAPI(t *testing.T) {
 		{"PUT", "/_emulator/auto-sign-in", `{"email": "alice@acme.com"}`, k, 204, ""},
 		{"PUT", "/_emulator/auto-sign-in", `{"email": "mallory@acme.com"}`, k, 400, `$.email: no user \"mallory@acme.com\"`},
 		{"PUT", "/_emulator/auto-sign-in", `{"email": ""}`, k, 204, ""},
+		{"POST", "/_emulator/directories", `{"id": "directory_new", "organization_id": "org_new"}`, k, 201, "directory_new"},
+		{"POST", "/_emulator/directories", `{"id": "directory_new", "organization_id": "org_new"}`, k, 409, "$.id: "},
+		{"POST", "/_emulator/directories", `{"id": "directory_x", "organization_id": "org_none"}`, k, 400, `$.organization_id: `},
+		{"POST", "/_emulator/directory_users", `{"directory_id": "directory_new", "email": "d@new.com"}`, k, 201, `"id":"` + dirUser + `"`},
+		{"POST", "/_emulator/directory_users", `{"directory_id": "directory_none", "email": "d@new.com"}`, k, 400, `$.directory_id: `},
+		{"GET", "/directory_users/" + dirUser, "", k, 200, `"state":"active"`},
+		{"PATCH", "/_emulator/directory_users/" + dirUser, `{"state": "paused"}`, k, 400, `$.state: must be one of`},
+		{"PATCH", "/_emulator/directory_users/" + dirUser, `{"state": "inactive"}`, k, 204, ""},
+		{"PATCH", "/_emulator/directory_users/directory_user_none", `{"state": "inactive"}`, k, 404, "does not exist"},
+		{"GET", "/directory_users/" + dirUser, "", k, 200, `"state":"inactive"`},
+		{"DELETE", "/_emulator/directory_users/" + dirUser, "", k, 204, ""},
+		{"GET", "/directory_users/" + dirUser, "", k, 404, ""},
+		{"DELETE", "/_emulator/directories/directory_new", "", k, 204, ""},
+		{"DELETE", "/_emulator/directories/directory_new", "", k, 404, "does not exist"},
+		{"GET", "/events?events=dsync.user.updated,dsync.user.deleted,dsync.deleted&organization_id=org_new", "", k, 200,
+			`"event":"dsync.user.updated"`},
 		{"DELETE", "/_emulator/connections/conn_new", "", k, 204, ""},
 		{"GET", "/connections/conn_new", "", k, 404, ""},
 		{"GET", "/_emulator/requests", "", k, 200, `"path":"/connections/conn_new","query":{},"route":"GET /connections/{id}","status":503`},
@@ -153,6 +173,16 @@ func TestAdminAPI(t *testing.T) {
 	if srv.Count("GET /_emulator/requests") != 0 {
 		t.Error("admin calls reached the request log")
 	}
+	// Each change sent its event, in order, as WorkOS would.
+	var got []string
+	for _, e := range srv.Events() {
+		if strings.HasPrefix(e, "dsync.") {
+			got = append(got, e)
+		}
+	}
+	if want := []string{"dsync.user.created", "dsync.user.updated", "dsync.user.deleted", "dsync.deleted"}; !slices.Equal(got, want) {
+		t.Errorf("dsync events: got %v, want %v", got, want)
+	}
 }
 
 func TestAdminAPIOff(t *testing.T) {
@@ -166,5 +196,31 @@ func TestAdminAPIOff(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != http.StatusNotFound {
 		t.Errorf("got %d without WithAdmin, want 404", res.StatusCode)
+	}
+}
+
+// TestSeedExampleIsDefault pins what the package doc says of
+// cmd/ssogate/seed.example.json: it holds the default seed.
+func TestSeedExampleIsDefault(t *testing.T) {
+	data, err := os.ReadFile("../cmd/ssogate/seed.example.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ParseSeed(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := DefaultSeed()
+	// Connections and users of the file take the server's defaults where
+	// it leaves them out; compare what a file can say.
+	if !reflect.DeepEqual(got.Directories, want.Directories) {
+		t.Errorf("directories:\n got %+v\nwant %+v", got.Directories, want.Directories)
+	}
+	if !reflect.DeepEqual(got.DirectoryUsers, want.DirectoryUsers) {
+		t.Errorf("directory users:\n got %+v\nwant %+v", got.DirectoryUsers, want.DirectoryUsers)
+	}
+	if len(got.Organizations) != len(want.Organizations) || len(got.Connections) != len(want.Connections) || len(got.Users) != len(want.Users) {
+		t.Errorf("got %d organizations, %d connections, %d users; want %d, %d, %d",
+			len(got.Organizations), len(got.Connections), len(got.Users), len(want.Organizations), len(want.Connections), len(want.Users))
 	}
 }

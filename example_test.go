@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"os"
+	"os/signal"
 	"strings"
 	"time"
 
@@ -338,4 +340,27 @@ func ExampleObserver() {
 	// login: connection conn_acme_okta 302
 	// workos: POST /sso/token 200
 	// callback: signed in true through conn_acme_okta
+}
+
+// FollowEvents catches up the Directory Sync and connection events whose
+// webhook deliveries never arrived. Its client is the gate's own.
+func ExampleMiddleware_FollowEvents() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	apiKey, clientID := os.Getenv("WORKOS_API_KEY"), os.Getenv("WORKOS_CLIENT_ID")
+	cfg := ssogate.Config{
+		RedirectURI:   os.Getenv("WORKOS_REDIRECT_URI"),
+		CookieSecrets: [][]byte{[]byte(os.Getenv("WORKOS_COOKIE_PASSWORD"))},
+	}
+	client, err := workos.NewClient(workos.ClientConfig{APIKey: apiKey, ClientID: clientID})
+	if err != nil {
+		log.Fatal(err)
+	}
+	cfg.Provider = client
+	gate, err := ssogate.New(cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	go gate.FollowEvents(ctx, client.ListEvents, 30*time.Second)
+	// Serve the app with gate.
 }

@@ -19,8 +19,11 @@
 // WORKOS_COOKIE_PASSWORD_PREVIOUS and WORKOS_COOKIE_PASSWORD_NEXT (optional, for
 // rotation: see docs/production.md),
 // WORKOS_WEBHOOK_SECRET (the secret of the webhook endpoint /webhooks/workos,
-// which keeps the connection cache fresh; the emulator, which delivers its
-// connection events there, makes up one if it is not set), REDIS_URL
+// which keeps the connection cache fresh and ends the sessions of users a
+// directory removes; the emulator, which delivers its events there, makes
+// up one if it is not set), WORKOS_EVENTS_POLL_INTERVAL (a Go duration,
+// default 30s, 0 for off: how often the app reads WorkOS's Events API for
+// the events a webhook delivery missed), REDIS_URL
 // (redis://host:port[/db]: replicas of the app with the same
 // WORKOS_COOKIE_PASSWORD share sign-outs, revocations and connection events
 // through that Redis), METRICS_ADDR (where ssogate's metrics are served for

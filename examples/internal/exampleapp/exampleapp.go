@@ -109,6 +109,7 @@ func Run(ctx context.Context, getenv func(string) string, out io.Writer, ready c
 	if err != nil {
 		return err
 	}
+	var emulatorURL, emulatorKey string
 	cfg := s.cfg
 	cfg.Logger = logger
 	s.env.Logger = logger
@@ -121,7 +122,10 @@ func Run(ctx context.Context, getenv func(string) string, out io.Writer, ready c
 		idp := workostest.NewServer(
 			workostest.WithLogoutRedirect(baseURL+"/"),
 			workostest.WithWebhook(baseURL+WebhookPath, s.env.WebhookSecret),
+			// For offboarding by hand: see the instructions printed below.
+			workostest.WithAdmin(),
 		)
+		emulatorURL, emulatorKey = idp.URL, idp.APIKey
 		defer idp.Close()
 		cfg.APIKey, cfg.ClientID, cfg.BaseURL = idp.APIKey, idp.ClientID, idp.URL
 		fmt.Fprintf(out, "No WORKOS_API_KEY: signing in through the WorkOS emulator at %s\n", idp.URL)
@@ -176,6 +180,8 @@ func Run(ctx context.Context, getenv func(string) string, out io.Writer, ready c
 		for _, u := range workostest.DefaultSeed().Users {
 			fmt.Fprintf(out, "  %-18s (%s %s)\n", u.Email, u.FirstName, u.LastName)
 		}
+		fmt.Fprintf(out, "To offboard bob (deactivate him in Acme's directory: his sessions end on every replica):\n%s\n",
+			offboardCommand(emulatorURL, emulatorKey, workostest.BobEmail))
 	} else {
 		fmt.Fprintf(out, "Open %s\n", baseURL)
 	}
@@ -211,6 +217,15 @@ func newServer(handler http.Handler, logger *slog.Logger) *http.Server {
 		MaxHeaderBytes:    64 << 10, // the session cookie and five login states fit many times over
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+}
+
+// offboardCommand is the command line, printed on the emulator, that
+// deactivates the user with email in Acme's directory through the admin
+// API of the emulator at emulatorURL: the emulator then sends the app the
+// signed dsync.user.updated that WorkOS would.
+func offboardCommand(emulatorURL, apiKey, email string) string {
+	return fmt.Sprintf("  curl -X PATCH -H 'Authorization: Bearer %s' -d '{\"state\":\"inactive\"}' %s%sdirectory_users/%s",
+		apiKey, emulatorURL, workostest.AdminPrefix, workostest.DirectoryUserID(workostest.AcmeDirectoryID, email))
 }
 
 // settings is what readEnv makes of the environment.

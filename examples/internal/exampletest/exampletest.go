@@ -566,6 +566,32 @@ func TestReplicas(t *testing.T, run RunFunc, redisURL string) {
 		t.Error("the Redis URL reached the output")
 	}
 
+	// Offboarding, as the README shows it: bob, deactivated in the first
+	// replica's emulator by the command it printed, is signed out on both
+	// replicas; alice is not.
+	alice, bob := NewBrowser(t), NewBrowser(t)
+	alice.SignIn(one, one+"/login?organization=org_acme", "alice@acme.com")
+	bob.SignIn(one, one+"/login?organization=org_acme", "bob@acme.com")
+	for _, base := range []string{one, two} {
+		if me := bob.Fetch(base + "/api/me"); me.Status != http.StatusOK {
+			t.Fatalf("%s/api/me for bob before his offboarding: got %d, want 200", base, me.Status)
+		}
+	}
+	offboard(t, out.String())
+	start = time.Now()
+	for _, base := range []string{one, two} {
+		for bob.Fetch(base+"/api/me").Status != http.StatusUnauthorized {
+			if time.Since(start) > 10*time.Second {
+				t.Fatalf("%s still accepts bob after his offboarding", base)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		if me := alice.Fetch(base + "/api/me"); me.Status != http.StatusOK {
+			t.Errorf("%s/api/me for alice after bob's offboarding: got %d, want 200", base, me.Status)
+		}
+	}
+	t.Logf("both replicas refused bob %v after his offboarding", time.Since(start).Round(time.Millisecond))
+
 	t.Run("REDIS_URL needs a shared cookie password", func(t *testing.T) {
 		env := map[string]string{"ADDR": "127.0.0.1:0", "REDIS_URL": redisURL}
 		err := run(context.Background(), func(k string) string { return env[k] }, io.Discard, nil)
@@ -580,4 +606,35 @@ func TestReplicas(t *testing.T, run RunFunc, redisURL string) {
 			t.Errorf("got %v, want a refusal naming REDIS_URL without the password", err)
 		}
 	})
+}
+
+// offboard runs the first offboarding command in an app's output, as the
+// README tells a reader to: curl -X PATCH -H 'Authorization: Bearer KEY'
+// -d 'BODY' URL.
+func offboard(t *testing.T, output string) {
+	t.Helper()
+	var line string
+	for l := range strings.Lines(output) {
+		if strings.Contains(l, "curl -X PATCH") {
+			line = strings.TrimSpace(l)
+			break
+		}
+	}
+	parts := strings.Split(line, "'")
+	if len(parts) != 5 || !strings.HasPrefix(parts[1], "Authorization: Bearer ") {
+		t.Fatalf("no offboarding command in the output:\n%s", output)
+	}
+	req, err := http.NewRequest(http.MethodPatch, strings.TrimSpace(parts[4]), strings.NewReader(parts[3]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", strings.TrimPrefix(parts[1], "Authorization: "))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusNoContent {
+		t.Fatalf("%s: got %d, want 204", line, res.StatusCode)
+	}
 }

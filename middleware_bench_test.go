@@ -31,6 +31,11 @@ import (
 // users in force; ssogate-revocation-churn adds a revocation every 100
 // requests, so that the session is checked against them again each time.
 // ssogate-observed has an [Observer] with every func set.
+// ssogate-identities has 100,000 identity revocations in force (50,000
+// users of alice's organization removed by its directory, each by IdP id
+// and email), and ssogate-identities-churn adds a user revocation every
+// 100 requests to them, so that the session's identity digests are
+// computed again each time.
 // Compare the ratios, not the absolute times:
 //
 //	go test -run '^$' -bench 'BenchmarkRequireSSO$' -benchtime 20000x -count 5 .
@@ -81,6 +86,26 @@ func BenchmarkRequireSSO(b *testing.B) {
 	b.Run("ssogate-revocation-churn", func(b *testing.B) {
 		g, r, n := benchGate(b, alice, func(c *Config) { c.IdleTimeout = 30 * time.Minute })
 		benchRevocations(b, g, 10000)
+		gated := g.RequireSSO(handler)
+		i := 0
+		churn := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if i++; i%100 == 0 {
+				g.revocations.add([]Revocation{{Kind: UserRevocation, ID: "prof_churn", At: g.now(), Expires: g.now().Add(time.Hour)}}, g.now())
+			}
+			gated.ServeHTTP(w, r)
+		})
+		benchServe(b, churn, r, n)
+	})
+
+	b.Run("ssogate-identities", func(b *testing.B) {
+		g, r, n := benchGate(b, alice)
+		benchIdentities(b, g, alice.OrganizationID, 50000)
+		benchServe(b, g.RequireSSO(handler), r, n)
+	})
+
+	b.Run("ssogate-identities-churn", func(b *testing.B) {
+		g, r, n := benchGate(b, alice)
+		benchIdentities(b, g, alice.OrganizationID, 50000)
 		gated := g.RequireSSO(handler)
 		i := 0
 		churn := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -185,6 +210,22 @@ func benchGate(b *testing.B, p *Profile, opts ...func(*Config)) (*Middleware, *h
 	}
 	c := rec.Result().Cookies()[0]
 	return g, requestWith("/app", c), len(c.Value)
+}
+
+// benchIdentities puts in force the identity revocations of n users of
+// organization orgID, other than the benchmark's, by IdP id and email.
+func benchIdentities(b *testing.B, g *Middleware, orgID string, n int) {
+	b.Helper()
+	revs := make([]Revocation, 0, 2*n)
+	for i := range n {
+		revs = append(revs, RevokeIdentity(orgID, fmt.Sprintf("idp-removed-%d", i), fmt.Sprintf("removed%d@acme.com", i))...)
+	}
+	if err := g.Revoke(context.Background(), revs...); err != nil {
+		b.Fatal(err)
+	}
+	if g.revocations.nIdentities.Load() != int64(2*n) {
+		b.Fatalf("%d identity revocations in force, want %d", g.revocations.nIdentities.Load(), 2*n)
+	}
 }
 
 // benchRevocations puts n revocations of other sessions and users in force,

@@ -243,6 +243,56 @@ type sdkResult struct {
 	GetDeleted       attempt[sdkConnection] `json:"getDeleted"`
 	DeleteAgain      attempt[any]           `json:"deleteAgain"`
 	BadKey           attempt[listPage]      `json:"badKey"`
+
+	Directories         attempt[[]sdkDirectory]     `json:"directories"`
+	DirectoriesOfGlobex attempt[[]string]           `json:"directoriesOfGlobex"`
+	GetDirectory        attempt[sdkDirectory]       `json:"getDirectory"`
+	DirectoryUsers      attempt[[]sdkDirectoryUser] `json:"directoryUsers"`
+	GetDirectoryUser    attempt[sdkDirectoryUser]   `json:"getDirectoryUser"`
+	DirectoryGroups     attempt[struct {
+		Names []string `json:"names"`
+		First struct {
+			ID          string `json:"id"`
+			Name        string `json:"name"`
+			DirectoryID string `json:"directoryId"`
+		} `json:"first"`
+	}] `json:"directoryGroups"`
+	DeleteDirectory     attempt[any]          `json:"deleteDirectory"`
+	GetDeletedDirectory attempt[sdkDirectory] `json:"getDeletedDirectory"`
+	Events              attempt[struct {
+		Events []sdkEvent `json:"events"`
+		After  *string    `json:"after"`
+	}] `json:"events"`
+	EventsAfter  attempt[[]sdkEvent] `json:"eventsAfter"`
+	EventsOfAcme attempt[[]sdkEvent] `json:"eventsOfAcme"`
+}
+
+type sdkDirectory struct {
+	Object         string  `json:"object"`
+	ID             string  `json:"id"`
+	OrganizationID *string `json:"organizationId"`
+	Name           string  `json:"name"`
+	Type           string  `json:"type"`
+	State          string  `json:"state"`
+}
+
+type sdkDirectoryUser struct {
+	Object         string   `json:"object"`
+	ID             string   `json:"id"`
+	DirectoryID    string   `json:"directoryId"`
+	OrganizationID *string  `json:"organizationId"`
+	IdPID          string   `json:"idpId"`
+	Email          *string  `json:"email"`
+	FirstName      *string  `json:"firstName"`
+	State          string   `json:"state"`
+	Groups         []string `json:"groups"`
+}
+
+type sdkEvent struct {
+	ID        string  `json:"id"`
+	Event     string  `json:"event"`
+	DataID    *string `json:"dataId"`
+	CreatedAt string  `json:"createdAt"`
 }
 
 func bulkConnectionID(i int) string { return fmt.Sprintf("conn_bulk_%03d", i) }
@@ -361,6 +411,8 @@ func runNodeSDK(t *testing.T, node, dir string, srv *target) {
 	t.Run("connections", func(t *testing.T) { checkConnections(t, srv, res) })
 	t.Run("lists", func(t *testing.T) { checkLists(t, res) })
 	t.Run("delete", func(t *testing.T) { checkDelete(t, srv, res) })
+	t.Run("directory sync", func(t *testing.T) { checkDirectorySync(t, srv, res) })
+	t.Run("events", func(t *testing.T) { checkEvents(t, res) })
 	t.Run("bad API key", func(t *testing.T) {
 		checkThrown(t, "listConnections with a wrong API key", res.BadKey.Thrown, res.BadKey.Value != nil, "UnauthorizedException", 401)
 	})
@@ -787,4 +839,92 @@ func TestOfficialNodeSDKAgainstCommand(t *testing.T) {
 		return out
 	}
 	runNodeSDK(t, node, dir, &target{URL: base, APIKey: workostest.DefaultAPIKey, ClientID: workostest.DefaultClientID, requests: requests})
+}
+
+func checkDirectorySync(t *testing.T, srv *target, res sdkResult) {
+	if res.Directories.Thrown != nil {
+		t.Fatalf("listDirectories: %+v", res.Directories.Thrown)
+	}
+	var ids []string
+	for _, d := range *res.Directories.Value {
+		ids = append(ids, d.ID)
+		// The SDK reads WorkOS's "linked" as "active".
+		if d.Object != "directory" || d.OrganizationID == nil || d.State != "active" || d.Type == "" || d.Name == "" {
+			t.Errorf("listDirectories: %+v, want a linked (active) directory with its organization, type and name", d)
+		}
+	}
+	// Newest first, WorkOS's default order.
+	if want := []string{workostest.GlobexDirectoryID, workostest.AcmeDirectoryID}; !slices.Equal(ids, want) {
+		t.Errorf("listDirectories: got %v, want %v", ids, want)
+	}
+	if v := res.DirectoriesOfGlobex.Value; v == nil || !slices.Equal(*v, []string{workostest.GlobexDirectoryID}) {
+		t.Errorf("listDirectories for Globex: got %+v", res.DirectoriesOfGlobex)
+	}
+	if d := res.GetDirectory.Value; d == nil || d.ID != workostest.AcmeDirectoryID || d.OrganizationID == nil || *d.OrganizationID != workostest.AcmeOrganizationID || d.Type != "okta scim v2.0" {
+		t.Errorf("getDirectory: got %+v", res.GetDirectory)
+	}
+
+	if res.DirectoryUsers.Thrown != nil {
+		t.Fatalf("listUsers: %+v", res.DirectoryUsers.Thrown)
+	}
+	byEmail := map[string]sdkDirectoryUser{}
+	for _, u := range *res.DirectoryUsers.Value {
+		if u.Email != nil {
+			byEmail[*u.Email] = u
+		}
+	}
+	bob, ok := byEmail[workostest.BobEmail]
+	switch {
+	case len(byEmail) != 2 || !ok:
+		t.Errorf("listUsers of Acme: got %+v, want alice and bob", *res.DirectoryUsers.Value)
+	case bob.Object != "directory_user" || bob.ID != workostest.DirectoryUserID(workostest.AcmeDirectoryID, workostest.BobEmail) ||
+		bob.DirectoryID != workostest.AcmeDirectoryID || bob.OrganizationID == nil || *bob.OrganizationID != workostest.AcmeOrganizationID ||
+		bob.IdPID == "" || bob.State != "active" || !slices.Equal(bob.Groups, []string{"engineering"}):
+		t.Errorf("listUsers, bob: got %+v", bob)
+	}
+	// Hank's directory user is not his SSO profile: another IdP id, his
+	// email in other letter case.
+	if u := res.GetDirectoryUser.Value; u == nil || u.IdPID != workostest.GlobexDirectoryIdPID || u.Email == nil || *u.Email != "Hank@Globex.com" || !slices.Equal(u.Groups, []string{"executives"}) {
+		t.Errorf("getUser of hank: got %+v", res.GetDirectoryUser)
+	}
+	if g := res.DirectoryGroups.Value; g == nil || !slices.Contains(g.Names, "engineering") || g.First.DirectoryID != workostest.AcmeDirectoryID || g.First.ID == "" {
+		t.Errorf("listGroups, getGroup: got %+v", res.DirectoryGroups)
+	}
+
+	if res.DeleteDirectory.Thrown != nil {
+		t.Errorf("deleteDirectory: %+v", res.DeleteDirectory.Thrown)
+	}
+	if n := srv.Count("DELETE /directories/" + workostest.GlobexDirectoryID); n != 1 {
+		t.Errorf("DELETE /directories calls: got %d, want 1", n)
+	}
+	checkThrown(t, "getDirectory after delete", res.GetDeletedDirectory.Thrown, res.GetDeletedDirectory.Value != nil, "NotFoundException", 404)
+}
+
+func checkEvents(t *testing.T, res sdkResult) {
+	if res.Events.Thrown != nil {
+		t.Fatalf("listEvents: %+v", res.Events.Thrown)
+	}
+	evs := res.Events.Value.Events
+	var got []string
+	for _, e := range evs {
+		got = append(got, e.Event)
+		// The SDK drops the object field of events.
+		if !strings.HasPrefix(e.ID, "event_") || e.DataID == nil || e.CreatedAt == "" {
+			t.Errorf("listEvents: %+v, want an event with its id, data and time", e)
+		}
+	}
+	// Oldest first: the connection was deleted before the directory.
+	if want := []string{"connection.deleted", "dsync.deleted"}; !slices.Equal(got, want) {
+		t.Fatalf("listEvents: got %v, want %v", got, want)
+	}
+	if *evs[0].DataID != workostest.GlobexConnectionID || *evs[1].DataID != workostest.GlobexDirectoryID {
+		t.Errorf("listEvents: data ids %s, %s, want %s, %s", *evs[0].DataID, *evs[1].DataID, workostest.GlobexConnectionID, workostest.GlobexDirectoryID)
+	}
+	if v := res.EventsAfter.Value; v == nil || len(*v) != 0 {
+		t.Errorf("listEvents after the last: got %+v, want none", res.EventsAfter)
+	}
+	// Both were Globex's.
+	if v := res.EventsOfAcme.Value; v == nil || len(*v) != 0 {
+		t.Errorf("listEvents of Acme: got %+v, want none", res.EventsOfAcme)
+	}
 }

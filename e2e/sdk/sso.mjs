@@ -273,6 +273,76 @@ out.deleteAgain = await attempt(() =>
   workos.sso.deleteConnection("conn_globex_oidc"),
 );
 
+// Directory Sync: the seed's directories, Acme's users with their groups,
+// and a directory deleted.
+const directorySummary = (d) => ({
+  object: d.object,
+  id: d.id,
+  organizationId: d.organizationId ?? null,
+  name: d.name,
+  type: d.type,
+  state: d.state,
+});
+const directoryUserSummary = (u) => ({
+  object: u.object,
+  id: u.id,
+  directoryId: u.directoryId,
+  organizationId: u.organizationId ?? null,
+  idpId: u.idpId,
+  email: u.email ?? null,
+  firstName: u.firstName ?? null,
+  state: u.state,
+  groups: (u.groups ?? []).map((g) => g.name),
+});
+out.directories = await attempt(async () => {
+  const all = await workos.directorySync.listDirectories();
+  return all.data.map(directorySummary);
+});
+out.directoriesOfGlobex = await attempt(async () => {
+  const list = await workos.directorySync.listDirectories({ organizationId: "org_globex" });
+  return list.data.map((d) => d.id);
+});
+out.getDirectory = await attempt(async () =>
+  directorySummary(await workos.directorySync.getDirectory("directory_acme")),
+);
+out.directoryUsers = await attempt(async () => {
+  const list = await workos.directorySync.listUsers({ directory: "directory_acme" });
+  return list.data.map(directoryUserSummary);
+});
+out.getDirectoryUser = await attempt(async () => {
+  const list = await workos.directorySync.listUsers({ directory: "directory_globex" });
+  return directoryUserSummary(await workos.directorySync.getUser(list.data[0].id));
+});
+out.directoryGroups = await attempt(async () => {
+  const list = await workos.directorySync.listGroups({ directory: "directory_acme" });
+  const group = await workos.directorySync.getGroup(list.data[0].id);
+  return { names: list.data.map((g) => g.name), first: { id: group.id, name: group.name, directoryId: group.directoryId } };
+});
+out.deleteDirectory = await attempt(() =>
+  workos.directorySync.deleteDirectory("directory_globex"),
+);
+out.getDeletedDirectory = await attempt(() =>
+  workos.directorySync.getDirectory("directory_globex"),
+);
+
+// Events: the connection and the directory deleted above, oldest first,
+// then nothing after the last of them.
+const eventSummary = (e) => ({ id: e.id, event: e.event, dataId: e.data?.id ?? null, createdAt: e.createdAt });
+out.events = await attempt(async () => {
+  const list = await workos.events.listEvents({ events: ["connection.deleted", "dsync.deleted"] });
+  return { events: list.data.map(eventSummary), after: list.listMetadata?.after ?? null };
+});
+out.eventsAfter = await attempt(async () => {
+  const first = await workos.events.listEvents({ events: ["connection.deleted", "dsync.deleted"] });
+  const last = first.data[first.data.length - 1].id;
+  const list = await workos.events.listEvents({ events: ["connection.deleted", "dsync.deleted"], after: last });
+  return list.data.map(eventSummary);
+});
+out.eventsOfAcme = await attempt(async () => {
+  const list = await workos.events.listEvents({ events: ["connection.deleted", "dsync.deleted"], organizationId: "org_acme" });
+  return list.data.map(eventSummary);
+});
+
 // A wrong API key.
 out.badKey = await attempt(() =>
   client("sk_test_wrong").sso.listConnections(),

@@ -36,6 +36,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -53,7 +54,7 @@ const ScopeName = "github.com/ssogate/ssogate/otelssogate"
 
 // Attribute keys of ssogate's own.
 const (
-	OutcomeKey        = attribute.Key("ssogate.outcome")         // success, failure, restarted; redirected, refused, page
+	OutcomeKey        = attribute.Key("ssogate.outcome")         // success, failure, restarted; redirected, refused, page; caught_up, behind; applied, invalid
 	RouteKey          = attribute.Key("ssogate.login.route")     // organization, connection, provider, email_domain, default, ask_email
 	OrganizationKey   = attribute.Key("ssogate.organization.id") // org_...
 	ConnectionKey     = attribute.Key("ssogate.connection.id")   // conn_...
@@ -87,6 +88,7 @@ type Telemetry struct {
 	meter  metric.Meter
 
 	logins, signIns, refusals, signOuts, revocations, webhooks, lookups, outages metric.Int64Counter
+	eventPolls, events                                                           metric.Int64Counter
 	loginDuration, callbackDuration, workosDuration, backplaneLag                metric.Float64Histogram
 
 	backplaneDown atomic.Bool
@@ -127,6 +129,8 @@ func New(cfg Config) (*Telemetry, error) {
 	t.webhooks = counter("ssogate.webhook.deliveries", "{delivery}", "Webhook deliveries, verified or refused.")
 	t.lookups = counter("ssogate.connection_cache.lookups", "{lookup}", "Connection cache lookups, by kind and result.")
 	t.outages = counter("ssogate.backplane.outages", "{outage}", "Outages of the backplane's store.")
+	t.eventPolls = counter("ssogate.events.polls", "{poll}", "Polls of WorkOS's Events API by FollowEvents: caught up, behind, or failed.")
+	t.events = counter("ssogate.events.handled", "{event}", "Events FollowEvents read from WorkOS's Events API: applied, or malformed and skipped.")
 	t.loginDuration = histogram("ssogate.login.duration", "How long /login took.")
 	t.callbackDuration = histogram("ssogate.callback.duration", "How long /callback took, WorkOS calls included.")
 	t.workosDuration = histogram("ssogate.workos.call.duration", "How long a WorkOS API call took, retries included.")
@@ -154,6 +158,7 @@ func (t *Telemetry) Watch(g *ssogate.Middleware) (metric.Registration, error) {
 	lookups := gauge("ssogate.connection_cache.entries", "{entry}", "Answers the connection cache holds.")
 	ready := gauge("ssogate.ready", "", "1 while sessions are served, 0 while the revocations cannot be vouched for.")
 	up := gauge("ssogate.backplane.up", "", "1 while the backplane's store is reachable, 0 during an outage.")
+	behind := gauge("ssogate.events.since_caught_up", "s", "Seconds since FollowEvents last read every event of WorkOS's Events API; absent before it first did.")
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -164,8 +169,11 @@ func (t *Telemetry) Watch(g *ssogate.Middleware) (metric.Registration, error) {
 		o.ObserveInt64(lookups, int64(s.CachedLookups))
 		o.ObserveInt64(ready, boolInt(s.Ready))
 		o.ObserveInt64(up, boolInt(!t.backplaneDown.Load()))
+		if !s.EventsCaughtUp.IsZero() {
+			o.ObserveInt64(behind, int64(time.Since(s.EventsCaughtUp).Seconds()))
+		}
 		return nil
-	}, revs, sessions, lookups, ready, up)
+	}, revs, sessions, lookups, ready, up, behind)
 }
 
 func boolInt(b bool) int64 {
@@ -188,6 +196,7 @@ func (t *Telemetry) Observer() *ssogate.Observer {
 		Revoked:          t.revoked,
 		BackplaneChanged: t.backplaneChanged,
 		WebhookDone:      t.webhookDone,
+		EventsPolled:     t.eventsPolled,
 		WorkOSCallStart:  t.workOSCallStart,
 		WorkOSCallDone:   t.workOSCallDone,
 		CacheLookup:      t.cacheLookup,
@@ -338,6 +347,23 @@ func (t *Telemetry) webhookDone(ctx context.Context, info ssogate.WebhookInfo) {
 		attrs = append(attrs, EventTypeKey.String(info.EventType))
 	}
 	t.webhooks.Add(ctx, 1, metric.WithAttributes(attrs...))
+}
+
+func (t *Telemetry) eventsPolled(ctx context.Context, info ssogate.EventsInfo) {
+	outcome := "behind"
+	switch {
+	case info.Err != nil:
+		outcome = "failure"
+	case info.CaughtUp:
+		outcome = "caught_up"
+	}
+	t.eventPolls.Add(ctx, 1, metric.WithAttributes(OutcomeKey.String(outcome)))
+	if info.Applied > 0 {
+		t.events.Add(ctx, int64(info.Applied), metric.WithAttributes(OutcomeKey.String("applied")))
+	}
+	if info.Invalid > 0 {
+		t.events.Add(ctx, int64(info.Invalid), metric.WithAttributes(OutcomeKey.String("invalid")))
+	}
 }
 
 func (t *Telemetry) workOSCallStart(ctx context.Context, route string) context.Context {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ssogate/ssogate"
 	"github.com/ssogate/ssogate/otelssogate"
+	"github.com/ssogate/ssogate/workos"
 	"github.com/ssogate/ssogate/workostest"
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -379,4 +380,46 @@ func TestSpans(t *testing.T) {
 		return
 	}
 	t.Error("no span for the refused request")
+}
+
+// TestEventsPolled: FollowEvents' polls and the events they apply are
+// counted, and how long since it last caught up is a gauge.
+func TestEventsPolled(t *testing.T) {
+	a := newApp(t)
+	client, err := workos.NewClient(workos.ClientConfig{APIKey: a.idp.APIKey, ClientID: a.idp.ClientID, BaseURL: a.idp.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.gate.FollowEvents(ctx, client.ListEvents, 10*time.Millisecond)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+
+	// The emulator has no webhook: only the poll can apply bob's removal.
+	if err := a.idp.DeleteDirectoryUser(workostest.DirectoryUserID(workostest.AcmeDirectoryID, workostest.BobEmail)); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	for {
+		ms := a.metrics()
+		if _, ok := ms["ssogate.events.handled"]; ok && count(t, ms, "ssogate.events.handled", otelssogate.OutcomeKey.String("applied")) == 1 {
+			if n := count(t, ms, "ssogate.events.polls", otelssogate.OutcomeKey.String("caught_up")); n < 1 {
+				t.Errorf("ssogate.events.polls{caught_up} = %d, want at least 1", n)
+			}
+			if n := count(t, ms, "ssogate.events.polls", otelssogate.OutcomeKey.String("failure")); n != 0 {
+				t.Errorf("ssogate.events.polls{failure} = %d, want 0", n)
+			}
+			if _, ok := ms["ssogate.events.since_caught_up"]; !ok {
+				t.Error("no ssogate.events.since_caught_up gauge after polls that caught up")
+			}
+			return
+		}
+		if time.Since(start) > 10*time.Second {
+			t.Fatal("bob's removal was not counted as applied")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

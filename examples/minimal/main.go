@@ -11,23 +11,22 @@ import (
 	"fmt"
 	"log"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/ssogate/ssogate"
 )
 
 func main() {
-	// gate is a *ssogate.Middleware: the handlers and gates of one app.
-	gate, err := ssogate.New(ssogate.Config{
-		APIKey:        os.Getenv("WORKOS_API_KEY"),                           // sk_...
-		ClientID:      os.Getenv("WORKOS_CLIENT_ID"),                         // client_...
-		BaseURL:       os.Getenv("WORKOS_BASE_URL"),                          // empty: https://api.workos.com
-		RedirectURI:   os.Getenv("WORKOS_REDIRECT_URI"),                      // https://app.example.com/callback
-		CookieSecrets: [][]byte{[]byte(os.Getenv("WORKOS_COOKIE_PASSWORD"))}, // 32+ random bytes
-	})
+	// WORKOS_API_KEY (sk_...), WORKOS_CLIENT_ID (client_...), WORKOS_REDIRECT_URI
+	// (https://app.example.com/callback), WORKOS_COOKIE_PASSWORD (32+ random bytes).
+	cfg, err := ssogate.ConfigFromEnv()
 	if err != nil {
-		log.Fatal(err) // names the Config field that is missing or wrong
+		log.Fatal(err) // names the variable that is missing or wrong
+	}
+	// gate is a *ssogate.Middleware: the handlers and gates of one app.
+	gate, err := ssogate.New(cfg)
+	if err != nil {
+		log.Fatal(err) // names the Config field that is wrong
 	}
 
 	mux := http.NewServeMux()

@@ -66,7 +66,7 @@ func (m *Middleware) callbackFailed(w http.ResponseWriter, r *http.Request, info
 // completeLogin decides the callback's outcome and returns where to send the
 // browser; Callback only responds. It fills in info as it learns.
 func (m *Middleware) completeLogin(w http.ResponseWriter, r *http.Request, info *CallbackInfo) (string, *HTTPError) {
-	q := r.URL.Query()
+	q := callbackQuery(r)
 	// Every state the callback names is spent before anything else is
 	// checked: TakeState deletes the flow's cookie whatever the outcome, so
 	// a state can never be used twice, even after a malformed callback.

@@ -44,6 +44,7 @@ import (
 	"syscall"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/ssogate/ssogate"
 	"github.com/ssogate/ssogate/examples/internal/exampleapp"
@@ -95,6 +96,8 @@ func openRedis(url string, logger *slog.Logger) (ssogate.Backplane, io.Closer, e
 // handlers, and the gated /app page and /api/me endpoint.
 func newApp(gate *ssogate.Middleware, env exampleapp.Env) (http.Handler, error) {
 	r := chi.NewRouter()
+	// A request log, with the callback's code and state hidden from it.
+	r.Use(gate.Redact, middleware.Logger)
 	gate.Mount(r) // /login, /callback, /logout
 
 	// Public routes.

@@ -12,7 +12,8 @@ import (
 var _ = ginRoutes
 
 func ginRoutes(gate *ssogate.Middleware) *gin.Engine {
-	r := gin.New() // not gin.Default: gin.Logger logs query strings, and the callback's holds the code
+	r := gin.New()                                   // not gin.Default, whose gin.Recovery logs cookies
+	r.Use(wrapMiddleware(gate.Redact), gin.Logger()) // Redact hides the callback's code and state from the log
 	r.Any("/login", gin.WrapF(gate.Login))
 	r.Any("/callback", gin.WrapF(gate.Callback))
 	r.Any("/logout", gin.WrapF(gate.Logout))

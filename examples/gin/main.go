@@ -78,11 +78,12 @@ func openRedis(url string, logger *slog.Logger) (ssogate.Backplane, io.Closer, e
 // newApp returns the app's routes: a public home page, the sign-in
 // handlers, and the gated /app page and /api/me endpoint.
 func newApp(gate *ssogate.Middleware, env exampleapp.Env) (http.Handler, error) {
-	// gin.New, not gin.Default: gin.Logger logs query strings, and the
-	// callback's carries the authorization code and state; gin.Recovery
-	// logs a panicking request's headers, cookies included. net/http
-	// recovers from a panic and logs neither.
+	// gin.New, not gin.Default: gin.Recovery logs a panicking request's
+	// headers, cookies included (net/http recovers from a panic and logs
+	// neither), and gin.Logger logs query strings, so it comes after
+	// gate.Redact, which hides the callback's code and state from it.
 	r := gin.New()
+	r.Use(wrapMiddleware(gate.Redact), gin.Logger())
 	gate.Mount(ginRouter{r}) // /login, /callback, /logout
 
 	r.GET("/", gin.WrapF(exampleapp.Home(env.Emulated)))

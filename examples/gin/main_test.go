@@ -2,6 +2,8 @@ package main
 
 import (
 	"os"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/gin-gonic/gin"
@@ -10,9 +12,29 @@ import (
 	"github.com/ssogate/ssogate/redisstore/redistest"
 )
 
+// requestLog receives what gin.Logger writes, in every test.
+var requestLog = &exampletest.SyncBuffer{}
+
 func TestMain(m *testing.M) {
 	gin.SetMode(gin.TestMode) // no route table on stdout
+	gin.DefaultWriter = requestLog
 	os.Exit(m.Run())
+}
+
+// TestRequestLogHidesCallbackSecrets signs in and reads gin's request log:
+// the callback is there, with REDACTED for its code and state.
+func TestRequestLogHidesCallbackSecrets(t *testing.T) {
+	base := exampletest.Start(t, run, nil)
+	exampletest.NewBrowser(t).SignIn(base, base+"/login?organization=org_acme", "alice@acme.com")
+	logged := requestLog.String()
+	if !strings.Contains(logged, "/callback?code=REDACTED&state=REDACTED") {
+		t.Fatalf("the request log has no redacted callback:\n%s", logged)
+	}
+	for _, m := range regexp.MustCompile(`[?&](code|state)=([^&\s"]*)`).FindAllStringSubmatch(logged, -1) {
+		if m[2] != "REDACTED" {
+			t.Errorf("the request log holds a %s: %s", m[1], m[0])
+		}
+	}
 }
 
 // TestRoutes checks the public and gated routes over real HTTP against the

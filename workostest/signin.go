@@ -1,10 +1,13 @@
 package workostest
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -159,4 +162,78 @@ func navigate(c *http.Client, method, target string, form url.Values) (hopResult
 		}
 	}
 	return r, nil
+}
+
+// SignedInRequest returns a request for target (a path, or a URL on the
+// app's origin) that carries the session of the seeded user with this
+// email, for a handler test with httptest.NewRecorder and no server: it
+// signs in through app, the handler that serves the app's login and
+// callback (such as the mux a Middleware was mounted on), in process, as
+// [Server.SignIn] does over HTTP. loginURL is the app's login URL on the
+// origin of its redirect URI, such as
+// "https://app.example.com/login?organization=org_acme".
+//
+// The session is a real one: the app's callback exchanged the server's
+// code for it and sealed it with the app's secrets, and the app's gates
+// check it as any other. Nothing here can sign anyone in to an app that
+// talks to WorkOS: only this server's codes are exchanged.
+//
+//	req, err := idp.SignedInRequest(mux, "https://app.example.com/login?organization=org_acme", workostest.BobEmail, http.MethodGet, "/admin")
+//	if err != nil {
+//		t.Fatal(err)
+//	}
+//	rec := httptest.NewRecorder()
+//	mux.ServeHTTP(rec, req)
+func (s *Server) SignedInRequest(app http.Handler, loginURL, email, method, target string) (*http.Request, error) {
+	base, err := url.Parse(loginURL)
+	if err != nil || !base.IsAbs() {
+		return nil, errors.New("workostest: SignedInRequest needs an absolute login URL, on the origin of the app's redirect URI")
+	}
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		return nil, err
+	}
+	emulator, _ := url.Parse(s.URL)
+	client := &http.Client{Jar: jar, Transport: inProcess{app: app, emulator: emulator.Host, next: s.Client().Transport}}
+	if err := s.SignIn(client, loginURL, email); err != nil {
+		return nil, err
+	}
+	u, err := base.Parse(target)
+	if err != nil {
+		return nil, fmt.Errorf("workostest: SignedInRequest: target: %w", err)
+	}
+	req := httptest.NewRequest(method, u.String(), nil)
+	for _, c := range jar.Cookies(u) {
+		req.AddCookie(c)
+	}
+	return req, nil
+}
+
+// inProcess sends the requests for the emulator to it and serves every
+// other one with app, in process.
+type inProcess struct {
+	app      http.Handler
+	emulator string // host:port
+	next     http.RoundTripper
+}
+
+func (t inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Host == t.emulator {
+		return t.next.RoundTrip(req)
+	}
+	in := req.Clone(req.Context())
+	in.RequestURI = req.URL.RequestURI()
+	in.RemoteAddr = "192.0.2.1:1234"
+	in.Host = req.URL.Host
+	if req.URL.Scheme == "https" {
+		in.TLS = &tls.ConnectionState{}
+	}
+	if in.Body == nil {
+		in.Body = http.NoBody
+	}
+	rec := httptest.NewRecorder()
+	t.app.ServeHTTP(rec, in)
+	res := rec.Result()
+	res.Request = req
+	return res, nil
 }

@@ -212,8 +212,8 @@ func TestDocSnippetsCompile(t *testing.T) {
 // How many Go snippets README.md and docs/ hold, and how many Go examples
 // the doc comments do: TestDocSnippetsCompile fails when one disappears.
 const (
-	docSnippets          = 15
-	docCommentGoExamples = 12
+	docSnippets          = 17
+	docCommentGoExamples = 13
 )
 
 // goStatements reports whether code parses as Go statements, with the

@@ -301,8 +301,9 @@ func (m *Middleware) Ready() error {
 // with [NewWebhookHandler].
 func (m *Middleware) Connections() *ConnectionCache { return m.connections }
 
-// Handler returns a handler that serves the login, callback and logout paths
-// and answers 404 for any other path, to mount on a router.
+// Handler returns a handler that serves the login, callback and logout
+// paths ([Middleware.Paths]) and answers 404 for any other path, to mount
+// on a router.
 func (m *Middleware) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if h := m.authHandler(r.URL.Path); h != nil {
@@ -314,17 +315,32 @@ func (m *Middleware) Handler() http.Handler {
 }
 
 // Router is the method that routers such as [*http.ServeMux] and chi's
-// Router share.
+// Router share. For a router whose Handle returns a value (gorilla/mux's
+// returns the route) or that has none (echo, gin), route each of
+// [Middleware.Paths] to [Middleware.Handler] instead of calling Mount.
 type Router interface {
 	Handle(pattern string, h http.Handler)
 }
 
 // Mount registers the login, callback and logout handlers on r at their
-// configured paths.
+// configured paths, [Middleware.Paths].
 func (m *Middleware) Mount(r Router) {
-	r.Handle(m.cfg.LoginPath, http.HandlerFunc(m.Login))
-	r.Handle(m.callbackPath, http.HandlerFunc(m.Callback))
-	r.Handle(m.cfg.LogoutPath, http.HandlerFunc(m.Logout))
+	for _, p := range m.Paths() {
+		r.Handle(p, m.Handler())
+	}
+}
+
+// Paths returns the paths the Middleware serves: the login path, the
+// callback path (the RedirectURI's, as it is there) and the logout path,
+// in that order, so that an adapter for any router routes each to
+// [Middleware.Handler], whatever the method (each handler checks its own).
+// With gorilla/mux:
+//
+//	for _, p := range gate.Paths() {
+//		r.Handle(p, gate.Handler())
+//	}
+func (m *Middleware) Paths() []string {
+	return []string{m.cfg.LoginPath, m.callbackPath, m.cfg.LogoutPath}
 }
 
 // signedOut answers a request that needs a session and has none.

@@ -22,7 +22,7 @@ import (
 // format for the callback path.
 func (m *Middleware) Redact(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != m.callbackPath || r.URL.RawQuery == "" {
+		if r.URL.Path != m.callbackRoute || r.URL.RawQuery == "" {
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -2,6 +2,8 @@ package ssogate
 
 import (
 	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -86,3 +88,38 @@ func TestRedactHidesCallbackSecrets(t *testing.T) {
 		}
 	}
 }
+
+// TestPaths: the paths Mount registers, in order, with the callback's from
+// the redirect URI, each served by Handler whatever the router.
+func TestPaths(t *testing.T) {
+	g, err := New(Config{
+		Provider:      stubProvider{},
+		RedirectURI:   "https://app.example.com/auth/sso/done",
+		CookieSecrets: [][]byte{testSecret(1)},
+		LoginPath:     "/auth/sso/start",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"/auth/sso/start", "/auth/sso/done", "/logout"}
+	if got := g.Paths(); !slices.Equal(got, want) {
+		t.Fatalf("Paths: got %v, want %v", got, want)
+	}
+	var mounted []string
+	g.Mount(routerFunc(func(p string, _ http.Handler) { mounted = append(mounted, p) }))
+	if !slices.Equal(mounted, want) {
+		t.Errorf("Mount registered %v, want %v", mounted, want)
+	}
+	for _, p := range append(want, "/other") {
+		rec := httptest.NewRecorder()
+		g.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, p, nil))
+		if got := rec.Code == http.StatusNotFound; got != (p == "/other") {
+			t.Errorf("Handler on %s: %d", p, rec.Code)
+		}
+	}
+}
+
+// routerFunc is a Router made of a func.
+type routerFunc func(string, http.Handler)
+
+func (f routerFunc) Handle(p string, h http.Handler) { f(p, h) }

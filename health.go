@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"html/template"
+	"net"
 	"net/http"
 	"os"
 	"slices"
@@ -197,7 +198,9 @@ func (m *Middleware) SignInHealth() []ConnectionHealth {
 // which is when sign-ins fail, and costs no shared write per sign-in; the
 // fleet's totals are the metrics' job (github.com/ssogate/ssogate/otelssogate
 // counts sign-ins by outcome and connection on every replica). The page
-// names the replica (its host name) and when it started.
+// names the replica, by its host name and the address it serves on (the
+// local address the request came in on: two replicas on one host differ
+// by it), and says when it started.
 func (m *Middleware) HealthHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		noStore(w)
@@ -206,9 +209,13 @@ func (m *Middleware) HealthHandler() http.Handler {
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 			return
 		}
+		replica := m.health.replica
+		if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+			replica += " at " + a.String()
+		}
 		report := healthReport{
 			Scope:       "replica",
-			Replica:     m.health.replica,
+			Replica:     replica,
 			Since:       m.health.started.UTC(),
 			Window:      "1h",
 			Connections: m.SignInHealth(),
@@ -260,6 +267,12 @@ type Stats struct {
 	// EventsCaughtUp is when [Middleware.FollowEvents] last read every
 	// event there was; zero if it never did (or does not run).
 	EventsCaughtUp time.Time
+	// UnsharedRevocations is the number of revocations (sign-outs
+	// included) that the backplane's store has not taken yet and retries:
+	// they hold on this replica, and on the others only once stored. It
+	// comes from a Backplane with an Unshared() int method, as redisstore's
+	// Store has; zero for any other.
+	UnsharedRevocations int
 }
 
 // Stats returns a snapshot of the Middleware's state. It takes a few
@@ -275,6 +288,9 @@ func (m *Middleware) Stats() Stats {
 	}
 	if t := m.eventsCaughtUp.Load(); t != nil {
 		s.EventsCaughtUp = *t
+	}
+	if b, ok := m.backplane.(interface{ Unshared() int }); ok {
+		s.UnsharedRevocations = b.Unshared()
 	}
 	return s
 }

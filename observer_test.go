@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"reflect"
 	"strings"
 	"sync"
@@ -625,6 +626,12 @@ func TestHealthHandler(t *testing.T) {
 	}
 	if report.Scope != "replica" || report.Since.IsZero() {
 		t.Errorf("report: %+v", report)
+	}
+	// The replica by its host and the address it serves on, so that two
+	// replicas on one host differ.
+	host, _ := os.Hostname()
+	if want := host + " at " + f.app.Listener.Addr().String(); report.Replica != want {
+		t.Errorf("replica: got %q, want %q", report.Replica, want)
 	}
 	byID := map[string]ConnectionHealth{}
 	for _, c := range report.Connections {

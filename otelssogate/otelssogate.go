@@ -32,6 +32,7 @@ package otelssogate
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -71,6 +72,7 @@ const (
 	RequestIDKey      = attribute.Key("ssogate.workos.request_id")
 	LookupKey         = attribute.Key("ssogate.cache.lookup") // organization, domain, connection
 	CacheResultKey    = attribute.Key("ssogate.cache.result") // hit, miss, stale, failed, limited
+	VersionKey        = attribute.Key("ssogate.version")      // of ssogate.build.info
 )
 
 // Config configures [New].
@@ -159,6 +161,9 @@ func (t *Telemetry) Watch(g *ssogate.Middleware) (metric.Registration, error) {
 	ready := gauge("ssogate.ready", "", "1 while sessions are served, 0 while the revocations cannot be vouched for.")
 	up := gauge("ssogate.backplane.up", "", "1 while the backplane's store is reachable, 0 during an outage.")
 	behind := gauge("ssogate.events.since_caught_up", "s", "Seconds since FollowEvents last read every event of WorkOS's Events API; absent before it first did.")
+	unshared := gauge("ssogate.revocations.unshared", "{revocation}", "Revocations made here that the backplane's store has not taken yet and retries.")
+	build := gauge("ssogate.build.info", "", "1, with the ssogate version and Go version as attributes.")
+	buildAttrs := metric.WithAttributes(VersionKey.String(workos.Version), semconv.ProcessRuntimeVersionKey.String(runtime.Version()))
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -172,8 +177,10 @@ func (t *Telemetry) Watch(g *ssogate.Middleware) (metric.Registration, error) {
 		if !s.EventsCaughtUp.IsZero() {
 			o.ObserveInt64(behind, int64(time.Since(s.EventsCaughtUp).Seconds()))
 		}
+		o.ObserveInt64(unshared, int64(s.UnsharedRevocations))
+		o.ObserveInt64(build, 1, buildAttrs)
 		return nil
-	}, revs, sessions, lookups, ready, up, behind)
+	}, revs, sessions, lookups, ready, up, behind, unshared, build)
 }
 
 func boolInt(b bool) int64 {

@@ -8,6 +8,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -281,6 +282,8 @@ func TestMetrics(t *testing.T) {
 		{"ssogate.ready", 1, nil},
 		{"ssogate.backplane.up", 0, nil},
 		{"ssogate.connection_cache.entries", 2, nil},
+		{"ssogate.revocations.unshared", 0, nil},
+		{"ssogate.build.info", 1, []attribute.KeyValue{otelssogate.VersionKey.String(workos.Version), attribute.String("process.runtime.version", runtime.Version())}},
 	} {
 		if got := count(t, ms, c.name, c.attr...); got != c.want {
 			t.Errorf("%s %v = %d, want %d", c.name, c.attr, got, c.want)

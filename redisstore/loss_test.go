@@ -655,3 +655,27 @@ func TestClusterSlotMigration(t *testing.T) {
 		t.Errorf("the migration was called an outage:\n%s", logs)
 	}
 }
+
+// TestUnsharedRevocationsCounted: a sign-out Redis cannot take is counted
+// in Stats.UnsharedRevocations until the store has retried it into Redis.
+func TestUnsharedRevocationsCounted(t *testing.T) {
+	srv := redistest.Start(t)
+	proxy := redistest.StartProxy(t, srv.Addr)
+	c := newCluster(t, proxy.Addr, Options{RetryInterval: 50 * time.Millisecond, Timeout: 300 * time.Millisecond})
+	a := c.start("A")
+	alice := newBrowser(t)
+	c.signIn(alice, a, workostest.AliceEmail)
+	if n := a.gate.Stats().UnsharedRevocations; n != 0 {
+		t.Fatalf("%d unshared revocations before the cut, want 0", n)
+	}
+
+	proxy.Cut()
+	if got := alice.signOut(a); got != http.StatusAccepted {
+		t.Fatalf("sign-out while Redis is cut off: %d, want 202", got)
+	}
+	if n := a.gate.Stats().UnsharedRevocations; n != 1 {
+		t.Errorf("%d unshared revocations after a sign-out Redis did not take, want 1", n)
+	}
+	proxy.Heal()
+	eventually(t, "the sign-out is stored", func() bool { return a.gate.Stats().UnsharedRevocations == 0 })
+}

@@ -541,6 +541,14 @@ func (s *Store) clearPending(revs []ssogate.Revocation) {
 	}
 }
 
+// Unshared returns the number of revocations that Redis has not taken yet
+// and the store retries: [ssogate.Stats].UnsharedRevocations.
+func (s *Store) Unshared() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.pending)
+}
+
 // pendingRevocations returns the revocations Redis has not taken, and
 // forgets those that expired.
 func (s *Store) pendingRevocations() []ssogate.Revocation {

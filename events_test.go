@@ -121,6 +121,9 @@ func TestFollowEventsCatchesUpMissedWebhooks(t *testing.T) {
 		t.Error("Stats.EventsCaughtUp is zero after polls that caught up")
 	}
 
+	// One more poll, which began once the cursor was there: the poll that
+	// applied bob's removal may have begun before it.
+	e.waitCaughtUp(1)
 	e.mu.Lock()
 	calls := slices.Clone(e.calls)
 	applied := 0

@@ -75,6 +75,18 @@
 // seconds; an event's id is the same in the log and in its webhook
 // delivery, so the two can be de-duplicated.
 //
+// # Organizations and the Admin Portal
+//
+// [Client.CreateOrganization], [Client.ListOrganizations] and the rest
+// keep the app's customers; an organization's domains are pending until
+// WorkOS verifies them (a DNS TXT record, or the app vouching for one as
+// verified). [Client.GeneratePortalLink] returns a link to the Admin
+// Portal, where a customer's IT admin sets up their own connection (intent
+// sso), directory or domains. The link expires five minutes after it is
+// issued and is a bearer capability: generate it when the admin clicks,
+// redirect at once, and never email, log or cache it. WorkOS sends
+// connection.activated once the connection works.
+//
 // # Observing calls
 //
 // An [Observer] gets every call's route, status, attempts, duration and

@@ -25,6 +25,21 @@
 //     /directory_users (by directory or group), GET /directory_users/{id}
 //     (with the user's groups), GET /directory_groups and GET
 //     /directory_groups/{id}, paged with before, after, limit and order.
+//   - GET, POST /organizations, GET /organizations/external_id/{id}, GET,
+//     PUT, DELETE /organizations/{id}, and the organization domains
+//     (POST /organization_domains, GET and DELETE /organization_domains/{id},
+//     POST .../verify, which leaves the state to [Server.SetDomainState]:
+//     there is no DNS to look at). Each change sends its organization.* or
+//     organization_domain.* event. Deleting an organization also deletes
+//     its connections and directories, each with its event.
+//   - POST /portal/generate_link, whose link opens the emulator's Admin
+//     Portal page once, within five minutes: for intent sso, the IT admin
+//     picks a provider (Okta SAML, Entra ID SAML, Google OAuth, any OIDC),
+//     names the domain and a first user, and activates; that makes an
+//     active connection with the domain (added to the organization,
+//     pending), the user, and a signed connection.activated. For
+//     domain_verification it marks a domain verified or failed. Other
+//     intents are WorkOS's own.
 //   - GET /events: every event the server has emitted (connection and
 //     dsync events alike), oldest first, after an event-id cursor, in a
 //     range or for an organization.

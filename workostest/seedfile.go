@@ -216,7 +216,7 @@ func ParseSeed(data []byte) (Seed, error) {
 		seed.DirectoryUsers = append(seed.DirectoryUsers, DirectoryUser(u))
 	}
 	// The server's own checks, for anything the file format leaves to it.
-	probe := &Server{orgs: map[string]*Organization{}, conns: map[string]*connection{}, dirs: map[string]*directory{}, clock: time.Now}
+	probe := &Server{orgs: map[string]*organization{}, conns: map[string]*connection{}, dirs: map[string]*directory{}, clock: time.Now}
 	if err := probe.applySeed(seed); err != nil {
 		return Seed{}, &SeedError{"$", err.Error()}
 	}

@@ -76,7 +76,7 @@ func FuzzParseSeed(f *testing.F) {
 		if err != nil {
 			return
 		}
-		s := &Server{orgs: map[string]*Organization{}, conns: map[string]*connection{}, clock: time.Now}
+		s := &Server{orgs: map[string]*organization{}, conns: map[string]*connection{}, clock: time.Now}
 		if err := s.applySeed(seed); err != nil {
 			t.Fatalf("accepted a seed that does not load: %v", err)
 		}

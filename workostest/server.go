@@ -71,7 +71,9 @@ type Server struct {
 	clock      func() time.Time
 	offset     time.Duration
 	autoSignIn string
-	orgs       map[string]*Organization
+	orgs       map[string]*organization
+	orgOrder   []string
+	portals    map[string]*portalLink
 	conns      map[string]*connection
 	gone       map[string]time.Time // deleted connections' creation times, for cursors
 	connOrder  []string
@@ -203,7 +205,8 @@ func NewServer(opts ...Option) *Server {
 		closed:         make(chan struct{}),
 		clock:          cfg.clock,
 		autoSignIn:     cfg.autoSignIn,
-		orgs:           map[string]*Organization{},
+		orgs:           map[string]*organization{},
+		portals:        map[string]*portalLink{},
 		conns:          map[string]*connection{},
 		dirs:           map[string]*directory{},
 		pending:        map[string]*pendingAuth{},
@@ -400,6 +403,19 @@ func (s *Server) routes() {
 	s.handle("GET /directory_groups", authAPIKey, s.listDirectoryGroups)
 	s.handle("GET /directory_groups/{id}", authAPIKey, s.getDirectoryGroup)
 	s.handle("GET /events", authAPIKey, s.listEvents)
+	s.handle("GET /organizations", authAPIKey, s.listOrganizations)
+	s.handle("POST /organizations", authAPIKey, s.createOrganization)
+	s.handle("GET /organizations/{id}", authAPIKey, s.getOrganization)
+	s.handle("GET /organizations/external_id/{external_id}", authAPIKey, s.getOrganizationByExternalID)
+	s.handle("PUT /organizations/{id}", authAPIKey, s.updateOrganization)
+	s.handle("DELETE /organizations/{id}", authAPIKey, s.deleteOrganization)
+	s.handle("POST /organization_domains", authAPIKey, s.createOrganizationDomain)
+	s.handle("GET /organization_domains/{id}", authAPIKey, s.getOrganizationDomain)
+	s.handle("POST /organization_domains/{id}/verify", authAPIKey, s.verifyOrganizationDomain)
+	s.handle("DELETE /organization_domains/{id}", authAPIKey, s.deleteOrganizationDomain)
+	s.handle("POST /portal/generate_link", authAPIKey, s.generatePortalLink)
+	s.handle("GET /portal", authNone, s.openPortal)
+	s.handle("POST /portal/complete", authNone, s.completePortal)
 	s.handle("/", authNone, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"message": "Not Found"})
 	})

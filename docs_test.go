@@ -213,7 +213,7 @@ func TestDocSnippetsCompile(t *testing.T) {
 // the doc comments do: TestDocSnippetsCompile fails when one disappears.
 const (
 	docSnippets          = 17
-	docCommentGoExamples = 13
+	docCommentGoExamples = 14
 )
 
 // goStatements reports whether code parses as Go statements, with the

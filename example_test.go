@@ -364,3 +364,45 @@ func ExampleMiddleware_FollowEvents() {
 	go gate.FollowEvents(ctx, client.ListEvents, 30*time.Second)
 	// Serve the app with gate.
 }
+
+// AdminPortalHandler sends an organization's admin to WorkOS's Admin
+// Portal for that organization, to set up its SSO connection: here Acme's
+// alice reaches the emulator's portal, and bob, a member, is refused.
+func ExampleMiddleware_AdminPortalHandler() {
+	idp := workostest.NewServer()
+	defer idp.Close()
+	app := httptest.NewUnstartedServer(nil)
+	gate, err := ssogate.New(ssogate.Config{
+		APIKey: idp.APIKey, ClientID: idp.ClientID, BaseURL: idp.URL,
+		RedirectURI:   "http://" + app.Listener.Addr().String() + "/callback",
+		CookieSecrets: [][]byte{[]byte("an example secret of at least 32 bytes")},
+		Logger:        slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	gate.Mount(mux)
+	mux.Handle("GET /admin/sso/setup", gate.RequireRole(ssogate.AnyOrganization, "admin")(gate.AdminPortalHandler(workos.PortalLinkOptions{Intent: workos.PortalSSO})))
+	app.Config.Handler = mux
+	app.Start()
+	defer app.Close()
+
+	for _, email := range []string{workostest.AliceEmail, workostest.BobEmail} {
+		jar, _ := cookiejar.New(nil)
+		client := &http.Client{Jar: jar}
+		if err := idp.SignIn(client, app.URL+"/login?organization="+workostest.AcmeOrganizationID, email); err != nil {
+			log.Fatal(err)
+		}
+		resp, err := client.Get(app.URL + "/admin/sso/setup") // follows the redirect to the portal
+		if err != nil {
+			log.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fmt.Println(email, resp.StatusCode, strings.Contains(string(body), "Set up single sign-on"))
+	}
+	// Output:
+	// alice@acme.com 200 true
+	// bob@acme.com 403 false
+}

@@ -86,6 +86,9 @@ func newApp(gate *ssogate.Middleware, env exampleapp.Env) (http.Handler, error) 
 	// Sign-in health per connection, for the support desk: this replica's
 	// view (HTML, or JSON for tools).
 	mux.Handle("GET /admin/sso", gate.RequireRole(env.AdminOrganization, "admin")(gate.HealthHandler()))
+	// Setting up SSO for the admin organization in WorkOS's Admin Portal:
+	// a fresh link for the admin's own organization on each click.
+	mux.Handle("GET /admin/sso/setup", gate.RequireRole(env.AdminOrganization, "admin")(gate.AdminPortalHandler(exampleapp.SetupSSO)))
 	// A sensitive page: a sign-in within five minutes that asked the
 	// identity provider to authenticate anew.
 	mux.Handle("GET /account/security", gate.RequireRecentLogin(exampleapp.RecentLogin)(http.HandlerFunc(exampleapp.SecurityPage)))

@@ -124,6 +124,8 @@ func newApp(gate *ssogate.Middleware, env exampleapp.Env) (http.Handler, error) 
 		r.Use(gate.RequireSSO, gate.RequireRole(env.AdminOrganization, "admin"))
 		r.Get("/admin", exampleapp.AdminPage)
 		r.Get("/admin/sso", gate.HealthHandler().ServeHTTP) // sign-in health per connection
+		// Setting up SSO in WorkOS's Admin Portal.
+		r.Get("/admin/sso/setup", gate.AdminPortalHandler(exampleapp.SetupSSO).ServeHTTP)
 	})
 	// A sensitive page: a sign-in within five minutes that asked the
 	// identity provider to authenticate anew.

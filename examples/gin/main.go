@@ -101,6 +101,8 @@ func newApp(gate *ssogate.Middleware, env exampleapp.Env) (http.Handler, error) 
 	// gets 403.
 	signedIn.GET("/admin", wrapMiddleware(gate.RequireRole(env.AdminOrganization, "admin")), gin.WrapF(exampleapp.AdminPage))
 	signedIn.GET("/admin/sso", wrapMiddleware(gate.RequireRole(env.AdminOrganization, "admin")), gin.WrapH(gate.HealthHandler()))
+	// Setting up SSO in WorkOS's Admin Portal.
+	signedIn.GET("/admin/sso/setup", wrapMiddleware(gate.RequireRole(env.AdminOrganization, "admin")), gin.WrapH(gate.AdminPortalHandler(exampleapp.SetupSSO)))
 	// A sensitive page: a sign-in within five minutes that asked the
 	// identity provider to authenticate anew.
 	signedIn.GET("/account/security", wrapMiddleware(gate.RequireRecentLogin(exampleapp.RecentLogin)), gin.WrapF(exampleapp.SecurityPage))

@@ -63,6 +63,10 @@ type Env struct {
 	Logger *slog.Logger
 }
 
+// SetupSSO is what /admin/sso/setup opens WorkOS's Admin Portal for: a
+// new SSO connection of the admin's organization.
+var SetupSSO = workos.PortalLinkOptions{Intent: workos.PortalSSO}
+
 // RecentLogin is how recent a sign-in /account/security asks for.
 const RecentLogin = 5 * time.Minute
 

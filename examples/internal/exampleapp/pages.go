@@ -114,6 +114,7 @@ var adminPage = template.Must(template.New("admin").Parse(`<!doctype html>
 <h1>Admin area</h1>
 <p>Signed in as {{.Email}}, with the admin role.</p>
 <p><a href="/admin/sso">Sign-in health per connection</a></p>
+<p><a href="/admin/sso/setup">Set up SSO</a>: a new connection for your organization, in WorkOS's Admin Portal</p>
 <p><a href="/app">Back to the app</a></p>
 </body></html>`))
 

@@ -434,6 +434,24 @@ func TestRoutes(t *testing.T, run RunFunc) {
 		if res := bob.Navigate(http.MethodGet, base+"/admin/sso", nil); res.Status != http.StatusForbidden {
 			t.Errorf("bob (member) /admin/sso: got %d, want 403", res.Status)
 		}
+
+		// Setting up SSO: alice reaches the Admin Portal of Acme (the
+		// embedded emulator's); bob does not, nor a page of another site.
+		setup := alice.Navigate(http.MethodGet, base+"/admin/sso/setup", nil)
+		if setup.Status != http.StatusFound || !strings.Contains(setup.Header.Get("Location"), "/portal?token=") || setup.Header.Get("Cache-Control") != "no-store" {
+			t.Errorf("alice /admin/sso/setup: got %d to %q, want 302 to the Admin Portal, no-store", setup.Status, setup.Header.Get("Location"))
+		} else if portal := alice.Navigate(http.MethodGet, setup.Header.Get("Location"), nil); portal.Status != http.StatusOK || !strings.Contains(portal.Body, "Acme") {
+			t.Errorf("the Admin Portal: got %d %q, want Acme's", portal.Status, portal.Body)
+		}
+		if res := bob.Navigate(http.MethodGet, base+"/admin/sso/setup", nil); res.Status != http.StatusForbidden {
+			t.Errorf("bob (member) /admin/sso/setup: got %d, want 403", res.Status)
+		}
+		req, _ = http.NewRequest(http.MethodGet, base+"/admin/sso/setup", nil)
+		req.Header.Set("Sec-Fetch-Site", "cross-site")
+		req.Header.Set("Sec-Fetch-Mode", "navigate")
+		if res := alice.Do(req); res.Status != http.StatusForbidden {
+			t.Errorf("alice /admin/sso/setup from another site: got %d, want 403", res.Status)
+		}
 	})
 
 	t.Run("step-up for the security settings", func(t *testing.T) {

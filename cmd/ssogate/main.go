@@ -6,13 +6,15 @@
 //
 //	ssogate emulator [flags]             serve the emulator until interrupted
 //	ssogate connections list|get|delete  the SSO connections of WORKOS_API_KEY
+//	ssogate organizations list|get|create  the organizations of WORKOS_API_KEY
+//	ssogate portal-link -organization ID a link to the Admin Portal, to set one up
 //	ssogate doctor [flags]               check the environment an app reads
 //	ssogate secret                       print a new cookie secret
 //
 // Each subcommand takes -h. Exit codes: 0 success, 1 WorkOS (or a check)
 // said no, 2 bad usage or input.
 //
-// It uses the standard library's flag package: four subcommands with a few
+// It uses the standard library's flag package: six subcommands with a few
 // flags each do not need a CLI framework, and the command stays within the
 // library's own dependencies.
 package main
@@ -65,6 +67,10 @@ Usage:
   ssogate connections list [flags]     list the SSO connections of WORKOS_API_KEY
   ssogate connections get ID           show one connection
   ssogate connections delete ID        delete one connection (asks first)
+  ssogate organizations list [flags]   list the organizations of WORKOS_API_KEY
+  ssogate organizations get ID         show one organization
+  ssogate organizations create [flags] create one, with its domains
+  ssogate portal-link [flags]          print a link to the Admin Portal for an organization's IT admin
   ssogate doctor [flags]               check the configuration an app reads from its environment
   ssogate secret                       print a new random cookie secret
 
@@ -84,6 +90,10 @@ func run(ctx context.Context, args []string, e env) int {
 		err = runEmulator(ctx, args[1:], e)
 	case "connections":
 		err = runConnections(ctx, args[1:], e)
+	case "organizations":
+		err = runOrganizations(ctx, args[1:], e)
+	case "portal-link":
+		err = runPortalLink(ctx, args[1:], e)
 	case "doctor":
 		err = runDoctor(ctx, args[1:], e)
 	case "secret":

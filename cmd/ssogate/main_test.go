@@ -176,6 +176,10 @@ func TestUsage(t *testing.T) {
 		{[]string{"connections", "-h"}, 0, "Example:"},
 		{[]string{"connections"}, 2, "needs list, get or delete"},
 		{[]string{"connections", "purge"}, 2, `unknown subcommand "purge"`},
+		{[]string{"organizations", "-h"}, 0, "Example:"},
+		{[]string{"organizations"}, 2, "needs list, get or create"},
+		{[]string{"portal-link", "-h"}, 0, "Example:"},
+		{[]string{"portal-link", "-organization", "org_x"}, 2, "WORKOS_API_KEY is not set"},
 		{[]string{"secret", "more"}, 2, "takes no arguments"},
 		{[]string{"emulator", "-bogus"}, 2, "flag provided but not defined: -bogus"},
 		{[]string{"emulator", "-webhook", "http://x"}, 2, "-webhook and -webhook-secret go together"},
@@ -486,5 +490,63 @@ func TestDoctorFailsWhatItShould(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestOrganizationsAndPortalLink onboards a customer on a running
+// emulator from the command line: create the organization, then a portal
+// link for its IT admin that opens the emulator's Admin Portal for it.
+func TestOrganizationsAndPortalLink(t *testing.T) {
+	emu := startEmulator(t)
+	r := ssogateCmd(t, emu.env(), "", "organizations", "create", "-json", "-name", "Hooli", "-domain", "Hooli.example", "-external-id", "crm-1")
+	var org workos.Organization
+	if err := json.Unmarshal([]byte(r.stdout), &org); r.code != 0 || err != nil || !strings.HasPrefix(org.ID, "org_") ||
+		len(org.Domains) != 1 || org.Domains[0].Domain != "hooli.example" || org.Domains[0].State != workos.DomainPending {
+		t.Fatalf("organizations create: exit %d, %q %q (%v)", r.code, r.stdout, r.stderr, err)
+	}
+	if r := ssogateCmd(t, emu.env(), "", "organizations", "get", org.ID); r.code != 0 || !strings.Contains(r.stdout, "Hooli") || !strings.Contains(r.stdout, "hooli.example (pending)") {
+		t.Errorf("organizations get: exit %d, %q", r.code, r.stdout)
+	}
+	if r := ssogateCmd(t, emu.env(), "", "organizations", "list", "-domain", "hooli.example"); r.code != 0 || !strings.Contains(r.stdout, org.ID) || !strings.Contains(r.stdout, "1 organization(s)") {
+		t.Errorf("organizations list -domain: exit %d, %q", r.code, r.stdout)
+	}
+	if r := ssogateCmd(t, emu.env(), "", "organizations", "list"); r.code != 0 || !strings.Contains(r.stdout, "4 organization(s)") {
+		t.Errorf("organizations list: exit %d, %q", r.code, r.stdout)
+	}
+
+	r = ssogateCmd(t, emu.env(), "", "portal-link", "-organization", org.ID)
+	link := strings.TrimSpace(r.stdout)
+	if r.code != 0 || !strings.HasPrefix(link, emu.url+"/portal?token=") || !strings.Contains(r.stderr, "within five minutes") {
+		t.Fatalf("portal-link: exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
+	res, err := http.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(body), "Hooli") {
+		t.Errorf("the portal link: %d %s", res.StatusCode, body)
+	}
+
+	for _, tt := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"organizations", "create"}, 2, "needs -name"},
+		{[]string{"organizations", "create", "-name", "X", "-domain", "not a domain"}, 2, "is not a domain"},
+		{[]string{"organizations", "create", "-name", "Evil", "-domain", "acme.com"}, 1, "WorkOS answered 409"},
+		{[]string{"organizations", "get", "org_nope"}, 1, "WorkOS answered 404"},
+		{[]string{"organizations", "get", "nope"}, 2, "one organization id"},
+		{[]string{"organizations", "purge"}, 2, `unknown subcommand "purge"`},
+		{[]string{"portal-link"}, 2, "needs -organization"},
+		{[]string{"portal-link", "-organization", org.ID, "-intent", "everything"}, 2, "is not one of"},
+		{[]string{"portal-link", "-organization", "org_nope"}, 1, "WorkOS answered 404"},
+	} {
+		r := ssogateCmd(t, emu.env(), "", tt.args...)
+		if r.code != tt.code || !strings.Contains(r.stderr, tt.want) {
+			t.Errorf("%v: exit %d, %q; want exit %d saying %q", tt.args, r.code, r.stderr, tt.code, tt.want)
+		}
 	}
 }

@@ -15,13 +15,17 @@ import (
 	"time"
 )
 
-// examples/basic prints this line once it listens, on its embedded emulator.
-var basicReadyRE = regexp.MustCompile(`^Open (http://\S+) and sign in as one of the test users:$`)
+// examples/basic prints these lines on its embedded emulator: where the
+// emulator is, and, once it listens, where the app is.
+var (
+	basicEmulatorRE = regexp.MustCompile(`signing in through the WorkOS emulator at (http://\S+)$`)
+	basicReadyRE    = regexp.MustCompile(`^Open (http://\S+) and sign in as one of the test users:$`)
+)
 
 // startBasic builds examples/basic, runs it on a free loopback port on its
-// embedded WorkOS emulator and returns its base URL. The process is killed
+// embedded WorkOS emulator and returns its base URL and its emulator's. The process is killed
 // when the test ends; its output is logged if the test failed.
-func startBasic(t *testing.T) string {
+func startBasic(t *testing.T) (base, emulator string) {
 	t.Helper()
 	goTool, err := exec.LookPath("go")
 	if err != nil {
@@ -61,6 +65,7 @@ func startBasic(t *testing.T) string {
 	// Read the output until the app says where it listens, then keep
 	// draining it so that the app never blocks on a full pipe.
 	baseURL := make(chan string, 1)
+	var emulatorURL string // written before baseURL is sent
 	drained := make(chan struct{})
 	go func() {
 		defer close(drained)
@@ -68,6 +73,9 @@ func startBasic(t *testing.T) string {
 		for sc.Scan() {
 			line := sc.Text()
 			out.Write([]byte(line + "\n"))
+			if m := basicEmulatorRE.FindStringSubmatch(line); m != nil {
+				emulatorURL = m[1]
+			}
 			if m := basicReadyRE.FindStringSubmatch(line); m != nil {
 				select {
 				case baseURL <- m[1]:
@@ -100,13 +108,13 @@ func startBasic(t *testing.T) string {
 	defer cancel()
 	select {
 	case u := <-baseURL:
-		return u
+		return u, emulatorURL
 	case err := <-exited:
 		t.Fatalf("examples/basic exited before it listened: %v\n%s", err, out.String())
 	case <-ctx.Done():
 		t.Fatalf("examples/basic did not print its URL within a minute\n%s", out.String())
 	}
-	return ""
+	return "", ""
 }
 
 // lockedBuffer is a bytes.Buffer that several goroutines may write to.

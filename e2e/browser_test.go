@@ -18,6 +18,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"github.com/ssogate/ssogate/workos"
 	"github.com/ssogate/ssogate/workostest"
 )
 
@@ -335,7 +336,7 @@ func (b *tab) saveScreenshot(name string) {
 func TestBrowser(t *testing.T) {
 	// The browser first, so that a machine without one skips at once.
 	browser := startBrowser(t)
-	base := startBasic(t)
+	base, emulator := startBasic(t)
 
 	t.Run("sign in, reload and sign out", func(t *testing.T) { testSignInAndOut(t, browser, base) })
 	t.Run("two tabs sign in at once", func(t *testing.T) { testTwoTabs(t, browser, base) })
@@ -343,6 +344,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("pages lead somewhere", func(t *testing.T) { testPagesLeadSomewhere(t, browser, base) })
 	t.Run("step-up for the security settings", func(t *testing.T) { testStepUp(t, browser, base) })
 	t.Run("sign-in health for the support desk", func(t *testing.T) { testSignInHealth(t, browser, base) })
+	t.Run("onboarding a customer", func(t *testing.T) { testOnboarding(t, browser, base, emulator) })
 }
 
 func testSignInAndOut(t *testing.T, browser context.Context, base string) {
@@ -558,5 +560,84 @@ func testSignInHealth(t *testing.T, browser context.Context, base string) {
 	}
 	if got := get(b, "reading the table's style", chromedp.Evaluate[string](`getComputedStyle(document.querySelector("table")).borderCollapse`)); got != "collapse" {
 		t.Errorf("table border-collapse: got %q, want collapse (the page's style applied)", got)
+	}
+}
+
+// testOnboarding runs the README's onboarding of a new customer on the
+// app's embedded emulator: the organization is made through the API and a
+// portal link generated for it (as "ssogate organizations create" and
+// "ssogate portal-link" do); its IT admin activates a connection in the
+// portal; a user of the new domain signs in through it; and Acme's admin
+// sees it on the sign-in health page, and reaches Acme's own portal from
+// the admin area.
+func testOnboarding(t *testing.T, browser context.Context, base, emulator string) {
+	if emulator == "" {
+		t.Fatal("examples/basic did not say where its emulator is")
+	}
+	client, err := workos.NewClient(workos.ClientConfig{APIKey: workostest.DefaultAPIKey, ClientID: workostest.DefaultClientID, BaseURL: emulator})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), stepTimeout)
+	defer cancel()
+	org, err := client.CreateOrganization(ctx, workos.OrganizationOptions{Name: "Hooli", DomainData: []workos.DomainData{{Domain: "hooli.example", State: workos.DomainPending}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	link, err := client.GeneratePortalLink(ctx, workos.PortalLinkOptions{Organization: org.ID, Intent: workos.PortalSSO})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The IT admin, in a browser of their own.
+	admin := newTab(t, browser, base, chromedp.WithNewBrowserContext())
+	admin.do("opening the portal link", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS(`select[name="provider"]`)))
+	if got := get(admin, "reading the portal's heading", chromedp.Text(chromedp.CSS("main"))); !strings.Contains(got, "Set up single sign-on") || !strings.Contains(got, "Hooli") {
+		t.Fatalf("the portal: got %q", got)
+	}
+	admin.do("activating an Okta connection for hooli.example",
+		chromedp.SetValue(chromedp.CSS(`select[name="provider"]`), "OktaSAML"),
+		chromedp.SendKeys(chromedp.CSS(`input[name="domain"]`), "hooli.example"),
+		chromedp.SendKeys(chromedp.CSS(`input[name="email"]`), "gavin@hooli.example"),
+		chromedp.SendKeys(chromedp.CSS(`input[name="first_name"]`), "Gavin"),
+		chromedp.SendKeys(chromedp.CSS(`input[name="last_name"]`), "Belson"),
+		chromedp.Submit(chromedp.CSS(`input[name="domain"]`)),
+		chromedp.WaitVisible(chromedp.ID("portal-done")))
+	if got := get(admin, "reading the portal's answer", chromedp.Text(chromedp.CSS("main"))); !strings.Contains(got, "Hooli is set up") {
+		t.Fatalf("after activating: got %q", got)
+	}
+	// The link is spent.
+	admin.do("opening the link again", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS("main h1")))
+	if got := get(admin, "reading the page", chromedp.Text(chromedp.CSS("main"))); !strings.Contains(got, "already used") {
+		t.Errorf("the link opened twice: got %q", got)
+	}
+
+	// Gavin signs in from the home page's email form, routed by his domain
+	// to the new connection.
+	gavin := newTab(t, browser, base, chromedp.WithNewBrowserContext())
+	gavin.do("entering Gavin's work email",
+		chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`input[name="email"]`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name="email"]`), "gavin@hooli.example"),
+		chromedp.Submit(chromedp.CSS(`input[name="email"]`)),
+		chromedp.WaitVisible(chromedp.CSS(emulatorUser)))
+	gavin.chooseUser("gavin@hooli.example", "/app")
+	if p := gavin.profile(); p["Organization"] != org.ID {
+		t.Errorf("Gavin's profile: %v, want organization %s", p, org.ID)
+	}
+
+	// Acme's admin sees the new connection on the sign-in health page, and
+	// reaches Acme's own portal from the admin area.
+	alice := newTab(t, browser, base, chromedp.WithNewBrowserContext())
+	alice.startAcmeSignIn()
+	alice.chooseUser(workostest.AliceEmail, "/app")
+	alice.do("opening the sign-in health page", chromedp.Navigate(base+"/admin/sso"), chromedp.WaitVisible(chromedp.CSS("table")))
+	if got := get(alice, "reading the table", chromedp.Text(chromedp.CSS("tbody"))); !strings.Contains(got, org.ID) {
+		t.Errorf("the health page: got %q, want the new connection", got)
+	}
+	alice.do("opening the admin area", chromedp.Navigate(base+"/admin"), chromedp.WaitVisible(chromedp.CSS(`a[href="/admin/sso/setup"]`)))
+	alice.do("following Set up SSO", chromedp.Click(chromedp.CSS(`a[href="/admin/sso/setup"]`)), chromedp.WaitVisible(chromedp.CSS(`select[name="provider"]`)))
+	if got := get(alice, "reading the portal", chromedp.Text(chromedp.CSS("main"))); !strings.Contains(got, "Acme") {
+		t.Errorf("Acme's admin reached another portal: %q", got)
 	}
 }

@@ -273,3 +273,31 @@ func TestPortal(t *testing.T) {
 		t.Errorf("the sign-in page of the new connection: %d %s", r.status, r.body)
 	}
 }
+
+// TestPortalRefusesOtherSites: a form another site's page posts to the
+// portal is refused, even with the session of a page the admin opened.
+func TestPortalRefusesOtherSites(t *testing.T) {
+	s := newTestServer(t)
+	r := api(t, s, http.MethodPost, "/portal/generate_link", `{"organization":"org_initech"}`)
+	var out struct{ Link string }
+	json.Unmarshal([]byte(r.body), &out)
+	page := get(t, s, out.Link)
+	sess := regexp.MustCompile(`name="session" value="([A-Z2-7]+)"`).FindStringSubmatch(page.body)[1]
+	form := url.Values{"session": {sess}, "provider": {"OktaSAML"}, "domain": {"initrode.example"}, "email": {"x@initrode.example"}}
+	for _, h := range [][2]string{{"Origin", "https://evil.example"}, {"Sec-Fetch-Site", "cross-site"}} {
+		req, _ := http.NewRequest(http.MethodPost, s.URL+"/portal/complete", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set(h[0], h[1])
+		if r := do(t, noRedirect(s), req); r.status != http.StatusForbidden {
+			t.Errorf("a post with %s: %s: %d, want 403", h[0], h[1], r.status)
+		}
+	}
+	// The portal's own page, whose Referrer-Policy makes Origin null.
+	req, _ := http.NewRequest(http.MethodPost, s.URL+"/portal/complete", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "null")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	if r := do(t, noRedirect(s), req); r.status != http.StatusOK {
+		t.Errorf("the portal's own post: %d %s", r.status, r.body)
+	}
+}

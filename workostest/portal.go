@@ -139,7 +139,10 @@ func (s *Server) portalPageLocked(l *portalLink, o *organization) portalPage {
 
 // completePortal serves POST /portal/complete: the admin's setup.
 func (s *Server) completePortal(w http.ResponseWriter, r *http.Request) {
-	if o := r.Header.Get("Origin"); o != "" && o != "http://"+r.Host {
+	// The session secret in the form is what lets a post in; this keeps
+	// out posts another site's page sends. The portal's own page sends
+	// Origin null (its Referrer-Policy is no-referrer) or its own origin.
+	if o := r.Header.Get("Origin"); o != "" && o != "null" && o != "http://"+r.Host || r.Header.Get("Sec-Fetch-Site") == "cross-site" {
 		renderPortalError(w, http.StatusForbidden, "The setup form must be sent from the portal's own page.")
 		return
 	}
@@ -290,7 +293,7 @@ func init() {
 {{define "portaldone"}}{{template "head" "Single sign-on is set up"}}
 <main class="card">
  <div class="logo" aria-hidden="true">&#10003;</div>
- <h1>Done</h1>
+ <h1 id="portal-done">Done</h1>
  <p class="sub">{{.}} is set up. You can close this page.</p>
  <p class="foot">WorkOS emulator &middot; Admin Portal</p>
 </main>

@@ -186,6 +186,10 @@ func Run(ctx context.Context, getenv func(string) string, out io.Writer, ready c
 		}
 		fmt.Fprintf(out, "To offboard bob (deactivate him in Acme's directory: his sessions end on every replica):\n%s\n",
 			offboardCommand(emulatorURL, emulatorKey, workostest.BobEmail))
+		fmt.Fprintf(out, "To onboard a new customer, in another terminal (create its organization, then open the Admin Portal link it prints within five minutes):\n"+
+			"  export WORKOS_API_KEY=%s WORKOS_BASE_URL=%s\n"+
+			"  go run ./cmd/ssogate organizations create -name Hooli -domain hooli.example\n"+
+			"  go run ./cmd/ssogate portal-link -organization org_... # the id it printed\n", emulatorKey, emulatorURL)
 	} else {
 		fmt.Fprintf(out, "Open %s\n", baseURL)
 	}

@@ -265,6 +265,31 @@ type sdkResult struct {
 	}] `json:"events"`
 	EventsAfter  attempt[[]sdkEvent] `json:"eventsAfter"`
 	EventsOfAcme attempt[[]sdkEvent] `json:"eventsOfAcme"`
+
+	Organizations               attempt[[]sdkOrganization] `json:"organizations"`
+	CreateOrganization          attempt[sdkOrganization]   `json:"createOrganization"`
+	GetOrganizationByExternalID attempt[sdkOrganization]   `json:"getOrganizationByExternalId"`
+	UpdateOrganization          attempt[sdkOrganization]   `json:"updateOrganization"`
+	OrganizationDomain          attempt[struct {
+		Created, Verified, Got string
+		OrganizationID         string `json:"organizationId"`
+	}] `json:"organizationDomain"`
+	PortalLink             attempt[string]          `json:"portalLink"`
+	PortalLinkUnknown      attempt[any]             `json:"portalLinkUnknown"`
+	OrganizationEvents     attempt[[]string]        `json:"organizationEvents"`
+	DeleteOrganization     attempt[any]             `json:"deleteOrganization"`
+	GetDeletedOrganization attempt[sdkOrganization] `json:"getDeletedOrganization"`
+}
+
+type sdkOrganization struct {
+	Object     string  `json:"object"`
+	ID         string  `json:"id"`
+	Name       string  `json:"name"`
+	ExternalID *string `json:"externalId"`
+	Domains    []struct {
+		Domain string `json:"domain"`
+		State  string `json:"state"`
+	} `json:"domains"`
 }
 
 type sdkDirectory struct {
@@ -413,6 +438,7 @@ func runNodeSDK(t *testing.T, node, dir string, srv *target) {
 	t.Run("delete", func(t *testing.T) { checkDelete(t, srv, res) })
 	t.Run("directory sync", func(t *testing.T) { checkDirectorySync(t, srv, res) })
 	t.Run("events", func(t *testing.T) { checkEvents(t, res) })
+	t.Run("organizations and the Admin Portal", func(t *testing.T) { checkOnboarding(t, srv, res) })
 	t.Run("bad API key", func(t *testing.T) {
 		checkThrown(t, "listConnections with a wrong API key", res.BadKey.Thrown, res.BadKey.Value != nil, "UnauthorizedException", 401)
 	})
@@ -927,4 +953,45 @@ func checkEvents(t *testing.T, res sdkResult) {
 	if v := res.EventsOfAcme.Value; v == nil || len(*v) != 0 {
 		t.Errorf("listEvents of Acme: got %+v, want none", res.EventsOfAcme)
 	}
+}
+
+func checkOnboarding(t *testing.T, srv *target, res sdkResult) {
+	if res.Organizations.Thrown != nil {
+		t.Fatalf("listOrganizations: %+v", res.Organizations.Thrown)
+	}
+	var ids []string
+	for _, o := range *res.Organizations.Value {
+		ids = append(ids, o.ID)
+		if o.Object != "organization" || o.Name == "" {
+			t.Errorf("listOrganizations: %+v", o)
+		}
+	}
+	if !slices.Contains(ids, workostest.AcmeOrganizationID) || !slices.Contains(ids, workostest.GlobexOrganizationID) {
+		t.Errorf("listOrganizations: %v, want the seed's", ids)
+	}
+	o := res.CreateOrganization.Value
+	if o == nil || !strings.HasPrefix(o.ID, "org_") || o.Name != "Hooli" || o.ExternalID == nil || *o.ExternalID != "crm-hooli" ||
+		len(o.Domains) != 1 || o.Domains[0].Domain != "hooli.example" || o.Domains[0].State != "pending" {
+		t.Fatalf("createOrganization: %+v", res.CreateOrganization)
+	}
+	if g := res.GetOrganizationByExternalID.Value; g == nil || g.ID != o.ID {
+		t.Errorf("getOrganizationByExternalId: %+v", res.GetOrganizationByExternalID)
+	}
+	if u := res.UpdateOrganization.Value; u == nil || u.Name != "Hooli XYZ" || len(u.Domains) != 1 {
+		t.Errorf("updateOrganization: %+v", res.UpdateOrganization)
+	}
+	if d := res.OrganizationDomain.Value; d == nil || d.Created != "pending" || d.Got != "hooli.xyz" || d.OrganizationID != o.ID {
+		t.Errorf("organizationDomains: %+v", res.OrganizationDomain)
+	}
+	if l := res.PortalLink.Value; l == nil || !strings.HasPrefix(*l, srv.URL+"/portal?token=") {
+		t.Errorf("portal.generateLink: %+v", res.PortalLink)
+	}
+	checkThrown(t, "portal.generateLink of an unknown organization", res.PortalLinkUnknown.Thrown, res.PortalLinkUnknown.Value != nil, "NotFoundException", 404)
+	if e := res.OrganizationEvents.Value; e == nil || !slices.Equal(*e, []string{"organization.created", "organization.updated", "organization_domain.created", "organization_domain.deleted"}) {
+		t.Errorf("listEvents of organizations: %+v", res.OrganizationEvents)
+	}
+	if res.DeleteOrganization.Thrown != nil {
+		t.Errorf("deleteOrganization: %+v", res.DeleteOrganization.Thrown)
+	}
+	checkThrown(t, "getOrganization after delete", res.GetDeletedOrganization.Thrown, res.GetDeletedOrganization.Value != nil, "NotFoundException", 404)
 }

@@ -343,6 +343,55 @@ out.eventsOfAcme = await attempt(async () => {
   return list.data.map(eventSummary);
 });
 
+// Organizations, their domains and the Admin Portal: onboarding a
+// customer.
+const orgSummary = (o) => ({
+  object: o.object,
+  id: o.id,
+  name: o.name,
+  externalId: o.externalId ?? null,
+  domains: (o.domains ?? []).map((d) => ({ domain: d.domain, state: d.state })),
+});
+out.organizations = await attempt(async () => {
+  const list = await workos.organizations.listOrganizations({ limit: 100 });
+  return list.data.map(orgSummary);
+});
+out.createOrganization = await attempt(async () =>
+  orgSummary(
+    await workos.organizations.createOrganization({
+      name: "Hooli",
+      domainData: [{ domain: "hooli.example", state: "pending" }],
+      externalId: "crm-hooli",
+    }),
+  ),
+);
+const hooliId = out.createOrganization.value?.id;
+out.getOrganizationByExternalId = await attempt(async () =>
+  orgSummary(await workos.organizations.getOrganizationByExternalId("crm-hooli")),
+);
+out.updateOrganization = await attempt(async () =>
+  orgSummary(await workos.organizations.updateOrganization({ organization: hooliId, name: "Hooli XYZ" })),
+);
+out.organizationDomain = await attempt(async () => {
+  const d = await workos.organizationDomains.create({ domain: "hooli.xyz", organizationId: hooliId });
+  const verified = await workos.organizationDomains.verify(d.id);
+  const got = await workos.organizationDomains.get(d.id);
+  await workos.organizationDomains.delete(d.id);
+  return { created: d.state, verified: verified.state, got: got.domain, organizationId: got.organizationId };
+});
+out.portalLink = await attempt(async () =>
+  (await workos.portal.generateLink({ organization: hooliId, intent: "sso" })).link,
+);
+out.portalLinkUnknown = await attempt(() =>
+  workos.portal.generateLink({ organization: "org_nope", intent: "sso" }),
+);
+out.organizationEvents = await attempt(async () => {
+  const list = await workos.events.listEvents({ events: ["organization.created", "organization.updated", "organization_domain.created", "organization_domain.deleted"] });
+  return list.data.map((e) => e.event);
+});
+out.deleteOrganization = await attempt(() => workos.organizations.deleteOrganization(hooliId));
+out.getDeletedOrganization = await attempt(() => workos.organizations.getOrganization(hooliId));
+
 // A wrong API key.
 out.badKey = await attempt(() =>
   client("sk_test_wrong").sso.listConnections(),

@@ -33,6 +33,8 @@ const AdminPrefix = "/_emulator/"
 //	POST   /_emulator/directory_users       add a directory user; answers its id
 //	PATCH  /_emulator/directory_users/{id}  {"state": "inactive"}: change its state (sends dsync.user.updated)
 //	DELETE /_emulator/directory_users/{id}  remove it from its directory (sends dsync.user.deleted)
+//	PATCH  /_emulator/organization_domains/{domain}  {"state": "verified"}: decide a domain's
+//	                                         verification, verified or failed (sends its event)
 //	POST   /_emulator/faults                {"route": "POST /sso/token", "status": 429, "body": "",
 //	                                         "retry_after": "2", "delay": "1s", "times": 1, "process": false}
 //	POST   /_emulator/clock                 {"advance": "10m"}: move the server clock
@@ -180,6 +182,21 @@ func (s *Server) adminRoutes() {
 	})
 	admin("DELETE "+p+"directory_users/{id}", func(r *http.Request) (int, any, error) {
 		if err := s.DeleteDirectoryUser(r.PathValue("id")); err != nil {
+			return http.StatusNotFound, nil, err
+		}
+		return http.StatusNoContent, nil, nil
+	})
+	admin("PATCH "+p+"organization_domains/{domain}", func(r *http.Request) (int, any, error) {
+		var body struct {
+			State string `json:"state"`
+		}
+		if err := decodeBody(r, &body); err != nil {
+			return http.StatusBadRequest, nil, err
+		}
+		if body.State != "verified" && body.State != "failed" {
+			return http.StatusBadRequest, nil, &SeedError{"$.state", "must be verified or failed"}
+		}
+		if err := s.SetDomainState(r.PathValue("domain"), body.State); err != nil {
 			return http.StatusNotFound, nil, err
 		}
 		return http.StatusNoContent, nil, nil

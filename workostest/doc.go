@@ -116,7 +116,7 @@
 // [AdminPrefix] (/_emulator/), so that tests in any language can change a
 // running server: add organizations, connections, users, directories and
 // directory users, change a connection's or a directory user's state or
-// delete it, delete a directory, inject faults, move the clock and read the
+// delete it, delete a directory, decide a domain's verification, inject faults, move the clock and read the
 // request log. The ssogate command's emulator turns it on.
 //
 // # Signing in from a test

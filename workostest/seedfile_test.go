@@ -159,6 +159,11 @@ func TestAdminAPI(t *testing.T) {
 		{"DELETE", "/_emulator/directories/directory_new", "", k, 404, "does not exist"},
 		{"GET", "/events?events=dsync.user.updated,dsync.user.deleted,dsync.deleted&organization_id=org_new", "", k, 200,
 			`"event":"dsync.user.updated"`},
+		{"POST", "/_emulator/organizations", `{"id": "org_dom", "name": "Dom", "domains": ["dom.example"]}`, k, 201, "org_dom"},
+		{"PATCH", "/_emulator/organization_domains/dom.example", `{"state": "maybe"}`, k, 400, "$.state: must be verified or failed"},
+		{"PATCH", "/_emulator/organization_domains/nowhere.example", `{"state": "verified"}`, k, 404, "no organization holds"},
+		{"PATCH", "/_emulator/organization_domains/dom.example", `{"state": "failed"}`, k, 204, ""},
+		{"GET", "/organizations/org_dom", "", k, 200, `"state":"failed"`},
 		{"DELETE", "/_emulator/connections/conn_new", "", k, 204, ""},
 		{"GET", "/connections/conn_new", "", k, 404, ""},
 		{"GET", "/_emulator/requests", "", k, 200, `"path":"/connections/conn_new","query":{},"route":"GET /connections/{id}","status":503`},
@@ -176,11 +181,11 @@ func TestAdminAPI(t *testing.T) {
 	// Each change sent its event, in order, as WorkOS would.
 	var got []string
 	for _, e := range srv.Events() {
-		if strings.HasPrefix(e, "dsync.") {
+		if strings.HasPrefix(e, "dsync.") || strings.HasPrefix(e, "organization_domain.") {
 			got = append(got, e)
 		}
 	}
-	if want := []string{"dsync.user.created", "dsync.user.updated", "dsync.user.deleted", "dsync.deleted"}; !slices.Equal(got, want) {
+	if want := []string{"dsync.user.created", "dsync.user.updated", "dsync.user.deleted", "dsync.deleted", "organization_domain.verification_failed"}; !slices.Equal(got, want) {
 		t.Errorf("dsync events: got %v, want %v", got, want)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/gob"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -30,7 +31,9 @@ import (
 // ssogate-revocations-idle has the idle timeout on and 10,000 revocations of other sessions and
 // users in force; ssogate-revocation-churn adds a revocation every 100
 // requests, so that the session is checked against them again each time.
-// ssogate-observed has an [Observer] with every func set.
+// ssogate-observed has an [Observer] with every func set. bare-page and
+// ssogate-page serve a handler that sets Content-Type and writes a body,
+// as real ones do, without and with the gate.
 // ssogate-identities has 100,000 identity revocations in force (50,000
 // users of alice's organization removed by its directory, each by IdP id
 // and email), and ssogate-identities-churn adds a user revocation every
@@ -51,6 +54,34 @@ func BenchmarkRequireSSO(b *testing.B) {
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
+	})
+
+	// A real handler sets a header and writes a body: the first header a
+	// response sets costs about as much as the gate, so the ratio against
+	// this baseline is the one a user sees.
+	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, ok := r.Context().Value(benchProfileKey{}).(*Profile)
+		if !ok {
+			p, ok = ProfileFromContext(r.Context())
+		}
+		if !ok || p.ID != alice.ID {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusNoContent)
+		io.WriteString(w, "hello, "+p.Email)
+	})
+	b.Run("bare-page", func(b *testing.B) {
+		bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			page.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), benchProfileKey{}, alice)))
+		})
+		benchServe(b, bare, httptest.NewRequest(http.MethodGet, "/app", nil), 0)
+	})
+
+	b.Run("ssogate-page", func(b *testing.B) {
+		g, r, n := benchGate(b, alice)
+		benchServe(b, g.RequireSSO(page), r, n)
 	})
 
 	b.Run("bare-handler", func(b *testing.B) {

@@ -294,13 +294,13 @@ const revocationPruneSample = 64
 // atomic load.
 type revocationSet struct {
 	epoch atomic.Uint64 // bumped after every change
-	size  atomic.Int64  // len(m) + len(sessions) + len(identities)
+	size  atomic.Int64  // len(m) + len(short) + len(sessions) + len(identities)
 	// nIdentities is len(identities): a check computes a session's
 	// identity digests only while some are revoked.
 	nIdentities atomic.Int64
 	unsure      atomic.Bool // the backplane asks to fail closed
 
-	// mu guards sessions, identities and m.
+	// mu guards sessions, identities, short and m.
 	mu sync.RWMutex
 	// sessions holds the session revocations, by id held inline. They are
 	// most of the set (every sign-out is one), and an inline key spares
@@ -309,8 +309,43 @@ type revocationSet struct {
 	// identities holds the identity revocations, by digest held inline:
 	// a directory that removes many users costs each a few dozen bytes.
 	identities map[identityKey]revocationRecord
-	// m holds the others.
+	// short holds the user, organization and connection revocations whose
+	// id fits inline, as WorkOS's ids do: a map with no pointer in it,
+	// which the garbage collector does not scan, and no allocation for
+	// each id.
+	short map[shortKey]revocationRecord
+	// m holds the others, of longer ids.
 	m map[revocationKey]revocationRecord
+}
+
+// shortIDLen is the longest id a shortKey holds: WorkOS's ids (prof_,
+// user_, org_ or conn_ and 26 characters) are 30 or 31 bytes.
+const shortIDLen = 31
+
+// shortKey is a revocation's kind and id held inline, the id padded with
+// zero bytes, which no valid id contains.
+type shortKey struct {
+	kind RevocationKind
+	id   [shortIDLen]byte
+}
+
+// shortKeyOf returns the inline key of kind and id, if id fits.
+func shortKeyOf(kind RevocationKind, id string) (shortKey, bool) {
+	k := shortKey{kind: kind}
+	if len(id) > shortIDLen {
+		return k, false
+	}
+	copy(k.id[:], id)
+	return k, true
+}
+
+// idOf returns the id a shortKey holds.
+func (k *shortKey) idOf() string {
+	n := 0
+	for n < len(k.id) && k.id[n] != 0 {
+		n++
+	}
+	return string(k.id[:n])
 }
 
 // sessionKey is a session id as a map key.
@@ -332,6 +367,10 @@ func (s *revocationSet) get(kind RevocationKind, id string) (revocationRecord, b
 		rec, ok := s.sessions[k]
 		return rec, ok
 	}
+	if k, ok := shortKeyOf(kind, id); ok {
+		rec, ok := s.short[k]
+		return rec, ok
+	}
 	rec, ok := s.m[revocationKey{kind, id}]
 	return rec, ok
 }
@@ -347,6 +386,10 @@ func (s *revocationSet) put(kind RevocationKind, id string, rec revocationRecord
 		var k sessionKey
 		copy(k[:], id)
 		s.sessions[k] = rec
+		return
+	}
+	if k, ok := shortKeyOf(kind, id); ok {
+		s.short[k] = rec
 		return
 	}
 	// The id may be a slice of a larger buffer: keep a copy only.
@@ -369,6 +412,7 @@ func newRevocationSet() *revocationSet {
 	return &revocationSet{
 		sessions:   make(map[sessionKey]revocationRecord),
 		identities: make(map[identityKey]revocationRecord),
+		short:      make(map[shortKey]revocationRecord),
 		m:          make(map[revocationKey]revocationRecord),
 	}
 }
@@ -419,10 +463,11 @@ func (s *revocationSet) add(rs []Revocation, now time.Time) {
 	// no change costs a sweep of all of it.
 	visit := max(revocationPruneSample, 2*len(news))
 	changed = prune(s.sessions, visit, nowMS) || changed
+	changed = prune(s.short, visit, nowMS) || changed
 	changed = prune(s.m, visit, nowMS) || changed
 	changed = prune(s.identities, visit, nowMS) || changed
 	if changed {
-		s.size.Store(int64(len(s.m) + len(s.sessions) + len(s.identities)))
+		s.size.Store(int64(len(s.m) + len(s.short) + len(s.sessions) + len(s.identities)))
 		s.nIdentities.Store(int64(len(s.identities)))
 		s.epoch.Add(1)
 	}
@@ -498,7 +543,7 @@ func (s *revocationSet) match(id string, p *Profile, iat time.Time) error {
 		if k.id == "" {
 			continue
 		}
-		if rec, ok := s.m[k]; ok && ms <= rec.at {
+		if rec, ok := s.get(k.kind, k.id); ok && ms <= rec.at {
 			return ErrSessionRevoked
 		}
 	}
@@ -536,6 +581,11 @@ func (s *revocationSet) all(yield func(Revocation) bool) {
 	}
 	for k, rec := range s.identities {
 		if !yield(Revocation{Kind: IdentityRevocation, ID: k.String(), At: time.UnixMilli(rec.at), Expires: time.UnixMilli(rec.expires)}) {
+			return
+		}
+	}
+	for k, rec := range s.short {
+		if !yield(Revocation{Kind: k.kind, ID: k.idOf(), At: time.UnixMilli(rec.at), Expires: time.UnixMilli(rec.expires)}) {
 			return
 		}
 	}

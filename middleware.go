@@ -325,15 +325,19 @@ type Router interface {
 // Mount registers the login, callback and logout handlers on r at their
 // configured paths, [Middleware.Paths].
 func (m *Middleware) Mount(r Router) {
-	for _, p := range m.Paths() {
-		r.Handle(p, m.Handler())
-	}
+	// Each path gets its own handler, not Handler, which dispatches on the
+	// request's path: a sub-router (chi's Route) hands on the full path.
+	r.Handle(m.cfg.LoginPath, http.HandlerFunc(m.Login))
+	r.Handle(m.callbackPath, http.HandlerFunc(m.Callback))
+	r.Handle(m.cfg.LogoutPath, http.HandlerFunc(m.Logout))
 }
 
 // Paths returns the paths the Middleware serves: the login path, the
 // callback path (the RedirectURI's, as it is there) and the logout path,
 // in that order, so that an adapter for any router routes each to
 // [Middleware.Handler], whatever the method (each handler checks its own).
+// Handler dispatches on the request's path, so route them where that is
+// the full path; on a sub-router under a prefix, use Mount.
 // With gorilla/mux:
 //
 //	for _, p := range gate.Paths() {

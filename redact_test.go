@@ -123,3 +123,30 @@ func TestPaths(t *testing.T) {
 type routerFunc func(string, http.Handler)
 
 func (f routerFunc) Handle(p string, h http.Handler) { f(p, h) }
+
+// prefixRouter is a sub-router as chi's Route makes one: it serves its
+// patterns under a prefix and hands its handlers the request's full path.
+type prefixRouter struct {
+	mux    *http.ServeMux
+	prefix string
+}
+
+func (r prefixRouter) Handle(p string, h http.Handler) { r.mux.Handle(r.prefix+p, h) }
+
+// TestMountOnASubRouter: the handlers Mount registers serve their path
+// under a sub-router's prefix, whatever the full path of the request.
+func TestMountOnASubRouter(t *testing.T) {
+	g, err := New(Config{Provider: stubProvider{}, ClientID: "client_x", RedirectURI: "https://app.example.com/callback", CookieSecrets: [][]byte{testSecret(1)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	g.Mount(prefixRouter{mux, "/auth"})
+	for _, p := range []string{"/auth/login", "/auth/logout"} {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, p, nil))
+		if rec.Code != http.StatusOK {
+			t.Errorf("GET %s: %d, want the page", p, rec.Code)
+		}
+	}
+}

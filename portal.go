@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"slices"
 
 	"github.com/ssogate/ssogate/workos"
 )
@@ -45,7 +44,7 @@ func (m *Middleware) AdminPortalHandler(opts workos.PortalLinkOptions) http.Hand
 	switch {
 	case opts.Organization != "":
 		panic(&ConfigError{Field: field, Problem: "the organization is the session's: leave PortalLinkOptions.Organization empty"})
-	case opts.Intent != "" && !slices.Contains(portalIntents, opts.Intent):
+	case opts.Intent != "" && !opts.Intent.Known():
 		panic(&ConfigError{Field: field, Problem: "unknown intent"})
 	case !ok:
 		panic(&ConfigError{Field: field, Problem: "the Provider makes no Admin Portal links (a *workos.Client does)"})
@@ -99,10 +98,6 @@ func (m *Middleware) AdminPortalHandler(opts workos.PortalLinkOptions) http.Hand
 		gated.ServeHTTP(w, r)
 	})
 }
-
-// portalIntents are the intents WorkOS's Admin Portal knows.
-var portalIntents = []workos.PortalIntent{workos.PortalSSO, workos.PortalDirectorySync, workos.PortalDomainVerification,
-	workos.PortalAuditLogs, workos.PortalLogStreams, workos.PortalCertificateRenewal, workos.PortalBringYourOwnKey}
 
 // portalURL reports whether link is one to send a browser to: an https URL,
 // or an http one of this machine (the emulator).

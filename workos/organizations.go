@@ -114,7 +114,10 @@ func (c *Client) GetOrganization(ctx context.Context, id string) (*Organization,
 // GetOrganizationByExternalID returns the organization the app gave this
 // external id (GET /organizations/external_id/{external_id}).
 func (c *Client) GetOrganizationByExternalID(ctx context.Context, externalID string) (*Organization, error) {
-	path, err := objectPath("organizations/external_id", "external", externalID)
+	if externalID == "" {
+		return nil, invalidOptions("an external id is required")
+	}
+	path, err := objectPath("organizations/external_id", "organization's external", externalID)
 	if err != nil {
 		return nil, err
 	}
@@ -253,6 +256,17 @@ const (
 	PortalCertificateRenewal PortalIntent = "certificate_renewal"
 	PortalBringYourOwnKey    PortalIntent = "bring_your_own_key"
 )
+
+// Known reports whether i is one of the intents above. GeneratePortalLink
+// sends any intent and leaves it to WorkOS, which may know newer ones.
+func (i PortalIntent) Known() bool {
+	switch i {
+	case PortalSSO, PortalDirectorySync, PortalDomainVerification, PortalAuditLogs, PortalLogStreams,
+		PortalCertificateRenewal, PortalBringYourOwnKey:
+		return true
+	}
+	return false
+}
 
 // PortalLinkOptions ask for an Admin Portal link: Organization is
 // required; Intent defaults to WorkOS's (sso).

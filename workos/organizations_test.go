@@ -114,3 +114,16 @@ func TestEmulatorPortalLink(t *testing.T) {
 		t.Errorf("an error holds a link: %v", err)
 	}
 }
+
+func TestPortalIntentKnown(t *testing.T) {
+	for _, i := range []PortalIntent{PortalSSO, PortalDirectorySync, PortalDomainVerification, PortalAuditLogs, PortalLogStreams, PortalCertificateRenewal, PortalBringYourOwnKey} {
+		if !i.Known() {
+			t.Errorf("%s is not known", i)
+		}
+	}
+	for _, i := range []PortalIntent{"", "SSO", "everything"} {
+		if i.Known() {
+			t.Errorf("%q is known", i)
+		}
+	}
+}

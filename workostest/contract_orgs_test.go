@@ -301,3 +301,19 @@ func TestPortalRefusesOtherSites(t *testing.T) {
 		t.Errorf("the portal's own post: %d %s", r.status, r.body)
 	}
 }
+
+// TestPortalLinksForgotten: links that can no longer be used are not kept.
+func TestPortalLinksForgotten(t *testing.T) {
+	s := newTestServer(t)
+	for range 3 {
+		api(t, s, http.MethodPost, "/portal/generate_link", `{"organization":"org_acme"}`)
+	}
+	s.Advance(portalLinkLifetime + time.Second)
+	api(t, s, http.MethodPost, "/portal/generate_link", `{"organization":"org_acme"}`)
+	s.mu.Lock()
+	n := len(s.portals)
+	s.mu.Unlock()
+	if n != 1 {
+		t.Errorf("the server keeps %d links, want the one still usable", n)
+	}
+}

@@ -76,7 +76,7 @@ func orgDomainJSONOf(orgID string, d *orgDomain) orgDomainJSON {
 	return out
 }
 
-// syncDomainsLocked makes the organization's Domains, which route sign-ins,
+// syncDomains makes the organization's Domains, which route sign-ins,
 // the names of its domains.
 func (o *organization) syncDomains() {
 	o.Domains = nil

@@ -85,6 +85,14 @@ func (s *Server) generatePortalLink(w http.ResponseWriter, r *http.Request) {
 		notFound(w, "Organization", b.Organization)
 		return
 	}
+	// Links that can no longer be opened or completed are forgotten, so
+	// that a long-running emulator does not keep every link it issued.
+	now := s.nowLocked()
+	for t, l := range s.portals {
+		if l.done || !now.Before(l.expires) && (l.session == "" || !now.Before(l.sessionExpires)) {
+			delete(s.portals, t)
+		}
+	}
 	token := rand.Text()
 	s.portals[token] = &portalLink{org: b.Organization, intent: b.Intent, successURL: b.SuccessURL, expires: s.nowLocked().Add(portalLinkLifetime)}
 	writeJSON(w, http.StatusCreated, map[string]string{"link": s.URL + "/portal?token=" + token})

@@ -167,12 +167,7 @@ func runPortalLink(ctx context.Context, args []string, e env) error {
 	case !strings.HasPrefix(*org, "org_"):
 		return usagef("portal-link needs -organization org_...")
 	}
-	known := false
-	for _, i := range []workos.PortalIntent{workos.PortalSSO, workos.PortalDirectorySync, workos.PortalDomainVerification,
-		workos.PortalAuditLogs, workos.PortalLogStreams, workos.PortalCertificateRenewal, workos.PortalBringYourOwnKey} {
-		known = known || string(i) == *intent
-	}
-	if !known {
+	if !workos.PortalIntent(*intent).Known() {
 		return usagef("-intent %q is not one of sso, dsync, domain_verification, audit_logs, log_streams, certificate_renewal, bring_your_own_key", *intent)
 	}
 	client, err := newClient(e)

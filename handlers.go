@@ -105,18 +105,28 @@ func sanitizeForLog(s string) string {
 }
 
 // noStore marks a response as private to this user and this moment:
-// Cache-Control: no-store and Vary: Cookie. It runs on every gated request,
-// so both values share one allocation, made per response (a slice shared
-// between responses could be changed in place by a handler).
-func noStore(w http.ResponseWriter) {
+// Cache-Control: no-store and Vary: Cookie.
+func noStore(w http.ResponseWriter) { noStoreWith(w, new(noStoreValues)) }
+
+// noStoreValues holds the values noStore sets. They are made per response,
+// never shared between responses, where a handler that changed one in place
+// (h["Cache-Control"][0] = "public") would change every response.
+type noStoreValues [2]string
+
+// noStoreWith is noStore with the values in v, which RequireSSO allocates
+// together with the request's context.
+func noStoreWith(w http.ResponseWriter, v *noStoreValues) {
 	h := w.Header()
-	v := []string{"no-store", "Cookie"}
-	h["Cache-Control"] = v[0:1:1]
-	if vary := h["Vary"]; len(vary) > 0 {
-		h["Vary"] = append(vary, "Cookie")
-	} else {
-		h["Vary"] = v[1:2:2]
+	v[0], v[1] = "no-store", "Cookie"
+	if len(h) > 0 {
+		if vary := h["Vary"]; len(vary) > 0 {
+			h["Cache-Control"] = v[0:1:1]
+			h["Vary"] = append(vary, "Cookie")
+			return
+		}
 	}
+	h["Cache-Control"] = v[0:1:1]
+	h["Vary"] = v[1:2:2]
 }
 
 // fail logs err and hands it to the ErrorHandler.

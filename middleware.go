@@ -140,6 +140,28 @@ func newMiddleware(cfg Config, now func() time.Time) (*Middleware, error) {
 
 type contextKey struct{}
 
+// sessionContext is the context a gated request reaches its handler with:
+// its parent plus the session, as context.WithValue(parent, contextKey{}, s)
+// would make it, in one allocation with the response's Cache-Control and
+// Vary values. A handler's SessionFromContext finds it with one type
+// assertion, and a context derived from it by Value.
+type sessionContext struct {
+	context.Context
+	s      *Session
+	header noStoreValues
+}
+
+func (c *sessionContext) Value(key any) any {
+	if _, ok := key.(contextKey); ok {
+		return c.s
+	}
+	return c.Context.Value(key)
+}
+
+func (c *sessionContext) String() string {
+	return fmt.Sprintf("%v.WithValue(ssogate session)", c.Context)
+}
+
 // ProfileFromContext returns the signed-in user's profile that
 // [Middleware.RequireSSO] put in the request's context. It reports false when
 // there is none. The profile may be shared between requests: treat it as
@@ -155,6 +177,9 @@ func ProfileFromContext(ctx context.Context) (*Profile, bool) {
 // SessionFromContext is like [ProfileFromContext] but returns the whole
 // session, with its issue and expiry times.
 func SessionFromContext(ctx context.Context) (*Session, bool) {
+	if c, ok := ctx.(*sessionContext); ok {
+		return c.s, c.s != nil
+	}
 	s, ok := ctx.Value(contextKey{}).(*Session)
 	return s, ok && s != nil
 }
@@ -183,7 +208,8 @@ func (m *Middleware) RequireSSO(next http.Handler) http.Handler {
 			h(w, r)
 			return
 		}
-		noStore(w)
+		c := new(sessionContext)
+		noStoreWith(w, &c.header)
 		now := m.now()
 		s, err := m.sessions.LoadAt(r, now)
 		switch {
@@ -197,7 +223,8 @@ func (m *Middleware) RequireSSO(next http.Handler) http.Handler {
 			return
 		}
 		s = m.sessions.Renew(w, r, s, now)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), contextKey{}, s)))
+		c.Context, c.s = r.Context(), s
+		next.ServeHTTP(w, r.WithContext(c))
 	})
 }
 

@@ -44,34 +44,48 @@ import (
 //	go test -run '^$' -bench 'BenchmarkRequireSSO$' -benchtime 20000x -count 5 .
 func BenchmarkRequireSSO(b *testing.B) {
 	alice := aliceProfile()
-	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, ok := r.Context().Value(benchProfileKey{}).(*Profile)
-		if !ok {
-			p, ok = ProfileFromContext(r.Context())
-		}
-		if !ok || p.ID != alice.ID {
-			w.WriteHeader(http.StatusInternalServerError)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	})
-
+	// Each handler reads the profile where its setup puts it: the bare
+	// ones from a context key of their own, the gated ones with
+	// ProfileFromContext; one lookup each, as in an application.
+	handlerFor := func(gated bool) http.HandlerFunc {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			var p *Profile
+			var ok bool
+			if gated {
+				p, ok = ProfileFromContext(r.Context())
+			} else {
+				p, ok = r.Context().Value(benchProfileKey{}).(*Profile)
+			}
+			if !ok || p.ID != alice.ID {
+				w.WriteHeader(http.StatusInternalServerError)
+				return
+			}
+			w.WriteHeader(http.StatusNoContent)
+		})
+	}
 	// A real handler sets a header and writes a body: the first header a
 	// response sets costs about as much as the gate, so the ratio against
 	// this baseline is the one a user sees.
-	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, ok := r.Context().Value(benchProfileKey{}).(*Profile)
-		if !ok {
-			p, ok = ProfileFromContext(r.Context())
-		}
-		if !ok || p.ID != alice.ID {
-			w.WriteHeader(http.StatusInternalServerError)
-			return
-		}
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.WriteHeader(http.StatusNoContent)
-		io.WriteString(w, "hello, "+p.Email)
-	})
+	pageFor := func(gated bool) http.HandlerFunc {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			var p *Profile
+			var ok bool
+			if gated {
+				p, ok = ProfileFromContext(r.Context())
+			} else {
+				p, ok = r.Context().Value(benchProfileKey{}).(*Profile)
+			}
+			if !ok || p.ID != alice.ID {
+				w.WriteHeader(http.StatusInternalServerError)
+				return
+			}
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(http.StatusNoContent)
+			io.WriteString(w, "hello, "+p.Email)
+		})
+	}
+	handler, gatedHandler := handlerFor(false), handlerFor(true)
+	page, gatedPage := pageFor(false), pageFor(true)
 	b.Run("bare-page", func(b *testing.B) {
 		bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			page.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), benchProfileKey{}, alice)))
@@ -81,7 +95,7 @@ func BenchmarkRequireSSO(b *testing.B) {
 
 	b.Run("ssogate-page", func(b *testing.B) {
 		g, r, n := benchGate(b, alice)
-		benchServe(b, g.RequireSSO(page), r, n)
+		benchServe(b, g.RequireSSO(gatedPage), r, n)
 	})
 
 	b.Run("bare-handler", func(b *testing.B) {
@@ -93,31 +107,31 @@ func BenchmarkRequireSSO(b *testing.B) {
 
 	b.Run("ssogate", func(b *testing.B) {
 		g, r, n := benchGate(b, alice)
-		benchServe(b, g.RequireSSO(handler), r, n)
+		benchServe(b, g.RequireSSO(gatedHandler), r, n)
 	})
 
 	b.Run("ssogate-observed", func(b *testing.B) {
 		obs, _ := countingObserver()
 		g, r, n := benchGate(b, alice, func(c *Config) { c.Observer = obs })
-		benchServe(b, g.RequireSSO(handler), r, n)
+		benchServe(b, g.RequireSSO(gatedHandler), r, n)
 	})
 
 	b.Run("ssogate-revocations-idle", func(b *testing.B) {
 		g, r, n := benchGate(b, alice, func(c *Config) { c.IdleTimeout = 30 * time.Minute })
 		benchRevocations(b, g, 10000)
-		benchServe(b, g.RequireSSO(handler), r, n)
+		benchServe(b, g.RequireSSO(gatedHandler), r, n)
 	})
 
 	b.Run("ssogate-million-revocations", func(b *testing.B) {
 		g, r, n := benchGate(b, alice)
 		benchRevocations(b, g, 1000000)
-		benchServe(b, g.RequireSSO(handler), r, n)
+		benchServe(b, g.RequireSSO(gatedHandler), r, n)
 	})
 
 	b.Run("ssogate-revocation-churn", func(b *testing.B) {
 		g, r, n := benchGate(b, alice, func(c *Config) { c.IdleTimeout = 30 * time.Minute })
 		benchRevocations(b, g, 10000)
-		gated := g.RequireSSO(handler)
+		gated := g.RequireSSO(gatedHandler)
 		i := 0
 		churn := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if i++; i%100 == 0 {
@@ -131,13 +145,13 @@ func BenchmarkRequireSSO(b *testing.B) {
 	b.Run("ssogate-identities", func(b *testing.B) {
 		g, r, n := benchGate(b, alice)
 		benchIdentities(b, g, alice.OrganizationID, 50000)
-		benchServe(b, g.RequireSSO(handler), r, n)
+		benchServe(b, g.RequireSSO(gatedHandler), r, n)
 	})
 
 	b.Run("ssogate-identities-churn", func(b *testing.B) {
 		g, r, n := benchGate(b, alice)
 		benchIdentities(b, g, alice.OrganizationID, 50000)
-		gated := g.RequireSSO(handler)
+		gated := g.RequireSSO(gatedHandler)
 		i := 0
 		churn := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if i++; i%100 == 0 {
@@ -151,7 +165,7 @@ func BenchmarkRequireSSO(b *testing.B) {
 	b.Run("ssogate-nocache", func(b *testing.B) {
 		g, r, n := benchGate(b, alice)
 		g.sessions.cache = nil
-		benchServe(b, g.RequireSSO(handler), r, n)
+		benchServe(b, g.RequireSSO(gatedHandler), r, n)
 	})
 
 	b.Run("gorilla-cookiestore-gob", func(b *testing.B) {

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -254,6 +256,88 @@ func TestProfileFromContext(t *testing.T) {
 	p, ok := ProfileFromContext(context.WithValue(context.Background(), contextKey{}, s))
 	if !ok || p.Email != "a@b.c" {
 		t.Errorf("got %v, %v", p, ok)
+	}
+}
+
+// TestGatedContext checks the context a gated handler gets: it has the
+// session, keeps its parent's values, deadline and cancellation, and hands
+// the session on to contexts derived from it.
+func TestGatedContext(t *testing.T) {
+	g, err := New(validConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	type parentKey struct{}
+	type childKey struct{}
+	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), parentKey{}, "parent"))
+	defer cancel()
+	var gated context.Context
+	h := g.RequireSSO(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gated = r.Context()
+		derived, stop := context.WithTimeout(context.WithValue(r.Context(), childKey{}, "child"), time.Hour)
+		defer stop()
+		for name, c := range map[string]context.Context{"gated": r.Context(), "derived": derived} {
+			if p, ok := ProfileFromContext(c); !ok || p.ID != aliceProfile().ID {
+				t.Errorf("%s context: got profile %v, %v; want Alice's", name, p, ok)
+			}
+			if c.Value(parentKey{}) != "parent" {
+				t.Errorf("%s context lost its parent's value", name)
+			}
+		}
+		if derived.Value(childKey{}) != "child" {
+			t.Error("derived context lost its own value")
+		}
+	}))
+	c := saveSession(t, g.sessions, aliceProfile())
+	h.ServeHTTP(httptest.NewRecorder(), requestWith("/app", c).WithContext(ctx))
+	if gated == nil {
+		t.Fatal("the gated handler did not run")
+	}
+	if gated.Err() != nil {
+		t.Fatalf("gated context done before its parent: %v", gated.Err())
+	}
+	cancel()
+	select {
+	case <-gated.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("cancelling the request's context did not reach the gated one")
+	}
+	if !strings.Contains(fmt.Sprint(gated), "ssogate session") {
+		t.Errorf("gated context prints as %q", fmt.Sprint(gated))
+	}
+}
+
+// TestGatedResponseHeaders checks that each gated response gets its own
+// Cache-Control and Vary values: a handler that changes them in place
+// changes only its own response, and a Vary set before the gate is kept.
+func TestGatedResponseHeaders(t *testing.T) {
+	g, err := New(validConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := g.RequireSSO(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Has("tamper") {
+			w.Header()["Cache-Control"][0] = "public, max-age=3600"
+			w.Header()["Vary"][0] = "Accept"
+		}
+	}))
+	c := saveSession(t, g.sessions, aliceProfile())
+	for range 3 {
+		h.ServeHTTP(httptest.NewRecorder(), requestWith("/app?tamper=1", c))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, requestWith("/app", c))
+		if got := rec.Header()["Cache-Control"]; !slices.Equal(got, []string{"no-store"}) {
+			t.Errorf("after a handler changed its own: Cache-Control %q, want no-store", got)
+		}
+		if got := rec.Header()["Vary"]; !slices.Equal(got, []string{"Cookie"}) {
+			t.Errorf("after a handler changed its own: Vary %q, want Cookie", got)
+		}
+	}
+	rec := httptest.NewRecorder()
+	rec.Header().Set("Vary", "Accept-Encoding")
+	h.ServeHTTP(rec, requestWith("/app", c))
+	if got := rec.Header()["Vary"]; !slices.Equal(got, []string{"Accept-Encoding", "Cookie"}) {
+		t.Errorf("Vary %q, want Accept-Encoding and Cookie", got)
 	}
 }
 

@@ -588,16 +588,20 @@ func cookieValue(r *http.Request, name string) (string, bool) {
 // request; if validate is set, of the first whose value is valid.
 func findCookie(r *http.Request, name string, validate bool) (string, bool) {
 	for _, line := range r.Header["Cookie"] {
-		line = textproto.TrimString(line)
-		var part string
 		for len(line) > 0 {
-			part, line, _ = strings.Cut(line, ";")
+			part := line
+			if i := strings.IndexByte(line, ';'); i >= 0 {
+				part, line = line[:i], line[i+1:]
+			} else {
+				line = ""
+			}
+			// As net/http reads it: "name=value", each trimmed.
 			part = textproto.TrimString(part)
-			if part == "" {
+			if !strings.HasPrefix(part, name) {
 				continue
 			}
-			n, v, _ := strings.Cut(part, "=")
-			if textproto.TrimString(n) != name {
+			v, ok := strings.CutPrefix(textproto.TrimString(part[len(name):]), "=")
+			if !ok && v != "" { // a bare "name" is a cookie with no value
 				continue
 			}
 			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {

@@ -3,7 +3,6 @@ package ssogate
 import (
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -94,7 +93,7 @@ func TestSessionCacheCollision(t *testing.T) {
 		t.Fatalf("Load: %v", err)
 	}
 
-	h := maphash.String(m.cache.seed, bob.Value)
+	h := m.cache.hash(bob.Value)
 	sh := m.cache.shard(h)
 	sh.mu.Lock()
 	sh.m[h] = &cacheEntry{value: alice.Value, sess: aliceSession, deadline: clock.Now().Unix() + 3600}
@@ -117,6 +116,36 @@ func TestSessionCacheCollision(t *testing.T) {
 	sh.mu.RUnlock()
 	if !ok || e.sess != aliceSession {
 		t.Error("removing Bob's cookie dropped the entry of another value")
+	}
+}
+
+// TestSessionCacheSameMAC presents, while Alice's session is cached, her
+// cookie with one byte changed ahead of its MAC: it has her entry's key, and
+// must be refused, since a hit takes the whole value.
+func TestSessionCacheSameMAC(t *testing.T) {
+	clock := newTestClock()
+	m := newTestManager(t, testConfig(clock))
+	alice := saveSession(t, m, aliceProfile())
+	want, err := m.Load(requestWith("/", alice))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if len(alice.Value) <= keyBytes {
+		t.Fatalf("cookie of %d bytes: no bytes ahead of the %d the cache hashes", len(alice.Value), keyBytes)
+	}
+	for _, i := range []int{0, len(alice.Value) / 2, len(alice.Value) - keyBytes - 1} {
+		b := []byte(alice.Value)
+		b[i] = map[bool]byte{true: 'A', false: 'B'}[b[i] != 'A']
+		forged := &http.Cookie{Name: alice.Name, Value: string(b)}
+		if m.cache.hash(forged.Value) != m.cache.hash(alice.Value) {
+			t.Fatalf("byte %d: the forged value has another key; the test needs the same", i)
+		}
+		if s, err := m.Load(requestWith("/", forged)); err == nil {
+			t.Errorf("byte %d changed: got the session of %s, want a refusal", i, s.Profile.ID)
+		}
+		if got, err := m.Load(requestWith("/", alice)); err != nil || got != want {
+			t.Errorf("byte %d: Alice's own cookie then got %v, %v; want her cached session", i, got, err)
+		}
 	}
 }
 
@@ -153,7 +182,7 @@ func TestSessionCacheConcurrent(t *testing.T) {
 }
 
 func TestConstantTimeEqual(t *testing.T) {
-	base := "0123456789abcdefghijklmnopqrstuvwxyz"
+	base := strings.Repeat("0123456789abcdefghijklmnopqrstuvwxyz", 3) // past two 32-byte blocks
 	for n := 0; n <= len(base); n++ {
 		a := base[:n]
 		if !constantTimeEqual(a, strings.Clone(a)) {

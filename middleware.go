@@ -212,12 +212,12 @@ func (m *Middleware) RequireSSO(next http.Handler) http.Handler {
 		noStoreWith(w, &c.header)
 		now := m.now()
 		s, err := m.sessions.LoadAt(r, now)
-		switch {
-		case errors.Is(err, ErrRevocationsUnavailable):
-			m.unavailable(w, r)
-			m.refused(r, RefusalInfo{Reason: ReasonUnavailable, Gate: "RequireSSO", Status: http.StatusServiceUnavailable}, s)
-			return
-		case err != nil:
+		if err != nil {
+			if errors.Is(err, ErrRevocationsUnavailable) {
+				m.unavailable(w, r)
+				m.refused(r, RefusalInfo{Reason: ReasonUnavailable, Gate: "RequireSSO", Status: http.StatusServiceUnavailable}, s)
+				return
+			}
 			status := m.signedOut(w, r)
 			m.refused(r, RefusalInfo{Reason: refusalReason(err), Gate: "RequireSSO", Status: status}, s)
 			return

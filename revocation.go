@@ -2,6 +2,7 @@ package ssogate
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"strings"
 	"sync"
@@ -302,54 +303,162 @@ type revocationSet struct {
 
 	// mu guards sessions, identities, short and m.
 	mu sync.RWMutex
-	// sessions holds the session revocations, by id held inline. They are
-	// most of the set (every sign-out is one), and an inline key spares
-	// each the allocation of its id.
+	// sessions holds the session revocations, by id packed inline. They
+	// are most of the set (every sign-out is one), and an inline key
+	// spares each the allocation of its id.
 	sessions map[sessionKey]revocationRecord
 	// identities holds the identity revocations, by digest held inline:
 	// a directory that removes many users costs each a few dozen bytes.
 	identities map[identityKey]revocationRecord
-	// short holds the user, organization and connection revocations whose
-	// id fits inline, as WorkOS's ids do: a map with no pointer in it,
+	// short holds the user, organization and connection revocations of
+	// ids of WorkOS's form, packed inline: a map with no pointer in it,
 	// which the garbage collector does not scan, and no allocation for
 	// each id.
 	short map[shortKey]revocationRecord
-	// m holds the others, of longer ids.
+	// m holds the others, of ids of any other form.
 	m map[revocationKey]revocationRecord
 }
 
-// shortIDLen is the longest id a shortKey holds: WorkOS's ids (prof_,
-// user_, org_ or conn_ and 26 characters) are 30 or 31 bytes.
-const shortIDLen = 31
+// Every map of the set has keys and records of bytes only, with no
+// alignment: a slot of a session revocation is 17 + 16 bytes, where an
+// int64 in either would pad it to 48. A million revocations in force hold
+// about 85 bytes each (BenchmarkRevocationGC).
 
-// shortKey is a revocation's kind and id held inline, the id padded with
-// zero bytes, which no valid id contains.
-type shortKey struct {
-	kind RevocationKind
-	id   [shortIDLen]byte
+// packedChars is the length of the ids a packedID holds: a session id,
+// and the ULID of a WorkOS id. packedIDLen is their length packed 5 bits
+// a character: 130 bits in 17 bytes.
+const (
+	packedChars = 26
+	packedIDLen = 17
+)
+
+// A packedID is 26 characters of base32 packed 5 bits each, big-endian;
+// the last 6 bits are zero.
+type packedID [packedIDLen]byte
+
+// base32Alphabet is the alphabet of session ids (RFC 4648, as
+// [crypto/rand.Text] makes them); ulidAlphabet is Crockford's, of the
+// ULIDs that end WorkOS's ids (prof_01HZ...).
+const (
+	base32Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+	ulidAlphabet   = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+)
+
+// decodeTable returns the table from a byte to its value in alphabet, 0xff
+// for bytes outside it.
+func decodeTable(alphabet string) *[256]byte {
+	var t [256]byte
+	for i := range t {
+		t[i] = 0xff
+	}
+	for i := 0; i < len(alphabet); i++ {
+		t[alphabet[i]] = byte(i)
+	}
+	return &t
 }
 
-// shortKeyOf returns the inline key of kind and id, if id fits.
-func shortKeyOf(kind RevocationKind, id string) (shortKey, bool) {
-	k := shortKey{kind: kind}
-	if len(id) > shortIDLen {
-		return k, false
+var base32Values, ulidValues = decodeTable(base32Alphabet), decodeTable(ulidAlphabet)
+
+// packID packs s, packedChars characters of the alphabet whose table is
+// values, and reports whether s is of that form. Only the alphabet's own
+// characters are taken (no lower case, no Crockford aliases), so that
+// unpackID gives back s exactly.
+func packID(s string, values *[256]byte) (packedID, bool) {
+	var p packedID
+	if len(s) != packedChars {
+		return p, false
 	}
-	copy(k.id[:], id)
-	return k, true
+	var acc uint32
+	bits, j := 0, 0
+	for i := 0; i < len(s); i++ {
+		v := values[s[i]]
+		if v == 0xff {
+			return p, false
+		}
+		acc = acc<<5 | uint32(v)
+		if bits += 5; bits >= 8 {
+			bits -= 8
+			p[j] = byte(acc >> bits)
+			j++
+		}
+	}
+	p[j] = byte(acc << (8 - bits))
+	return p, true
+}
+
+// unpackID returns the 26 characters of alphabet that p packs.
+func unpackID(p *packedID, alphabet string) string {
+	var b [packedChars]byte
+	var acc uint32
+	bits, j := 0, 0
+	for i := range b {
+		if bits < 5 {
+			acc = acc<<8 | uint32(p[j])
+			j++
+			bits += 8
+		}
+		bits -= 5
+		b[i] = alphabet[acc>>bits&31]
+	}
+	return string(b[:])
+}
+
+// shortKey is a user, organization or connection revocation's kind and
+// id, which is the kind's prefix and a ULID: prof_, org_ or conn_ and 26
+// characters of Crockford's base32, as every id WorkOS makes.
+type shortKey struct {
+	kind RevocationKind
+	ulid packedID
+}
+
+// idPrefix returns the prefix of the ids of kind, for the kinds of
+// shortKey.
+func idPrefix(kind RevocationKind) string {
+	switch kind {
+	case UserRevocation:
+		return "prof_"
+	case OrganizationRevocation:
+		return "org_"
+	case ConnectionRevocation:
+		return "conn_"
+	}
+	return ""
+}
+
+// shortKeyOf returns the inline key of kind and id, if id has WorkOS's
+// form.
+func shortKeyOf(kind RevocationKind, id string) (shortKey, bool) {
+	prefix := idPrefix(kind)
+	if prefix == "" || !strings.HasPrefix(id, prefix) {
+		return shortKey{}, false
+	}
+	p, ok := packID(id[len(prefix):], ulidValues)
+	return shortKey{kind, p}, ok
 }
 
 // idOf returns the id a shortKey holds.
-func (k *shortKey) idOf() string {
-	n := 0
-	for n < len(k.id) && k.id[n] != 0 {
-		n++
-	}
-	return string(k.id[:n])
+func (k *shortKey) idOf() string { return idPrefix(k.kind) + unpackID(&k.ulid, ulidAlphabet) }
+
+// sessionKey is a session id packed as a map key.
+type sessionKey = packedID
+
+// revocationRecord is a revocation's times, in Unix ms, as 16 bytes with
+// no alignment (see packedIDLen).
+type revocationRecord [16]byte
+
+func newRecord(at, expires int64) revocationRecord {
+	var r revocationRecord
+	binary.LittleEndian.PutUint64(r[:8], uint64(at))
+	binary.LittleEndian.PutUint64(r[8:], uint64(expires))
+	return r
 }
 
-// sessionKey is a session id as a map key.
-type sessionKey [sessionIDLen]byte
+// at is when sessions issued (and sign-ins started) at or before it plus
+// ClockSkew are revoked; session revocations ignore it.
+func (r *revocationRecord) at() int64 { return int64(binary.LittleEndian.Uint64(r[:8])) }
+
+// expires is when the record is forgotten.
+func (r *revocationRecord) expires() int64 { return int64(binary.LittleEndian.Uint64(r[8:])) }
 
 // get returns the record of kind and id.
 func (s *revocationSet) get(kind RevocationKind, id string) (revocationRecord, bool) {
@@ -359,15 +468,11 @@ func (s *revocationSet) get(kind RevocationKind, id string) (revocationRecord, b
 		return rec, ok
 	}
 	if kind == SessionRevocation {
-		if len(id) != sessionIDLen {
-			return revocationRecord{}, false
+		if k, ok := packID(id, base32Values); ok {
+			rec, ok := s.sessions[k]
+			return rec, ok
 		}
-		var k sessionKey
-		copy(k[:], id)
-		rec, ok := s.sessions[k]
-		return rec, ok
-	}
-	if k, ok := shortKeyOf(kind, id); ok {
+	} else if k, ok := shortKeyOf(kind, id); ok {
 		rec, ok := s.short[k]
 		return rec, ok
 	}
@@ -383,12 +488,11 @@ func (s *revocationSet) put(kind RevocationKind, id string, rec revocationRecord
 		return
 	}
 	if kind == SessionRevocation {
-		var k sessionKey
-		copy(k[:], id)
-		s.sessions[k] = rec
-		return
-	}
-	if k, ok := shortKeyOf(kind, id); ok {
+		if k, ok := packID(id, base32Values); ok {
+			s.sessions[k] = rec
+			return
+		}
+	} else if k, ok := shortKeyOf(kind, id); ok {
 		s.short[k] = rec
 		return
 	}
@@ -399,13 +503,6 @@ func (s *revocationSet) put(kind RevocationKind, id string, rec revocationRecord
 type revocationKey struct {
 	kind RevocationKind
 	id   string
-}
-
-type revocationRecord struct {
-	// at is in Unix ms: sessions issued (and sign-ins started) at or
-	// before it plus ClockSkew are revoked. Session revocations ignore it.
-	at      int64
-	expires int64 // Unix ms: the record is forgotten after it
 }
 
 func newRevocationSet() *revocationSet {
@@ -435,8 +532,8 @@ func (s *revocationSet) add(rs []Revocation, now time.Time) {
 	s.mu.RLock()
 	for _, r := range rs {
 		k := revocationKey{r.Kind, r.ID}
-		rec := revocationRecord{at: r.At.UnixMilli(), expires: r.Expires.UnixMilli()}
-		if old, ok := s.get(k.kind, k.id); ok && old.at >= rec.at && old.expires >= rec.expires || rec.expires < nowMS || r.Validate() != nil {
+		rec := newRecord(r.At.UnixMilli(), r.Expires.UnixMilli())
+		if old, ok := s.get(k.kind, k.id); ok && old.at() >= rec.at() && old.expires() >= rec.expires() || rec.expires() < nowMS || r.Validate() != nil {
 			continue
 		}
 		news = append(news, entry{k, rec})
@@ -451,8 +548,7 @@ func (s *revocationSet) add(rs []Revocation, now time.Time) {
 	changed := false
 	for _, e := range news {
 		if old, ok := s.get(e.k.kind, e.k.id); ok {
-			e.rec.at = max(e.rec.at, old.at)
-			e.rec.expires = max(e.rec.expires, old.expires)
+			e.rec = newRecord(max(e.rec.at(), old.at()), max(e.rec.expires(), old.expires()))
 		}
 		s.put(e.k.kind, e.k.id, e.rec)
 		changed = true
@@ -481,7 +577,7 @@ func prune[K comparable](m map[K]revocationRecord, visit int, nowMS int64) bool 
 		if visit--; visit < 0 {
 			break
 		}
-		if rec.expires < nowMS {
+		if rec.expires() < nowMS {
 			delete(m, k)
 			deleted = true
 		}
@@ -543,12 +639,12 @@ func (s *revocationSet) match(id string, p *Profile, iat time.Time) error {
 		if k.id == "" {
 			continue
 		}
-		if rec, ok := s.get(k.kind, k.id); ok && ms <= rec.at {
+		if rec, ok := s.get(k.kind, k.id); ok && ms <= rec.at() {
 			return ErrSessionRevoked
 		}
 	}
 	for _, k := range idKeys[:nIDKeys] {
-		if rec, ok := s.identities[k]; ok && ms <= rec.at {
+		if rec, ok := s.identities[k]; ok && ms <= rec.at() {
 			return ErrSessionRevoked
 		}
 	}
@@ -562,7 +658,7 @@ func (s *revocationSet) holds(rs []Revocation) bool {
 	defer s.mu.RUnlock()
 	for _, r := range rs {
 		rec, ok := s.get(r.Kind, r.ID)
-		if !ok || rec.at < r.At.UnixMilli() || rec.expires < r.Expires.UnixMilli() {
+		if !ok || rec.at() < r.At.UnixMilli() || rec.expires() < r.Expires.UnixMilli() {
 			return false
 		}
 	}
@@ -575,22 +671,22 @@ func (s *revocationSet) all(yield func(Revocation) bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for k, rec := range s.sessions {
-		if !yield(Revocation{Kind: SessionRevocation, ID: string(k[:]), At: time.UnixMilli(rec.at), Expires: time.UnixMilli(rec.expires)}) {
+		if !yield(Revocation{Kind: SessionRevocation, ID: unpackID(&k, base32Alphabet), At: time.UnixMilli(rec.at()), Expires: time.UnixMilli(rec.expires())}) {
 			return
 		}
 	}
 	for k, rec := range s.identities {
-		if !yield(Revocation{Kind: IdentityRevocation, ID: k.String(), At: time.UnixMilli(rec.at), Expires: time.UnixMilli(rec.expires)}) {
+		if !yield(Revocation{Kind: IdentityRevocation, ID: k.String(), At: time.UnixMilli(rec.at()), Expires: time.UnixMilli(rec.expires())}) {
 			return
 		}
 	}
 	for k, rec := range s.short {
-		if !yield(Revocation{Kind: k.kind, ID: k.idOf(), At: time.UnixMilli(rec.at), Expires: time.UnixMilli(rec.expires)}) {
+		if !yield(Revocation{Kind: k.kind, ID: k.idOf(), At: time.UnixMilli(rec.at()), Expires: time.UnixMilli(rec.expires())}) {
 			return
 		}
 	}
 	for k, rec := range s.m {
-		if !yield(Revocation{Kind: k.kind, ID: k.id, At: time.UnixMilli(rec.at), Expires: time.UnixMilli(rec.expires)}) {
+		if !yield(Revocation{Kind: k.kind, ID: k.id, At: time.UnixMilli(rec.at()), Expires: time.UnixMilli(rec.expires())}) {
 			return
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -772,4 +773,114 @@ type closingBackplane struct {
 func (b *closingBackplane) Subscribe(s Subscriber) func() {
 	b.sub = s
 	return b.Backplane.Subscribe(s)
+}
+
+// TestRevocationsOfEveryIDForm: ids of WorkOS's form (held packed) and ids
+// of any other form each revoke the sessions they name and come back whole
+// from the set, as a write-back reads them.
+func TestRevocationsOfEveryIDForm(t *testing.T) {
+	now := time.Now()
+	s := newRevocationSet()
+	ids := []string{
+		"prof_01HZ0000000000000000000031", // WorkOS's form: packed
+		"prof_01HZZZZZZZZZZZZZZZZZZZZZZZ", // the largest ULID characters
+		"prof_ZZZZZZZZZZZZZZZZZZZZZZZZZZ", // past 128 bits: still 26 characters
+		"org_01EHZNVPK3SFK441A1RGBFSHRT",
+		"conn_01E4ZCR3C56J083X43JQXF3JK5",
+		"prof_1",                          // any other form: kept as it is
+		"prof_01hz0000000000000000000031", // lower case
+		"prof_01HZ000000000000000000003I", // I, L, O and U are not Crockford's
+		"prof_01HZ0000000000000000000O31",
+		"prof_01HZ00000000000000000000032", // 27 characters
+		"prof_01HZ000000000000000000003",   // 25
+		"org_" + strings.Repeat("x", 100),
+	}
+	var revs []Revocation
+	for _, id := range ids {
+		kind := UserRevocation
+		switch {
+		case strings.HasPrefix(id, "org_"):
+			kind = OrganizationRevocation
+		case strings.HasPrefix(id, "conn_"):
+			kind = ConnectionRevocation
+		}
+		revs = append(revs, Revocation{Kind: kind, ID: id, At: now, Expires: now.Add(time.Hour)})
+	}
+	sessions := []string{"ABCDEFGHIJKLMNOPQRSTUVWXYZ", "77777777777777777777777777", "AAAAAAAAAAAAAAAAAAAAAAAAAA"}
+	for _, id := range sessions {
+		revs = append(revs, Revocation{Kind: SessionRevocation, ID: id, At: now, Expires: now.Add(time.Hour)})
+	}
+	s.add(revs, now)
+	if want := len(ids) + len(sessions); s.len() != want {
+		t.Fatalf("the set holds %d, want %d", s.len(), want)
+	}
+	if len(s.short) != 5 || len(s.sessions) != len(sessions) {
+		t.Errorf("%d ids held packed and %d sessions, want 5 and %d", len(s.short), len(s.sessions), len(sessions))
+	}
+	for _, r := range revs {
+		p := &Profile{ID: "prof_other", OrganizationID: "org_other", ConnectionID: "conn_other"}
+		sessionID := ""
+		switch r.Kind {
+		case UserRevocation:
+			p.ID = r.ID
+		case OrganizationRevocation:
+			p.OrganizationID = r.ID
+		case ConnectionRevocation:
+			p.ConnectionID = r.ID
+		case SessionRevocation:
+			sessionID = r.ID
+		}
+		if err := s.match(sessionID, p, now.Add(-time.Minute)); !errors.Is(err, ErrSessionRevoked) {
+			t.Errorf("a session of %s %s: %v, want it revoked", r.Kind, r.ID, err)
+		}
+	}
+	var back []string
+	s.all(func(r Revocation) bool {
+		back = append(back, r.ID)
+		if !r.At.Equal(time.UnixMilli(now.UnixMilli())) || !r.Expires.Equal(time.UnixMilli(now.Add(time.Hour).UnixMilli())) {
+			t.Errorf("%s came back at %v expiring %v", r.ID, r.At, r.Expires)
+		}
+		return true
+	})
+	slices.Sort(back)
+	want := append(slices.Clone(ids), sessions...)
+	slices.Sort(want)
+	if !slices.Equal(back, want) {
+		t.Errorf("all: %q, want %q", back, want)
+	}
+	for _, id := range []string{"prof_01HZ00000000000000000003", "prof_01HZ0000000000000000000032", "prof_01HZ0000000000000000000030"} {
+		if err := s.match("", &Profile{ID: id}, now.Add(-time.Minute)); err != nil {
+			t.Errorf("%s, near a revoked id: %v, want nothing revoked", id, err)
+		}
+	}
+	if err := s.match("ABCDEFGHIJKLMNOPQRSTUVWXY2", &Profile{ID: "prof_other"}, now.Add(-time.Minute)); err != nil {
+		t.Errorf("a session id near a revoked one: %v, want nothing revoked", err)
+	}
+}
+
+// FuzzPackedID checks that packing an id is exact: a string packs if and
+// only if it is 26 characters of the alphabet, and unpacks to itself.
+func FuzzPackedID(f *testing.F) {
+	for _, s := range []string{"", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "01HZ0000000000000000000031", "01hz0000000000000000000031", "ZZZZZZZZZZZZZZZZZZZZZZZZZZ", "77777777777777777777777777", "ABCDEFGHIJKLMNOPQRSTUVWXY\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, alphabet := range []string{base32Alphabet, ulidAlphabet} {
+			values := decodeTable(alphabet)
+			p, ok := packID(s, values)
+			of := len(s) == packedChars && strings.Trim(s, alphabet) == ""
+			if ok != of {
+				t.Fatalf("packID(%q) in %s: %v, want %v", s, alphabet, ok, of)
+			}
+			if !ok {
+				continue
+			}
+			if back := unpackID(&p, alphabet); back != s {
+				t.Fatalf("packID(%q) in %s unpacks to %q", s, alphabet, back)
+			}
+			if p[packedIDLen-1]&0x3f != 0 {
+				t.Fatalf("packID(%q) in %s sets the 6 unused bits: %x", s, alphabet, p)
+			}
+		}
+	})
 }

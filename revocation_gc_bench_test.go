@@ -18,21 +18,8 @@ import (
 func BenchmarkRevocationGC(b *testing.B) {
 	const n = 1000000
 	now := time.Now()
-	gc := func(b *testing.B) time.Duration {
-		var best time.Duration
-		for i := range 3 {
-			start := time.Now()
-			runtime.GC()
-			if d := time.Since(start); i == 0 || d < best {
-				best = d
-			}
-		}
-		return best
-	}
 	b.Run("none", func(b *testing.B) {
-		for b.Loop() {
-			b.ReportMetric(float64(gc(b).Microseconds())/1000, "ms/gc")
-		}
+		reportGC(b)
 	})
 	for _, kind := range []RevocationKind{UserRevocation, SessionRevocation} {
 		b.Run("1M-"+kind.String()+"s", func(b *testing.B) {
@@ -59,11 +46,34 @@ func BenchmarkRevocationGC(b *testing.B) {
 			runtime.GC()
 			var after runtime.MemStats
 			runtime.ReadMemStats(&after)
-			for b.Loop() {
-				b.ReportMetric(float64(gc(b).Microseconds())/1000, "ms/gc")
-			}
+			reportGC(b)
 			b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "heap-B/revocation")
 			runtime.KeepAlive(s)
 		})
 	}
+}
+
+// reportGC reports the shortest full garbage collection of b.N, each the
+// shortest of three: the machine's other load only ever adds to it.
+func reportGC(b *testing.B) {
+	var best time.Duration
+	for b.Loop() {
+		if d := fullGC(); best == 0 || d < best {
+			best = d
+		}
+	}
+	b.ReportMetric(float64(best.Microseconds())/1000, "ms/gc")
+}
+
+// fullGC returns the shortest of three full garbage collections.
+func fullGC() time.Duration {
+	var best time.Duration
+	for i := range 3 {
+		start := time.Now()
+		runtime.GC()
+		if d := time.Since(start); i == 0 || d < best {
+			best = d
+		}
+	}
+	return best
 }

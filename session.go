@@ -314,7 +314,7 @@ func (m *sessionManager) LoadAt(r *http.Request, t time.Time) (*Session, error) 
 			return nil, m.expired(e.sess)
 		}
 	}
-	s, err := m.open(value)
+	blk, err := m.openBlock(value)
 	if err != nil {
 		valid, ok := cookieValue(r, m.cookieName)
 		if !ok || valid == value {
@@ -323,10 +323,11 @@ func (m *sessionManager) LoadAt(r *http.Request, t time.Time) (*Session, error) 
 		if value = valid; m.cache != nil {
 			h = m.cache.hash(value)
 		}
-		if s, err = m.open(value); err != nil {
+		if blk, err = m.openBlock(value); err != nil {
 			return nil, errInvalidCookie
 		}
 	}
+	s := &blk.s
 	if !m.keepCustom {
 		s.Profile.CustomAttributes = nil
 	}
@@ -342,13 +343,15 @@ func (m *sessionManager) LoadAt(r *http.Request, t time.Time) (*Session, error) 
 		return m.refused(s, err, "")
 	}
 	if m.cache != nil {
-		m.cache.put(value, h, s, deadline, now, epoch)
+		blk.entry.sess = s
+		m.cache.put(&blk.entry, h, deadline, now, epoch)
 	}
 	return s, nil
 }
 
-// open verifies and decodes a session cookie's value.
-func (m *sessionManager) open(value string) (*Session, error) {
+// openBlock verifies and decodes a session cookie's value, with a copy of
+// the value for the cache if there is one.
+func (m *sessionManager) openBlock(value string) (*sessionBlock, error) {
 	if value == "" {
 		return nil, ErrNoSession
 	}
@@ -356,7 +359,10 @@ func (m *sessionManager) open(value string) (*Session, error) {
 	if err := securecookie.DecodeMulti(m.cookieName, value, &payload, m.sessionCodecs...); err != nil {
 		return nil, ErrNoSession
 	}
-	return decodeSession(payload)
+	if m.cache == nil {
+		value = ""
+	}
+	return decodeSessionBlock(payload, value)
 }
 
 // admitCached returns the session of a live cache entry for value, unless a

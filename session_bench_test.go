@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/gob"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -149,7 +150,7 @@ func benchConfig() sessionConfig {
 
 // benchSessionRequest returns a request carrying a session cookie for p
 // among a few other cookies, and the cookie value's length.
-func benchSessionRequest(b *testing.B, m *sessionManager, p *Profile) (*http.Request, int) {
+func benchSessionRequest(b testing.TB, m *sessionManager, p *Profile) (*http.Request, int) {
 	b.Helper()
 	rec := httptest.NewRecorder()
 	if _, err := m.Save(rec, httptest.NewRequest(http.MethodGet, "/", nil), p, false); err != nil {
@@ -232,5 +233,34 @@ func BenchmarkSessionCacheMemory(b *testing.B) {
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "heap-B/session")
 		runtime.KeepAlive(m)
 		runtime.KeepAlive(reqs)
+	}
+}
+
+// BenchmarkSessionCacheGC measures what 100,000 sessions in the
+// verified-session cache add to a full garbage collection, against the
+// same collection with the cache empty (the baseline, run in the same
+// benchmark):
+//
+//	go test -run '^$' -bench 'BenchmarkSessionCacheGC$' -benchtime 5x .
+func BenchmarkSessionCacheGC(b *testing.B) {
+	const n = 100000
+	for _, cached := range []int{0, n} {
+		b.Run(fmt.Sprintf("%d-sessions", cached), func(b *testing.B) {
+			cfg := benchConfig()
+			cfg.CacheSize = 2 * n // room for all: each shard holds its share
+			m := newTestManager(b, cfg)
+			p := aliceProfile()
+			for range cached {
+				r, _ := benchSessionRequest(b, m, p)
+				if _, err := m.Load(r); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if got := m.cache.len(); got != cached {
+				b.Fatalf("%d sessions cached, want %d", got, cached)
+			}
+			reportGC(b)
+			runtime.KeepAlive(m)
+		})
 	}
 }

@@ -2,7 +2,6 @@ package ssogate
 
 import (
 	"hash/maphash"
-	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -76,7 +75,7 @@ type cacheEntry struct {
 func newSessionCache(size int) *sessionCache {
 	c := &sessionCache{seed: maphash.MakeSeed(), shardCap: max(1, size/sessionCacheShards)}
 	for i := range c.shards {
-		c.shards[i].m = make(map[uint64]*cacheEntry)
+		c.shards[i].m = make(map[uint64]*cacheEntry, c.shardCap)
 	}
 	return c
 }
@@ -113,19 +112,18 @@ func (c *sessionCache) get(value string, now int64) (*cacheEntry, uint64, cacheR
 	return e, h, cacheHit
 }
 
-// put caches s, which value (whose hash is h) verified to and which is live until deadline
-// and was found not revoked at the given revocation epoch; now is the
-// current Unix second.
-func (c *sessionCache) put(value string, h uint64, s *Session, deadline, now int64, epoch uint64) {
-	// The value may be a slice of a much longer Cookie header.
-	value = strings.Clone(value)
+// put caches e, whose value (of hash h) verified to e.sess, which is live
+// until deadline and was found not revoked at the given revocation epoch;
+// now is the current Unix second. e.value must be the cache's own copy,
+// not a slice of a Cookie header.
+func (c *sessionCache) put(e *cacheEntry, h uint64, deadline, now int64, epoch uint64) {
 	sh := c.shard(h)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if _, ok := sh.m[h]; !ok && len(sh.m) >= c.shardCap {
 		sh.evict(now)
 	}
-	e := &cacheEntry{value: value, sess: s, deadline: deadline}
+	e.deadline = deadline
 	e.checked.Store(epoch)
 	sh.m[h] = e
 }

@@ -64,7 +64,7 @@ func TestSessionCacheBounded(t *testing.T) {
 			deadline = now - 1 // already expired: evicted first
 		}
 		v := fmt.Sprintf("value-%d", i)
-		c.put(v, c.hash(v), s, deadline, now, 0)
+		c.put(&cacheEntry{value: v, sess: s}, c.hash(v), deadline, now, 0)
 	}
 	if n := c.len(); n > sessionCacheSize {
 		t.Errorf("got %d cached sessions, want at most %d", n, sessionCacheSize)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -61,6 +62,13 @@ func FuzzDecodeSession(f *testing.F) {
 		third, err := appendSession(nil, s2)
 		if err != nil || !bytes.Equal(again, third) {
 			t.Fatalf("encoding is not stable: %x then %x (%v)", again, third, err)
+		}
+		// Decoded for the cache, with the cookie in the same string: the
+		// same session, and the cookie whole.
+		const cookie = "MTc2NTE1MjAwMHxzZWFsZWR8bWFj"
+		blk, err := decodeSessionBlock(b, cookie)
+		if err != nil || !reflect.DeepEqual(&blk.s, s) || blk.entry.value != cookie {
+			t.Fatalf("decoded for the cache: %+v, %q, %v; want %+v and the cookie", blk.s, blk.entry.value, err, s)
 		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -524,19 +525,26 @@ func newRevocationSet() *revocationSet {
 // sessions are not checked again for nothing.
 func (s *revocationSet) add(rs []Revocation, now time.Time) {
 	nowMS := now.UnixMilli()
-	type entry struct {
-		k   revocationKey
-		rec revocationRecord
-	}
-	var news []entry
+	// news indexes the revocations of rs that change the set: a cold
+	// start's read of 500,000 is one slice made once.
+	var news []int
+	var nSessions, nShort int
 	s.mu.RLock()
-	for _, r := range rs {
-		k := revocationKey{r.Kind, r.ID}
+	for i, r := range rs {
 		rec := newRecord(r.At.UnixMilli(), r.Expires.UnixMilli())
-		if old, ok := s.get(k.kind, k.id); ok && old.at() >= rec.at() && old.expires() >= rec.expires() || rec.expires() < nowMS || r.Validate() != nil {
+		if old, ok := s.get(r.Kind, r.ID); ok && old.at() >= rec.at() && old.expires() >= rec.expires() || rec.expires() < nowMS || r.Validate() != nil {
 			continue
 		}
-		news = append(news, entry{k, rec})
+		if news == nil {
+			news = make([]int, 0, len(rs)-i)
+		}
+		news = append(news, i)
+		switch r.Kind {
+		case SessionRevocation:
+			nSessions++
+		case UserRevocation, OrganizationRevocation, ConnectionRevocation:
+			nShort++
+		}
 	}
 	s.mu.RUnlock()
 	if len(news) == 0 {
@@ -545,12 +553,19 @@ func (s *revocationSet) add(rs []Revocation, now time.Time) {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// A map about to more than double is made anew at its final size: one
+	// grown entry by entry costs a garbage collection more (see
+	// newSessionCache), and costs the growing.
+	s.sessions = reserve(s.sessions, nSessions)
+	s.short = reserve(s.short, nShort)
 	changed := false
-	for _, e := range news {
-		if old, ok := s.get(e.k.kind, e.k.id); ok {
-			e.rec = newRecord(max(e.rec.at(), old.at()), max(e.rec.expires(), old.expires()))
+	for _, i := range news {
+		r := &rs[i]
+		rec := newRecord(r.At.UnixMilli(), r.Expires.UnixMilli())
+		if old, ok := s.get(r.Kind, r.ID); ok {
+			rec = newRecord(max(rec.at(), old.at()), max(rec.expires(), old.expires()))
 		}
-		s.put(e.k.kind, e.k.id, e.rec)
+		s.put(r.Kind, r.ID, rec)
 		changed = true
 	}
 	// Expired records are forgotten by sampling, as Redis expires keys:
@@ -567,6 +582,17 @@ func (s *revocationSet) add(rs []Revocation, now time.Time) {
 		s.nIdentities.Store(int64(len(s.identities)))
 		s.epoch.Add(1)
 	}
+}
+
+// reserve returns m, or a copy of it with room for extra more entries if
+// that is more than it holds.
+func reserve[K comparable](m map[K]revocationRecord, extra int) map[K]revocationRecord {
+	if extra <= len(m) || extra < 1024 {
+		return m
+	}
+	r := make(map[K]revocationRecord, len(m)+extra)
+	maps.Copy(r, m)
+	return r
 }
 
 // prune visits up to visit records of m, from a random place, and deletes

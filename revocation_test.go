@@ -884,3 +884,47 @@ func FuzzPackedID(f *testing.F) {
 		}
 	})
 }
+
+// TestRevocationsBulkAdd: a batch that makes a map more than double (a
+// replica's first read) is held whole, next to what the set held before,
+// and the same batch again changes nothing.
+func TestRevocationsBulkAdd(t *testing.T) {
+	now := time.Now()
+	s := newRevocationSet()
+	rev := func(kind RevocationKind, id string) Revocation {
+		return Revocation{Kind: kind, ID: id, At: now, Expires: now.Add(time.Hour)}
+	}
+	var first, bulk []Revocation
+	for i := range 10 {
+		first = append(first, rev(UserRevocation, fmt.Sprintf("prof_01HZ%022d", i)), rev(SessionRevocation, fmt.Sprintf("AAAAAAAAAAAAAAAAAAAAAAAAA%c", 'A'+i)))
+	}
+	s.add(first, now)
+	for i := range 3000 {
+		bulk = append(bulk, rev(UserRevocation, fmt.Sprintf("prof_01HZ%022d", 100+i)), rev(SessionRevocation, fmt.Sprintf("B%025d", i)))
+	}
+	for i := range bulk {
+		if bulk[i].Kind == SessionRevocation {
+			bulk[i].ID = strings.Map(func(r rune) rune { return 'A' + (r-'0')%26 }, bulk[i].ID)
+		}
+	}
+	s.add(bulk, now)
+	if want := len(first) + len(bulk); s.len() != want {
+		t.Fatalf("the set holds %d, want %d", s.len(), want)
+	}
+	for _, r := range append(first, bulk...) {
+		p, id := &Profile{ID: "prof_other"}, ""
+		if r.Kind == UserRevocation {
+			p.ID = r.ID
+		} else {
+			id = r.ID
+		}
+		if err := s.match(id, p, now.Add(-time.Minute)); !errors.Is(err, ErrSessionRevoked) {
+			t.Fatalf("%s %s: %v, want it revoked", r.Kind, r.ID, err)
+		}
+	}
+	epoch := s.epoch.Load()
+	s.add(bulk, now)
+	if s.epoch.Load() != epoch {
+		t.Error("the same batch again moved the epoch")
+	}
+}

@@ -252,7 +252,14 @@ func (s *Store) checkPolicy(ctx context.Context) {
 // readSet reads every revocation in force, a page at a time.
 func (s *Store) readSet(ctx context.Context) ([]ssogate.Revocation, error) {
 	nowMS := s.now().UnixMilli()
-	var revs []ssogate.Revocation
+	// Sized once from the set's size, with room for what is added while it
+	// is read: growing it a page at a time copied the slice over and over,
+	// a fifth of a cold start with 500,000 revocations (BenchmarkReplicaStart).
+	card, err := s.rdb.ZCard(ctx, s.keys.set).Result()
+	if err != nil {
+		return nil, err
+	}
+	revs := make([]ssogate.Revocation, 0, min(card+card/16+scanCount, maxPrealloc))
 	skipped, unknown := 0, 0
 	var cursor uint64
 	for {

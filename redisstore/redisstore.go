@@ -150,6 +150,10 @@ const maxSkew = 2 * time.Second
 // scanCount is how many members one ZSCAN asks for when the whole set is read.
 const scanCount = 5000
 
+// maxPrealloc bounds the revocations a read of the set makes room for at
+// once (a set larger still grows as it is read).
+const maxPrealloc = 1 << 22
+
 // Options configures a [Store]. The zero value is ready to use.
 type Options struct {
 	// Prefix names the store's keys, {Prefix}revocations, {Prefix}log and

@@ -134,7 +134,7 @@ type Config struct {
 	// verified are cached, so it grows only with the sessions in use; its
 	// index is made in full at the start (1.1 MB at the default), which
 	// makes a garbage collection of a full cache faster.
-	// Default 32,768 (about 36 MB when full); negative turns it off.
+	// Default 32,768 (about 38 MB when full); negative turns it off.
 	// Size it above the number of sessions active at once on a replica: a
 	// request whose cookie is not cached costs a few microseconds more.
 	SessionCacheSize int

@@ -132,7 +132,7 @@ type Config struct {
 	// spares a request that repeats a cookie the HMAC, the decryption and
 	// the decoding. An entry takes about 1.1 KB, and only cookies that
 	// verified are cached, so it grows only with the sessions in use; its
-	// index is made in full at the start (1.1 MB at the default), which
+	// index is made in full at the start (1.2 MB at the default), which
 	// makes a garbage collection of a full cache faster.
 	// Default 32,768 (about 38 MB when full); negative turns it off.
 	// Size it above the number of sessions active at once on a replica: a

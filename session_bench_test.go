@@ -210,10 +210,19 @@ func BenchmarkSessionLoadRotation(b *testing.B) {
 
 // BenchmarkSessionCacheMemory fills the verified-session cache with 10,000
 // sessions (the benchmark's profile, each its own cookie) and reports the
-// heap each one holds: the cost of SessionCacheSize.
+// heap each one holds: the cost of SessionCacheSize. It reports too the
+// heap of an empty cache of the default size, whose index is made at once.
 func BenchmarkSessionCacheMemory(b *testing.B) {
 	const n = 10000
 	alice := aliceProfile()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	empty := newSessionCache(DefaultSessionCacheSize)
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(empty)
+	emptyMB := float64(after.HeapAlloc-before.HeapAlloc) / 1e6
 	for b.Loop() {
 		m := newTestManager(b, benchConfig())
 		reqs := make([]*http.Request, n)
@@ -234,6 +243,7 @@ func BenchmarkSessionCacheMemory(b *testing.B) {
 		runtime.KeepAlive(m)
 		runtime.KeepAlive(reqs)
 	}
+	b.ReportMetric(emptyMB, "empty-default-MB")
 }
 
 // BenchmarkSessionCacheGC measures what 100,000 sessions in the

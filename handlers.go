@@ -118,14 +118,13 @@ type noStoreValues [2]string
 func noStoreWith(w http.ResponseWriter, v *noStoreValues) {
 	h := w.Header()
 	v[0], v[1] = "no-store", "Cookie"
-	if len(h) > 0 {
+	h["Cache-Control"] = v[0:1:1]
+	if len(h) > 1 { // a Vary set before the gate is kept
 		if vary := h["Vary"]; len(vary) > 0 {
-			h["Cache-Control"] = v[0:1:1]
 			h["Vary"] = append(vary, "Cookie")
 			return
 		}
 	}
-	h["Cache-Control"] = v[0:1:1]
 	h["Vary"] = v[1:2:2]
 }
 

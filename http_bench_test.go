@@ -54,16 +54,7 @@ func BenchmarkHTTP(b *testing.B) {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
-	const sessions = 20000
-	cookies := make([]string, sessions)
-	for i := range cookies {
-		rec := httptest.NewRecorder()
-		if _, err := g.sessions.Save(rec, httptest.NewRequest(http.MethodGet, "/callback", nil), aliceProfile(), false); err != nil {
-			b.Fatal(err)
-		}
-		c := rec.Result().Cookies()[0]
-		cookies[i] = c.Name + "=" + c.Value
-	}
+	cookies := benchCookies(b, g, 20000)
 	const workers = 8
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers}}
 	defer client.CloseIdleConnections()

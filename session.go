@@ -343,7 +343,6 @@ func (m *sessionManager) LoadAt(r *http.Request, t time.Time) (*Session, error) 
 		return m.refused(s, err, "")
 	}
 	if m.cache != nil {
-		blk.entry.sess = s
 		m.cache.put(&blk.entry, h, deadline, now, epoch)
 	}
 	return s, nil

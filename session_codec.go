@@ -127,8 +127,8 @@ type sessionBlock struct {
 }
 
 // decodeSessionBlock is decodeSession for a session to cache under cookie:
-// its fields and a copy of cookie share one string, and entry.value is the
-// copy.
+// its fields and a copy of cookie share one string, and entry holds the
+// copy and the session.
 func decodeSessionBlock(b []byte, cookie string) (*sessionBlock, error) {
 	if len(b) < 2 || b[0] != sessionVersion || b[1]&^(flagRole|flagCustom|flagAuthenticated) != 0 {
 		return nil, errBadPayload
@@ -143,8 +143,8 @@ func decodeSessionBlock(b []byte, cookie string) (*sessionBlock, error) {
 	backing := all.String()
 	d := decoder{s: backing[:len(b)-2]}
 	block := new(sessionBlock)
-	block.entry.value = backing[len(b)-2:]
 	s := &block.s
+	block.entry.value, block.entry.sess = backing[len(b)-2:], s
 	if s.ID = d.string(); len(s.ID) != sessionIDLen {
 		return nil, errBadPayload
 	}

@@ -73,15 +73,7 @@ func BenchmarkWrk(b *testing.B) {
 	if err := os.WriteFile(script, []byte(wrkScript), 0o600); err != nil {
 		b.Fatal(err)
 	}
-	cookies := make([]string, 20000)
-	for i := range cookies {
-		rec := httptest.NewRecorder()
-		if _, err := g.sessions.Save(rec, httptest.NewRequest(http.MethodGet, "/callback", nil), aliceProfile(), false); err != nil {
-			b.Fatal(err)
-		}
-		c := rec.Result().Cookies()[0]
-		cookies[i] = c.Name + "=" + c.Value
-	}
+	cookies := benchCookies(b, g, 20000)
 	many, one := filepath.Join(dir, "many"), filepath.Join(dir, "one")
 	if err := os.WriteFile(many, []byte(strings.Join(cookies, "\n")+"\n"), 0o600); err != nil {
 		b.Fatal(err)

@@ -26,18 +26,10 @@ const connectionsExample = `  WORKOS_API_KEY=sk_... ssogate connections list -or
 
 // runConnections lists, shows or deletes connections.
 func runConnections(ctx context.Context, args []string, e env) error {
-	if len(args) == 0 {
-		return usagef("connections needs list, get or delete\n\nUsage: ssogate %s", connectionsSynopsis)
+	sub, done, err := subcommand(e, "connections", args, connectionsSynopsis, connectionsExample, "list", "get", "delete")
+	if done || err != nil {
+		return err
 	}
-	switch args[0] {
-	case "list", "get", "delete":
-	case "-h", "-help", "--help":
-		fmt.Fprintf(e.stdout, "Usage: ssogate %s\n\nExample:\n%s\n", connectionsSynopsis, connectionsExample)
-		return nil
-	default:
-		return usagef("connections: unknown subcommand %q (want list, get or delete)", args[0])
-	}
-	sub := args[0]
 	fs := newFlags(e, "connections "+sub, connectionsSynopsis, connectionsExample)
 	asJSON := fs.Bool("json", false, "print JSON, for scripts")
 	org := fs.String("organization", "", "list: only this organization's connections")

@@ -29,6 +29,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 )
@@ -131,6 +132,24 @@ func newFlags(e env, name, synopsis, example string) *flag.FlagSet {
 		fmt.Fprintf(fs.Output(), "\nExample:\n%s\n", example)
 	}
 	return fs
+}
+
+// subcommand reads the subcommand of command name, one of subs, from
+// args[0]. For -h it prints the command's usage and returns done; a missing
+// or unknown subcommand is a usage error.
+func subcommand(e env, name string, args []string, synopsis, example string, subs ...string) (sub string, done bool, err error) {
+	want := strings.Join(subs[:len(subs)-1], ", ") + " or " + subs[len(subs)-1]
+	if len(args) == 0 {
+		return "", false, usagef("%s needs %s\n\nUsage: ssogate %s", name, want, synopsis)
+	}
+	switch {
+	case slices.Contains(subs, args[0]):
+		return args[0], false, nil
+	case args[0] == "-h" || args[0] == "-help" || args[0] == "--help":
+		fmt.Fprintf(e.stdout, "Usage: ssogate %s\n\nExample:\n%s\n", synopsis, example)
+		return "", true, nil
+	}
+	return "", false, usagef("%s: unknown subcommand %q (want %s)", name, args[0], want)
 }
 
 // parse parses args with fs, turning a bad flag into a usage error.

@@ -31,18 +31,10 @@ func (d *domainFlags) Set(v string) error {
 
 // runOrganizations lists, shows or creates organizations.
 func runOrganizations(ctx context.Context, args []string, e env) error {
-	if len(args) == 0 {
-		return usagef("organizations needs list, get or create\n\nUsage: ssogate %s", organizationsSynopsis)
+	sub, done, err := subcommand(e, "organizations", args, organizationsSynopsis, organizationsExample, "list", "get", "create")
+	if done || err != nil {
+		return err
 	}
-	switch args[0] {
-	case "list", "get", "create":
-	case "-h", "-help", "--help":
-		fmt.Fprintf(e.stdout, "Usage: ssogate %s\n\nExample:\n%s\n", organizationsSynopsis, organizationsExample)
-		return nil
-	default:
-		return usagef("organizations: unknown subcommand %q (want list, get or create)", args[0])
-	}
-	sub := args[0]
 	fs := newFlags(e, "organizations "+sub, organizationsSynopsis, organizationsExample)
 	asJSON := fs.Bool("json", false, "print JSON, for scripts")
 	var domains domainFlags
